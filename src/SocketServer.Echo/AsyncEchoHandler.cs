@@ -1,0 +1,93 @@
+using System.Buffers;
+using System.Net.Sockets;
+
+namespace SocketServer.Echo;
+
+/// <summary>
+/// The echo handler for the async model (and any other). The stream path allocates nothing per
+/// message: one pooled buffer per connection, and the socket's own cached awaitables for
+/// <c>ReceiveAsync</c>/<c>SendAsync</c>.
+/// </summary>
+public sealed class AsyncEchoHandler : AsyncRequestHandler
+{
+    private const int BufferSize = 16 * 1024;
+    private readonly bool _upper;
+
+    /// <summary>Creates a handler; <paramref name="upper"/> upper-cases ASCII letters in the answer.</summary>
+    public AsyncEchoHandler(bool upper) => _upper = upper;
+
+    /// <inheritdoc />
+    protected override ValueTask HandleAsync(CancellationToken cancellationToken) => Request switch
+    {
+        StreamRequest stream => EchoStreamAsync(stream.Connection, cancellationToken),
+        DatagramRequest datagram => EchoDatagramAsync(datagram, cancellationToken),
+        _ => ValueTask.CompletedTask,
+    };
+
+    private async ValueTask EchoStreamAsync(Socket connection, CancellationToken cancellationToken)
+    {
+        if (connection.ProtocolType == ProtocolType.Tcp)
+        {
+            connection.NoDelay = true;
+        }
+
+        var buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
+        try
+        {
+            // Between messages, also stop when the server starts closing: an idle client holds up no drain.
+            using var idleOrStopping = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, Server.Stopping);
+            while (true)
+            {
+                int received;
+                try
+                {
+                    received = await connection.ReceiveAsync(buffer, SocketFlags.None, idleOrStopping.Token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException) when (Server.Stopping.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+                {
+                    return;
+                }
+
+                if (received == 0)
+                {
+                    return;
+                }
+
+                if (_upper)
+                {
+                    AsciiCase.ToUpperInPlace(buffer.AsSpan(0, received));
+                }
+
+                var pending = buffer.AsMemory(0, received);
+                while (!pending.IsEmpty)
+                {
+                    pending = pending[await connection.SendAsync(pending, SocketFlags.None, cancellationToken).ConfigureAwait(false)..];
+                }
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    private async ValueTask EchoDatagramAsync(DatagramRequest datagram, CancellationToken cancellationToken)
+    {
+        var reply = ArrayPool<byte>.Shared.Rent(datagram.Packet.Length);
+        try
+        {
+            var data = reply.AsMemory(0, datagram.Packet.Length);
+            datagram.Packet.CopyTo(data);
+            if (_upper)
+            {
+                AsciiCase.ToUpperInPlace(data.Span);
+            }
+
+            await datagram.Socket.SendToAsync(data, SocketFlags.None, datagram.ClientAddress, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(reply);
+        }
+    }
+}

@@ -1,0 +1,140 @@
+using System.Buffers;
+using System.Net;
+using System.Net.Sockets;
+
+namespace SocketServer.Echo;
+
+/// <summary>
+/// The client side of <c>sockserv connect</c>: sends a message and returns the server's answer.
+/// Over a stream it reads until as many bytes came back as were sent (echo keeps the length, so
+/// the answer's end is known without framing); over datagrams, one packet answers one packet.
+/// </summary>
+public sealed class EchoClient : IDisposable
+{
+    private readonly Socket _socket;
+    private readonly string? _ownPath;
+    private readonly bool _datagram;
+
+    private EchoClient(Socket socket, bool datagram, string? ownPath)
+    {
+        _socket = socket;
+        _datagram = datagram;
+        _ownPath = ownPath;
+    }
+
+    /// <summary>Where the client is connected, as a person reads it.</summary>
+    public string Remote { get; private init; } = string.Empty;
+
+    /// <summary>Connects to an echo server; a refused or unreachable server throws <see cref="SocketServerException"/> saying so.</summary>
+    public static EchoClient Connect(EchoTransport transport, string host, int port, string? unixPath, TimeSpan replyTimeout)
+    {
+        EndPoint remote = transport is EchoTransport.UnixStream or EchoTransport.UnixDatagram
+            ? new UnixDomainSocketEndPoint(unixPath ?? throw new ArgumentException("a Unix transport needs a socket path.", nameof(unixPath)))
+            : HostAddress.Resolve(host, port);
+        var datagram = transport is EchoTransport.Udp or EchoTransport.UnixDatagram;
+        var protocol = remote.AddressFamily == AddressFamily.Unix ? ProtocolType.Unspecified : datagram ? ProtocolType.Udp : ProtocolType.Tcp;
+        var socket = new Socket(remote.AddressFamily, datagram ? SocketType.Dgram : SocketType.Stream, protocol);
+        string? ownPath = null;
+        try
+        {
+            if (transport == EchoTransport.UnixDatagram)
+            {
+                // A Unix datagram server can only answer a client that has an address of its own.
+                ownPath = Path.Combine(Path.GetTempPath(), $"sockserv-client-{Environment.ProcessId}-{Guid.NewGuid():N}.sock");
+                socket.Bind(new UnixDomainSocketEndPoint(ownPath));
+            }
+
+            socket.ReceiveTimeout = (int)Math.Clamp(replyTimeout.TotalMilliseconds, 1, int.MaxValue);
+            socket.Connect(remote);
+            if (socket.ProtocolType == ProtocolType.Tcp)
+            {
+                socket.NoDelay = true;
+            }
+        }
+        catch (SocketException e)
+        {
+            socket.Dispose();
+            DeleteQuietly(ownPath);
+            throw new SocketServerException(Explain(e, BaseServer.Describe(remote)), e);
+        }
+
+        return new EchoClient(socket, datagram, ownPath) { Remote = BaseServer.Describe(remote) };
+    }
+
+    /// <summary>Sends <paramref name="message"/> and returns the answer.</summary>
+    public byte[] Exchange(ReadOnlySpan<byte> message)
+    {
+        try
+        {
+            return _datagram ? ExchangeDatagram(message) : ExchangeStream(message);
+        }
+        catch (SocketException e)
+        {
+            throw new SocketServerException(Explain(e, Remote), e);
+        }
+    }
+
+    private byte[] ExchangeStream(ReadOnlySpan<byte> message)
+    {
+        var sent = message;
+        while (!sent.IsEmpty)
+        {
+            sent = sent[_socket.Send(sent)..];
+        }
+
+        var answer = new byte[message.Length];
+        var got = 0;
+        while (got < answer.Length)
+        {
+            var n = _socket.Receive(answer.AsSpan(got));
+            if (n == 0)
+            {
+                throw new SocketServerException($"{Remote} closed the connection.");
+            }
+
+            got += n;
+        }
+
+        return answer;
+    }
+
+    private byte[] ExchangeDatagram(ReadOnlySpan<byte> message)
+    {
+        _socket.Send(message);
+        var buffer = ArrayPool<byte>.Shared.Rent(65_536);
+        try
+        {
+            var n = _socket.Receive(buffer);
+            return buffer.AsSpan(0, n).ToArray();
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    private static string Explain(SocketException e, string remote) => e.SocketErrorCode switch
+    {
+        SocketError.ConnectionRefused => $"connection refused: nothing is listening on {remote}.",
+        SocketError.ConnectionReset => $"{remote} reset the connection (for UDP: nothing is listening there).",
+        SocketError.TimedOut or SocketError.WouldBlock => $"no answer from {remote} in time.",
+        SocketError.AddressNotAvailable or SocketError.AddressFamilyNotSupported => $"cannot reach {remote}: {e.Message}.",
+        SocketError.HostUnreachable or SocketError.NetworkUnreachable => $"{remote} is unreachable.",
+        _ => $"{remote}: {e.Message}.",
+    };
+
+    /// <summary>Closes the connection (and removes the client's own socket file, if it made one).</summary>
+    public void Dispose()
+    {
+        _socket.Dispose();
+        DeleteQuietly(_ownPath);
+    }
+
+    private static void DeleteQuietly(string? path)
+    {
+        if (path is not null && File.Exists(path))
+        {
+            File.Delete(path);
+        }
+    }
+}

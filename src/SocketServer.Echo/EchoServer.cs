@@ -1,0 +1,53 @@
+namespace SocketServer.Echo;
+
+/// <summary>Builds the echo server the options describe: a transport, a model and the echo handler, composed.</summary>
+public static class EchoServer
+{
+    /// <summary>The models <c>--mode</c> accepts, in the order the help lists them.</summary>
+    public static IReadOnlyList<string> Modes { get; } = ["sync", "threading", "pool", "async"];
+
+    /// <summary>Makes the model named <paramref name="mode"/>.</summary>
+    public static ConcurrencyModel CreateModel(string mode, int poolThreads = 64, int poolQueue = 1024) => mode switch
+    {
+        "sync" => new SyncModel(),
+        "threading" => new ThreadingModel(),
+        "pool" => new ThreadPoolModel(poolThreads, poolQueue),
+        "async" => new AsyncModel(),
+        "forking" => new ForkingModel(),
+        _ => throw new ArgumentException($"unknown mode '{mode}': use one of {string.Join(", ", Modes)}.", nameof(mode)),
+    };
+
+    /// <summary>Creates, binds and activates the server; call <see cref="BaseServer.ServeForever"/> or <see cref="BaseServer.ServeForeverAsync(CancellationToken)"/> on it.</summary>
+    public static BaseServer Create(EchoServerOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var model = CreateModel(options.Mode, options.PoolThreads, options.PoolQueue);
+
+        // Thread-based models get the plain blocking handler (nothing between thread and socket);
+        // the async model gets the task-based one.
+        var upper = options.Upper;
+        var handler = model is AsyncModel
+            ? HandlerFactory.Of(() => new AsyncEchoHandler(upper))
+            : HandlerFactory.Of(() => new EchoHandler(upper));
+
+        try
+        {
+            return options.Transport switch
+            {
+                EchoTransport.Tcp => new TcpServer(options.Host, options.Port, handler, model, options.Server),
+                EchoTransport.Udp => new UdpServer(options.Host, options.Port, handler, model, options.Server),
+                EchoTransport.UnixStream => new UnixStreamServer(RequirePath(options), handler, model, options.Server),
+                EchoTransport.UnixDatagram => new UnixDatagramServer(RequirePath(options), handler, model, options.Server),
+                _ => throw new ArgumentOutOfRangeException(nameof(options), options.Transport, "unknown transport"),
+            };
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+    }
+
+    private static string RequirePath(EchoServerOptions options) =>
+        options.UnixPath ?? throw new ArgumentException("a Unix transport needs a socket path.", nameof(options));
+}

@@ -1,0 +1,32 @@
+namespace SocketServer.Echo;
+
+/// <summary>What <c>sockserv echo</c> serves, and how. Defaults: upper-case off, TCP on 127.0.0.1:9999, threading.</summary>
+public sealed class EchoServerOptions
+{
+    /// <summary>Answer upper-cased (the course's server). Default false: a plain echo.</summary>
+    public bool Upper { get; set; }
+
+    /// <summary>The socket kind.</summary>
+    public EchoTransport Transport { get; set; } = EchoTransport.Tcp;
+
+    /// <summary>Host to bind for TCP and UDP.</summary>
+    public string Host { get; set; } = "127.0.0.1";
+
+    /// <summary>Port to bind for TCP and UDP; 0 picks a free one.</summary>
+    public int Port { get; set; } = 9999;
+
+    /// <summary>Socket file for the Unix transports.</summary>
+    public string? UnixPath { get; set; }
+
+    /// <summary>Concurrency model: sync, threading, pool, async (and forking, once it exists).</summary>
+    public string Mode { get; set; } = "threading";
+
+    /// <summary>Pool model: threads.</summary>
+    public int PoolThreads { get; set; } = 64;
+
+    /// <summary>Pool model: queued requests before refusing.</summary>
+    public int PoolQueue { get; set; } = 1024;
+
+    /// <summary>The server's own limits and logging.</summary>
+    public ServerOptions Server { get; set; } = new();
+}

@@ -1,0 +1,44 @@
+using System.Net;
+using Microsoft.Extensions.Logging;
+
+namespace SocketServer.Internal;
+
+/// <summary>The server's log messages, with fixed event ids so operators can filter on them.</summary>
+internal static partial class ServerLog
+{
+    [LoggerMessage(1, LogLevel.Information, "Serving {Kind} on {Address} with the {Model} model")]
+    public static partial void Serving(ILogger logger, RequestKind kind, EndPoint address, string model);
+
+    [LoggerMessage(2, LogLevel.Information, "Stopped serving on {Address}")]
+    public static partial void Stopped(ILogger logger, EndPoint address);
+
+    [LoggerMessage(3, LogLevel.Error, "Handler for {Client} failed")]
+    public static partial void HandlerFailed(ILogger logger, string client, Exception exception);
+
+    [LoggerMessage(4, LogLevel.Debug, "Client {Client} went away: {Reason}")]
+    public static partial void ClientGone(ILogger logger, string client, string reason);
+
+    [LoggerMessage(5, LogLevel.Warning, "Refused {Client}: {Reason}")]
+    public static partial void Refused(ILogger logger, string client, string reason);
+
+    [LoggerMessage(6, LogLevel.Debug, "Request from {Client} not verified; closed")]
+    public static partial void NotVerified(ILogger logger, string client);
+
+    [LoggerMessage(7, LogLevel.Warning, "Could not take a request: {Reason}")]
+    public static partial void GetRequestFailed(ILogger logger, string reason);
+
+    [LoggerMessage(8, LogLevel.Warning, "Drain timeout ({Timeout}) passed with {Count} request(s) in flight; aborting them")]
+    public static partial void Aborting(ILogger logger, TimeSpan timeout, int count);
+
+    [LoggerMessage(9, LogLevel.Warning, "{Count} handler(s) still running after being aborted; leaving them")]
+    public static partial void AbandonedHandlers(ILogger logger, int count);
+
+    [LoggerMessage(10, LogLevel.Warning, "Removed stale Unix socket file {Path} (nothing was listening on it)")]
+    public static partial void RemovedStaleSocket(ILogger logger, string path);
+
+    [LoggerMessage(11, LogLevel.Debug, "Handler for {Client} ended by shutdown")]
+    public static partial void HandlerAborted(ILogger logger, string client);
+
+    [LoggerMessage(12, LogLevel.Warning, "Dropped a datagram from {Client}: longer than the {Limit}-byte packet limit")]
+    public static partial void DatagramTooLong(ILogger logger, string client, int limit);
+}

@@ -1,0 +1,83 @@
+using SocketServer.Internal;
+
+namespace SocketServer;
+
+// Closing: stop serving, close the socket, drain in-flight requests, abort what is left.
+// One path, used by Dispose and DisposeAsync alike (Python's server_close plus the mix-ins' joins).
+public abstract partial class BaseServer
+{
+    /// <summary>The longest closing waits, after aborting, for handlers to notice and unwind.</summary>
+    private static readonly TimeSpan AbortGrace = TimeSpan.FromSeconds(2);
+
+    /// <summary>Closes the server and waits for in-flight requests as <see cref="DisposeAsync"/> does.</summary>
+    public void Dispose()
+    {
+        DisposeAsync().AsTask().GetAwaiter().GetResult();
+        GC.SuppressFinalize(this);
+    }
+
+    /// <summary>
+    /// Stops serving, closes the socket, then — when the model blocks on close — waits up to
+    /// <see cref="DrainTimeout"/> for in-flight requests; what is still running after that is aborted
+    /// (its connection closed, <see cref="Aborted"/> cancelled) and given a short grace to unwind.
+    /// </summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        _shutdownRequested = true;
+        Volatile.Read(ref _serveCancellation)?.Cancel();
+        if (Environment.CurrentManagedThreadId != Volatile.Read(ref _servingThreadId))
+        {
+            await Task.Run(_isShutDown.Wait).ConfigureAwait(false);
+        }
+
+        ServerClose();
+        if (Model.WaitsOnClose)
+        {
+            await DrainAsync().ConfigureAwait(false);
+        }
+
+        Model.Dispose();
+        GC.SuppressFinalize(this);
+    }
+
+    private async Task DrainAsync()
+    {
+        var drained = _inFlight.WhenEmpty();
+        if (await Finishes(drained, DrainTimeout).ConfigureAwait(false))
+        {
+            return;
+        }
+
+        var left = _inFlight.Snapshot();
+        ServerLog.Aborting(Logger, DrainTimeout, left.Length);
+        await _aborted.CancelAsync().ConfigureAwait(false);
+        foreach (var request in left)
+        {
+            request.Abort();
+        }
+
+        if (!await Finishes(_inFlight.WhenEmpty(), AbortGrace).ConfigureAwait(false))
+        {
+            ServerLog.AbandonedHandlers(Logger, _inFlight.Count);
+        }
+    }
+
+    private static async Task<bool> Finishes(Task task, TimeSpan timeout)
+    {
+        try
+        {
+            await task.WaitAsync(timeout).ConfigureAwait(false);
+            return true;
+        }
+        catch (TimeoutException)
+        {
+            return false;
+        }
+    }
+}

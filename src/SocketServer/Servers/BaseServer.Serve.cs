@@ -1,0 +1,361 @@
+using System.Net.Sockets;
+using SocketServer.Internal;
+
+namespace SocketServer;
+
+// The serving loop, Shutdown, HandleRequest and the one path every request takes:
+// get → verify → hand to the model → handler → shutdown_request.
+public abstract partial class BaseServer
+{
+    private readonly ManualResetEventSlim _isShutDown = new(initialState: true);
+    private volatile bool _shutdownRequested;
+    private CancellationTokenSource? _serveCancellation;
+    private int _servingThreadId;
+    private int _serving;
+
+    /// <summary>
+    /// Python's <c>serve_forever</c>: handles requests until <see cref="Shutdown"/>. Waits at most
+    /// <paramref name="pollInterval"/> (default half a second) for a request before checking for a
+    /// shutdown and calling <see cref="ServiceActions"/>.
+    /// </summary>
+    public void ServeForever(TimeSpan? pollInterval = null)
+    {
+        var interval = pollInterval ?? DefaultPollInterval;
+        ArgumentOutOfRangeException.ThrowIfLessThan(interval, TimeSpan.Zero, nameof(pollInterval));
+        BeginServing();
+        try
+        {
+            while (!_shutdownRequested)
+            {
+                if (WaitForRequest(interval))
+                {
+                    HandleRequestNoBlock();
+                }
+
+                ServiceActions();
+            }
+        }
+        finally
+        {
+            EndServing();
+        }
+    }
+
+    /// <summary>
+    /// Serves until <paramref name="cancellationToken"/> is cancelled or <see cref="Shutdown"/> is
+    /// called, waiting for requests asynchronously; <see cref="ServiceActions"/> runs after each
+    /// request and every <paramref name="pollInterval"/> when idle. Returns normally when stopped.
+    /// </summary>
+    public async Task ServeForeverAsync(TimeSpan? pollInterval = null, CancellationToken cancellationToken = default)
+    {
+        var interval = pollInterval ?? DefaultPollInterval;
+        ArgumentOutOfRangeException.ThrowIfLessThan(interval, TimeSpan.Zero, nameof(pollInterval));
+        BeginServing();
+        using var serving = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        Volatile.Write(ref _serveCancellation, serving);
+        var token = serving.Token;
+        try
+        {
+            Task<Request?>? pending = null;
+            while (!_shutdownRequested && !token.IsCancellationRequested)
+            {
+                Request? request;
+                if (pending is null)
+                {
+                    var next = GetRequestAsync(token);
+                    if (next.IsCompletedSuccessfully)
+                    {
+                        Dispatch(next.Result);
+                        ServiceActions();
+                        continue;
+                    }
+
+                    pending = next.AsTask();
+                }
+
+                try
+                {
+                    request = await pending.WaitAsync(interval, token).ConfigureAwait(false);
+                    pending = null;
+                }
+                catch (TimeoutException)
+                {
+                    ServiceActions();
+                    continue;
+                }
+                catch (OperationCanceledException) when (token.IsCancellationRequested)
+                {
+                    break;
+                }
+                catch (ObjectDisposedException) when (_shutdownRequested || Socket is null)
+                {
+                    break;
+                }
+                catch (SocketException e) when (!SocketErrors.IsTransientAccept(e.SocketErrorCode))
+                {
+                    pending = null;
+                    ServerLog.GetRequestFailed(Logger, e.Message);
+                    continue;
+                }
+
+                Dispatch(request);
+                ServiceActions();
+            }
+
+            if (pending is not null)
+            {
+                // Cancelled above, but a request may have slipped in first: close it rather than leak it,
+                // and observe a failure so it is never reported as unobserved.
+                _ = pending.ContinueWith(
+                    static t =>
+                    {
+                        if (t.IsCompletedSuccessfully)
+                        {
+                            t.Result?.Dispose();
+                        }
+                        else
+                        {
+                            _ = t.Exception;
+                        }
+                    },
+                    CancellationToken.None,
+                    TaskContinuationOptions.ExecuteSynchronously,
+                    TaskScheduler.Default);
+            }
+        }
+        finally
+        {
+            Volatile.Write(ref _serveCancellation, null);
+            EndServing();
+        }
+    }
+
+    /// <summary>Serves until <paramref name="cancellationToken"/> is cancelled or <see cref="Shutdown"/> is called.</summary>
+    public Task ServeForeverAsync(CancellationToken cancellationToken) => ServeForeverAsync(null, cancellationToken);
+
+    /// <summary>
+    /// Python's <c>shutdown</c>: tells the serving loop to stop and returns once it has. Safe from any
+    /// thread; from a handler running on the serving thread it only asks (waiting would deadlock).
+    /// Returns at once when the server is not serving.
+    /// </summary>
+    public void Shutdown()
+    {
+        _shutdownRequested = true;
+        try
+        {
+            Volatile.Read(ref _serveCancellation)?.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+            // The loop ended and disposed its source between our read and Cancel: nothing left to stop.
+        }
+
+        if (Environment.CurrentManagedThreadId != Volatile.Read(ref _servingThreadId))
+        {
+            _isShutDown.Wait();
+        }
+    }
+
+    /// <summary>
+    /// Python's <c>handle_request</c>: handles one request, waiting at most <see cref="Timeout"/> for
+    /// it; when none comes, calls <see cref="HandleTimeout"/> instead.
+    /// </summary>
+    public void HandleRequest()
+    {
+        if (WaitForRequest(Timeout ?? System.Threading.Timeout.InfiniteTimeSpan))
+        {
+            HandleRequestNoBlock();
+        }
+        else
+        {
+            HandleTimeout();
+        }
+    }
+
+    private void BeginServing()
+    {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        if (Interlocked.Exchange(ref _serving, 1) != 0)
+        {
+            throw new InvalidOperationException("The server is already serving.");
+        }
+
+        _isShutDown.Reset();
+        Volatile.Write(ref _servingThreadId, Environment.CurrentManagedThreadId);
+        ServerLog.Serving(Logger, Kind, ServerAddress, Model.Name);
+    }
+
+    private void EndServing()
+    {
+        _shutdownRequested = false;
+        Volatile.Write(ref _servingThreadId, 0);
+        Volatile.Write(ref _serving, 0);
+        ServerLog.Stopped(Logger, ServerAddress);
+        _isShutDown.Set();
+    }
+
+    /// <summary>Waits until the socket has a request or the time passes; false when it passed or the socket closed.</summary>
+    private bool WaitForRequest(TimeSpan timeout)
+    {
+        var socket = Socket;
+        if (socket is null)
+        {
+            return false;
+        }
+
+        try
+        {
+            // Socket.Poll takes whole microseconds in an int; an infinite wait is -1.
+            var micros = timeout == System.Threading.Timeout.InfiniteTimeSpan
+                ? -1
+                : (int)Math.Min(int.MaxValue, Math.Max(0, timeout.Ticks / 10));
+            return socket.Poll(micros, SelectMode.SelectRead);
+        }
+        catch (ObjectDisposedException)
+        {
+            return false;
+        }
+    }
+
+    private void HandleRequestNoBlock()
+    {
+        Request? request;
+        try
+        {
+            request = GetRequest();
+        }
+        catch (ObjectDisposedException)
+        {
+            return;
+        }
+        catch (SocketException e)
+        {
+            // Python returns quietly on OSError here; we log what was not a lost race.
+            if (!SocketErrors.IsTransientAccept(e.SocketErrorCode))
+            {
+                ServerLog.GetRequestFailed(Logger, e.Message);
+            }
+
+            return;
+        }
+
+        Dispatch(request);
+    }
+
+    /// <summary>Verify, count against the limit, hand to the model: the one path every request takes.</summary>
+    private void Dispatch(Request? request)
+    {
+        if (request is null)
+        {
+            return;
+        }
+
+        bool verified;
+        try
+        {
+            verified = VerifyRequest(request);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            HandleError(request, e);
+            verified = false;
+        }
+
+        if (!verified)
+        {
+            ServerLog.NotVerified(Logger, request.ToString());
+            ServerMetrics.RequestsRefused.Add(1, new KeyValuePair<string, object?>("reason", "verify"));
+            ShutdownRequestQuietly(request);
+            return;
+        }
+
+        if (!_inFlight.TryAdd(request, MaxConnections))
+        {
+            Refuse(request, $"{MaxConnections} requests already in flight (MaxConnections)");
+            return;
+        }
+
+        ServerMetrics.RequestsAccepted.Add(1);
+        ServerMetrics.ActiveRequests.Add(1);
+        try
+        {
+            ProcessRequest(request);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // The model could not take it (a thread could not start, say): report and close, as Python does.
+            HandleError(request, e);
+            Complete(request);
+        }
+    }
+
+    /// <summary>Runs one request to its end on the calling thread: handler, HandleError on failure, then ShutdownRequest.</summary>
+    internal void RunRequest(Request request)
+    {
+        try
+        {
+            FinishRequest(request);
+        }
+        catch (Exception e)
+        {
+            ServerMetrics.HandlerErrors.Add(1);
+            HandleError(request, e);
+        }
+        finally
+        {
+            Complete(request);
+        }
+    }
+
+    /// <summary>Runs one request to its end as a task: handler, HandleError on failure, then ShutdownRequest.</summary>
+    internal async Task RunRequestAsync(Request request)
+    {
+        try
+        {
+            await FinishRequestAsync(request, Aborted).ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            ServerMetrics.HandlerErrors.Add(1);
+            HandleError(request, e);
+        }
+        finally
+        {
+            Complete(request);
+        }
+    }
+
+    /// <summary>A model gives back a request it was handed but cannot run (its queue is full): close it unhandled.</summary>
+    internal void RefuseRequest(Request request, string reason)
+    {
+        Refuse(request, reason);
+        _inFlight.Remove(request);
+        ServerMetrics.ActiveRequests.Add(-1);
+    }
+
+    private void Refuse(Request request, string reason)
+    {
+        ServerLog.Refused(Logger, request.ToString(), reason);
+        ServerMetrics.RequestsRefused.Add(1, new KeyValuePair<string, object?>("reason", "limit"));
+        ShutdownRequestQuietly(request);
+    }
+
+    private void Complete(Request request)
+    {
+        ShutdownRequestQuietly(request);
+        _inFlight.Remove(request);
+        ServerMetrics.ActiveRequests.Add(-1);
+    }
+
+    private void ShutdownRequestQuietly(Request request)
+    {
+        try
+        {
+            ShutdownRequest(request);
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException or IOException)
+        {
+            ServerLog.ClientGone(Logger, request.ToString(), e.Message);
+        }
+    }
+}

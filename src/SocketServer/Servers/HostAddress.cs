@@ -1,0 +1,46 @@
+using System.Net;
+using System.Net.Sockets;
+
+namespace SocketServer;
+
+/// <summary>Turns a host name or literal and a port into an endpoint, with errors a person can act on.</summary>
+public static class HostAddress
+{
+    /// <summary>
+    /// Resolves <paramref name="host"/> (an IPv4/IPv6 literal, with or without brackets, or a name)
+    /// to an endpoint; for names, the first IPv4 address is preferred, as Python's <c>(host, port)</c> does.
+    /// </summary>
+    public static IPEndPoint Resolve(string host, int port)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(host);
+        if (port is < IPEndPoint.MinPort or > IPEndPoint.MaxPort)
+        {
+            throw new SocketServerException($"port {port} is out of range: use 0 to 65535.");
+        }
+
+        var literal = host.StartsWith('[') && host.EndsWith(']') ? host[1..^1] : host;
+        if (IPAddress.TryParse(literal, out var address))
+        {
+            return new IPEndPoint(address, port);
+        }
+
+        IPAddress[] found;
+        try
+        {
+            found = Dns.GetHostAddresses(host);
+        }
+        catch (SocketException e)
+        {
+            throw new SocketServerException($"cannot resolve host '{host}': {e.Message}", e);
+        }
+        catch (ArgumentException e)
+        {
+            throw new SocketServerException($"'{host}' is not a valid host name.", e);
+        }
+
+        var chosen = Array.Find(found, a => a.AddressFamily == AddressFamily.InterNetwork)
+            ?? Array.Find(found, a => a.AddressFamily == AddressFamily.InterNetworkV6)
+            ?? throw new SocketServerException($"host '{host}' has no IPv4 or IPv6 address.");
+        return new IPEndPoint(chosen, port);
+    }
+}

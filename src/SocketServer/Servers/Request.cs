@@ -1,0 +1,47 @@
+using System.Net;
+
+namespace SocketServer;
+
+/// <summary>
+/// One unit of work a server hands to its concurrency model and then to a handler: an accepted
+/// connection (<see cref="StreamRequest"/>) or one datagram (<see cref="DatagramRequest"/>).
+/// Python passes a socket or a <c>(data, socket)</c> tuple; here both are typed.
+/// </summary>
+public abstract class Request : IDisposable
+{
+    private int _aborted;
+
+    /// <summary>Creates a request from the given peer.</summary>
+    protected Request(EndPoint clientAddress) => ClientAddress = clientAddress;
+
+    /// <summary>The peer's address (Python's <c>client_address</c>).</summary>
+    public EndPoint ClientAddress { get; }
+
+    /// <summary>True once the server aborted this request (drain timeout passed at shutdown).</summary>
+    public bool IsAborted => Volatile.Read(ref _aborted) != 0;
+
+    /// <summary>Stops the request now: closes its connection so blocked reads and writes fail.</summary>
+    public void Abort()
+    {
+        if (Interlocked.Exchange(ref _aborted, 1) == 0)
+        {
+            OnAbort();
+        }
+    }
+
+    /// <summary>What aborting means for this kind of request.</summary>
+    protected abstract void OnAbort();
+
+    /// <summary>Releases what the request holds (its socket or its pooled packet buffer).</summary>
+    public void Dispose()
+    {
+        Dispose(true);
+        GC.SuppressFinalize(this);
+    }
+
+    /// <summary>Releases what the request holds.</summary>
+    protected abstract void Dispose(bool disposing);
+
+    /// <inheritdoc />
+    public override string ToString() => ClientAddress.ToString() ?? string.Empty;
+}

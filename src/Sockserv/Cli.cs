@@ -1,0 +1,82 @@
+using System.CommandLine;
+using System.Runtime.InteropServices;
+using Microsoft.Extensions.Logging;
+using SocketServer;
+
+namespace Sockserv;
+
+/// <summary>What every command shares: parsing with our exit codes, one-line errors, logging to stderr, signals.</summary>
+internal static class Cli
+{
+    public static async Task<int> RunAsync(RootCommand root, string[] args)
+    {
+        var parsed = root.Parse(args);
+        if (parsed.Errors.Count > 0)
+        {
+            foreach (var error in parsed.Errors)
+            {
+                await Console.Error.WriteLineAsync($"sockserv: {error.Message}");
+            }
+
+            await Console.Error.WriteLineAsync("Try 'sockserv --help'.");
+            return ExitCodes.UsageError;
+        }
+
+        // We handle SIGINT/SIGTERM ourselves (see Stopping), so the parser must not.
+        return await parsed.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null });
+    }
+
+    /// <summary>Prints one line for the user and returns the exit code for it.</summary>
+    public static int Fail(string message, int code = ExitCodes.RuntimeError)
+    {
+        Console.Error.WriteLine($"sockserv: error: {message}");
+        return code;
+    }
+
+    public static ILoggerFactory CreateLoggerFactory(bool verbose) => LoggerFactory.Create(builder => builder
+        .SetMinimumLevel(verbose ? LogLevel.Debug : LogLevel.Information)
+        .AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace)
+        .AddSimpleConsole(o =>
+        {
+            o.SingleLine = true;
+            o.TimestampFormat = "HH:mm:ss ";
+        }));
+
+    /// <summary>A token cancelled by the first SIGINT or SIGTERM; the process then stops gracefully.</summary>
+    public static (CancellationTokenSource Source, IDisposable Registrations) Stopping()
+    {
+        var source = new CancellationTokenSource();
+        void OnSignal(PosixSignalContext context)
+        {
+            context.Cancel = true;
+            source.Cancel();
+        }
+
+        var registrations = new Registrations(
+            PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal),
+            PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal));
+        return (source, registrations);
+    }
+
+    /// <summary>Sorts an exception into a one-line message, or null when it is a bug that should show in full.</summary>
+    public static string? Explain(Exception e) => e switch
+    {
+        SocketServerException => e.Message,
+        ArgumentException => e.Message,
+        NotSupportedException => e.Message,
+        UnauthorizedAccessException => e.Message,
+        System.Net.Sockets.SocketException s => s.Message,
+        _ => null,
+    };
+
+    private sealed class Registrations(params IDisposable[] items) : IDisposable
+    {
+        public void Dispose()
+        {
+            foreach (var item in items)
+            {
+                item.Dispose();
+            }
+        }
+    }
+}

@@ -1,0 +1,72 @@
+using System.CommandLine;
+using System.Text;
+using SocketServer;
+using SocketServer.Echo;
+
+namespace Sockserv;
+
+/// <summary><c>sockserv connect</c>: the course's interactive client, at a <c>&gt;&gt;&gt;</c> prompt.</summary>
+internal static class ConnectCommand
+{
+    public static Command Create()
+    {
+        var transport = new TransportOptions(defaultPort: 9999);
+        var timeout = new Option<double>("--timeout") { Description = "Seconds to wait for each answer", DefaultValueFactory = _ => 10 };
+        timeout.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<double>() is <= 0 or > 86_400 or double.NaN)
+            {
+                r.AddError("--timeout must be between 0 and 86400 seconds.");
+            }
+        });
+        var command = new Command("connect", "Talk to an echo server: type a line at the >>> prompt, see the answer; 'quit' or 'exit' leaves.");
+        transport.AddTo(command);
+        command.Options.Add(timeout);
+        command.SetAction(result => Run(
+            transport.Transport(result),
+            result.GetValue(transport.Host)!,
+            result.GetValue(transport.Port),
+            transport.UnixPath(result),
+            TimeSpan.FromSeconds(result.GetValue(timeout))));
+        return command;
+    }
+
+    private static int Run(EchoTransport transport, string host, int port, string? unixPath, TimeSpan timeout)
+    {
+        try
+        {
+            using var client = EchoClient.Connect(transport, host, port, unixPath, timeout);
+            var input = Console.In;
+            var output = Console.Out;
+            while (true)
+            {
+                output.Write(">>> ");
+                output.Flush();
+                var line = input.ReadLine();
+                if (line is null)
+                {
+                    output.WriteLine();
+                    return ExitCodes.Ok;
+                }
+
+                var message = line.Trim();
+                if (message.Length == 0)
+                {
+                    continue;
+                }
+
+                if (message is "quit" or "exit")
+                {
+                    return ExitCodes.Ok;
+                }
+
+                var answer = client.Exchange(Encoding.UTF8.GetBytes(message));
+                output.WriteLine(Encoding.UTF8.GetString(answer));
+            }
+        }
+        catch (Exception e) when (Cli.Explain(e) is { } message)
+        {
+            return Cli.Fail(message);
+        }
+    }
+}

@@ -1,0 +1,119 @@
+using System.CommandLine;
+using SocketServer;
+using SocketServer.Echo;
+
+namespace Sockserv;
+
+/// <summary><c>sockserv echo</c>: the course's echo server.</summary>
+internal static class EchoCommand
+{
+    public static Command Create()
+    {
+        var transport = new TransportOptions(defaultPort: 9999);
+        var upper = new Option<bool>("--upper") { Description = "Answer upper-cased (the course's server)" };
+        var mode = new Option<string>("--mode", "-m")
+        {
+            Description = "Concurrency model",
+            DefaultValueFactory = _ => "threading",
+        };
+        mode.AcceptOnlyFromAmong([.. EchoServer.Modes]);
+        var poolThreads = new Option<int>("--pool-threads") { Description = "Pool model: threads", DefaultValueFactory = _ => 64 };
+        var poolQueue = new Option<int>("--pool-queue") { Description = "Pool model: requests that may wait for a thread", DefaultValueFactory = _ => 1024 };
+        var maxConnections = new Option<int>("--max-connections") { Description = "Requests in flight at once; more are refused", DefaultValueFactory = _ => 10_000 };
+        var drain = new Option<double>("--drain-timeout") { Description = "Seconds to let in-flight requests finish at shutdown", DefaultValueFactory = _ => 5 };
+        var verbose = new Option<bool>("--verbose", "-v") { Description = "Log each connection (debug level)" };
+        foreach (var positive in new[] { poolThreads, maxConnections })
+        {
+            positive.Validators.Add(r =>
+            {
+                if (r.GetValueOrDefault<int>() < 1)
+                {
+                    r.AddError($"{r.Option.Name} must be at least 1.");
+                }
+            });
+        }
+
+        poolQueue.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<int>() < 0)
+            {
+                r.AddError("--pool-queue must not be negative.");
+            }
+        });
+        drain.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<double>() is < 0 or > 86_400 or double.NaN)
+            {
+                r.AddError("--drain-timeout must be between 0 and 86400 seconds.");
+            }
+        });
+
+        var command = new Command("echo", "Run an echo server: every message comes back (upper-cased with --upper). Ctrl+C stops it.");
+        transport.AddTo(command);
+        command.Options.Add(upper);
+        command.Options.Add(mode);
+        command.Options.Add(poolThreads);
+        command.Options.Add(poolQueue);
+        command.Options.Add(maxConnections);
+        command.Options.Add(drain);
+        command.Options.Add(verbose);
+        command.SetAction(async (result, _) =>
+        {
+            using var loggers = Cli.CreateLoggerFactory(result.GetValue(verbose));
+            var options = new EchoServerOptions
+            {
+                Upper = result.GetValue(upper),
+                Transport = transport.Transport(result),
+                Host = result.GetValue(transport.Host)!,
+                Port = result.GetValue(transport.Port),
+                UnixPath = transport.UnixPath(result),
+                Mode = result.GetValue(mode)!,
+                PoolThreads = result.GetValue(poolThreads),
+                PoolQueue = result.GetValue(poolQueue),
+                Server = new ServerOptions
+                {
+                    MaxConnections = result.GetValue(maxConnections),
+                    DrainTimeout = TimeSpan.FromSeconds(result.GetValue(drain)),
+                    LoggerFactory = loggers,
+                },
+            };
+            return await RunAsync(options);
+        });
+        return command;
+    }
+
+    private static async Task<int> RunAsync(EchoServerOptions options)
+    {
+        BaseServer server;
+        try
+        {
+            server = EchoServer.Create(options);
+        }
+        catch (Exception e) when (Cli.Explain(e) is { } message)
+        {
+            return Cli.Fail(message);
+        }
+
+        var (stop, signals) = Cli.Stopping();
+        using (signals)
+        using (stop)
+        {
+            await using (server)
+            {
+                var kind = options.Transport switch
+                {
+                    EchoTransport.Tcp => "tcp",
+                    EchoTransport.Udp => "udp",
+                    EchoTransport.UnixStream => "unix",
+                    _ => "unix-dgram",
+                };
+                // The one line a script waits for: where we listen (with --port 0, the port chosen).
+                Console.WriteLine($"sockserv echo: serving {kind} on {BaseServer.Describe(server.ServerAddress)} " +
+                    $"(mode {options.Mode}{(options.Upper ? ", upper-case" : string.Empty)}); Ctrl+C stops");
+                await server.ServeForeverAsync(stop.Token);
+            }
+        }
+
+        return ExitCodes.Ok;
+    }
+}

@@ -1,0 +1,7 @@
+using System.CommandLine;
+using Sockserv;
+
+var root = new RootCommand("sockserv: Python's socketserver programs on .NET — an echo server and its client.");
+root.Subcommands.Add(EchoCommand.Create());
+root.Subcommands.Add(ConnectCommand.Create());
+return await Cli.RunAsync(root, args);
