@@ -17,9 +17,10 @@ public abstract partial class BaseServer
     }
 
     /// <summary>
-    /// Stops serving, closes the socket, then — when the model blocks on close — waits up to
+    /// Stops serving and closes the socket, then — when the model blocks on close — waits up to
     /// <see cref="DrainTimeout"/> for in-flight requests; what is still running after that is aborted
     /// (its connection closed, <see cref="Aborted"/> cancelled) and given a short grace to unwind.
+    /// Returns once the serving loop has stopped.
     /// </summary>
     public async ValueTask DisposeAsync()
     {
@@ -28,18 +29,21 @@ public abstract partial class BaseServer
             return;
         }
 
+        // Order matters: stop taking requests first (flag, cancel, close the socket, which also wakes
+        // a waiting accept), then drain. The loop itself may be inside a handler (the sync model), so
+        // it is waited for only after the drain has had a chance to end that handler.
         await _stopping.CancelAsync().ConfigureAwait(false);
         _shutdownRequested = true;
-        Volatile.Read(ref _serveCancellation)?.Cancel();
-        if (Environment.CurrentManagedThreadId != Volatile.Read(ref _servingThreadId))
-        {
-            await Task.Run(_isShutDown.Wait).ConfigureAwait(false);
-        }
-
+        CancelServing();
         ServerClose();
         if (Model.WaitsOnClose)
         {
             await DrainAsync().ConfigureAwait(false);
+        }
+
+        if (Environment.CurrentManagedThreadId != Volatile.Read(ref _servingThreadId))
+        {
+            await Task.Run(_isShutDown.Wait).ConfigureAwait(false);
         }
 
         Model.Dispose();

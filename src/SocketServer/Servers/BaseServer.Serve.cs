@@ -141,15 +141,7 @@ public abstract partial class BaseServer
     public void Shutdown()
     {
         _shutdownRequested = true;
-        try
-        {
-            Volatile.Read(ref _serveCancellation)?.Cancel();
-        }
-        catch (ObjectDisposedException)
-        {
-            // The loop ended and disposed its source between our read and Cancel: nothing left to stop.
-        }
-
+        CancelServing();
         if (Environment.CurrentManagedThreadId != Volatile.Read(ref _servingThreadId))
         {
             _isShutDown.Wait();
@@ -169,6 +161,18 @@ public abstract partial class BaseServer
         else
         {
             HandleTimeout();
+        }
+    }
+
+    private void CancelServing()
+    {
+        try
+        {
+            Volatile.Read(ref _serveCancellation)?.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+            // The loop ended and disposed its source between our read and Cancel: nothing left to stop.
         }
     }
 

@@ -1,0 +1,37 @@
+namespace SocketServer.Tests.Fixtures;
+
+/// <summary>Every wait in the tests has a bound: a hang fails the test instead of stalling the run.</summary>
+public static class Bounded
+{
+    public static readonly TimeSpan Wait = TimeSpan.FromSeconds(20);
+
+    public static void WaitFor(Func<bool> condition, string what)
+    {
+        var deadline = DateTime.UtcNow + Wait;
+        while (!condition())
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"timed out waiting for {what}");
+            }
+
+            Thread.Sleep(5);
+        }
+    }
+
+    public static void Join(Thread thread, string what)
+    {
+        if (!thread.Join(Wait))
+        {
+            throw new TimeoutException($"timed out waiting for {what}");
+        }
+    }
+
+    public static void Await(Task task, string what)
+    {
+        if (!task.Wait(Wait))
+        {
+            throw new TimeoutException($"timed out waiting for {what}");
+        }
+    }
+}
