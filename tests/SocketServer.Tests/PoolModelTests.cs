@@ -23,7 +23,13 @@ public class PoolModelTests
             Bounded.WaitFor(() => harness.Probe.Entered == 4 && pool.Queued == clients - 4, "4 running and 16 queued");
             Assert.Equal(4, harness.Probe.Active);
 
+            // Released, each handler answers, then sees end of file and frees its thread for the queue.
             harness.Probe.Release();
+            foreach (var client in connected)
+            {
+                client.EndSending();
+            }
+
             foreach (var client in connected)
             {
                 Assert.Equal("RELEASED", client.Receive());
@@ -61,6 +67,11 @@ public class PoolModelTests
         Assert.True(refused.IsClosedByServer());
 
         harness.Probe.Release();
+        foreach (var client in new[] { first, second, queued })
+        {
+            client.EndSending();
+        }
+
         Assert.Equal("RELEASED", first.Receive());
         Assert.Equal("RELEASED", second.Receive());
         Assert.Equal("RELEASED", queued.Receive());

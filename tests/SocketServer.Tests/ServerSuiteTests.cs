@@ -82,7 +82,8 @@ public class ServerSuiteTests
             }
         }
 
-        Assert.Equal(clients, harness.Probe.Clients.Distinct().Count());
+        // Unix stream clients are unnamed, so there the count of connections is what can be told apart.
+        Assert.Equal(clients, transport == "unix-stream" ? harness.Probe.Clients.Count : harness.Probe.Clients.Distinct().Count());
     }
 
     [Theory, MemberData(nameof(All))]
@@ -166,9 +167,14 @@ public class ServerSuiteTests
         using var harness = new Harness(transport, model, verify: _ => Interlocked.Increment(ref calls) > 1).Serve();
         using (var refused = harness.Connect())
         {
-            refused.Send("refused");
-            if (!Matrix.IsDatagram(transport))
+            if (Matrix.IsDatagram(transport))
             {
+                // The packet is the request: refused, it gets no answer (the next one proves the server lives).
+                refused.Send("refused");
+            }
+            else
+            {
+                // The connection is the request: closed unanswered (sending first could race the close).
                 Assert.True(refused.IsClosedByServer());
             }
 

@@ -7,6 +7,17 @@ namespace SocketServer.Tests;
 /// <summary>What belongs to transports alone: addresses, options, socket files, datagram limits.</summary>
 public class TransportTests
 {
+    private const int SolSocket = 1;
+    private const int SoReuseAddr = 2;
+    private const int SoReusePort = 15;
+
+    private static int RawSocketOption(Socket socket, int name)
+    {
+        var value = new byte[4];
+        socket.GetRawSocketOption(SolSocket, name, value);
+        return BitConverter.ToInt32(value);
+    }
+
     private static HandlerFactory Echo(string transport, Probe probe) => Matrix.Handler(transport, false, probe);
 
     [Fact]
@@ -77,20 +88,28 @@ public class TransportTests
     public void The_backlog_and_reuse_address_options_reach_the_socket()
     {
         using var server = new TcpServer("127.0.0.1", 0, Echo("tcp4", new Probe()), options: new ServerOptions { AllowReuseAddress = true, RequestQueueSize = 7 });
-        Assert.Equal(1, (int)server.Socket!.GetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress)!);
+        Assert.Equal(1, RawSocketOption(server.Socket!, SoReuseAddr));
+        Assert.Equal(0, RawSocketOption(server.Socket!, SoReusePort));
         Assert.Equal(7, server.RequestQueueSize);
     }
 
     [Fact]
     public void Properties_set_before_binding_take_effect()
     {
-        using var server = new TcpServer("127.0.0.1", 0, Echo("tcp4", new Probe()), bindAndActivate: false);
-        Assert.Null(server.Socket);
-        server.AllowReuseAddress = false;
-        server.ServerBind();
-        server.ServerActivate();
-        Assert.Equal(0, (int)server.Socket!.GetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress)!);
-        Assert.NotEqual(0, ((IPEndPoint)server.ServerAddress).Port);
+        // .NET itself binds every TCP socket with SO_REUSEADDR on Linux, so the switch is seen on UDP.
+        using var udp = new UdpServer("127.0.0.1", 0, Echo("udp4", new Probe()), bindAndActivate: false);
+        Assert.Null(udp.Socket);
+        udp.AllowReuseAddress = false;
+        udp.ServerBind();
+        udp.ServerActivate();
+        Assert.Equal(0, RawSocketOption(udp.Socket!, SoReuseAddr));
+        Assert.NotEqual(0, ((IPEndPoint)udp.ServerAddress).Port);
+
+        using var tcp = new TcpServer("127.0.0.1", 0, Echo("tcp4", new Probe()), bindAndActivate: false);
+        tcp.AllowReusePort = true;
+        tcp.ServerBind();
+        tcp.ServerActivate();
+        Assert.Equal(1, RawSocketOption(tcp.Socket!, SoReusePort));
     }
 
     [Theory]
@@ -133,9 +152,13 @@ public class TransportTests
     {
         using var directory = new TempDirectory();
         var path = directory.File("stale.sock");
+        // What a killed server leaves: a socket file nothing listens on. (.NET removes the file when a
+        // bound socket is disposed, so the file is moved aside first and moved back after.)
+        var aside = directory.File("aside.sock");
         using (var dead = new Socket(AddressFamily.Unix, type, ProtocolType.Unspecified))
         {
-            dead.Bind(new UnixDomainSocketEndPoint(path));
+            dead.Bind(new UnixDomainSocketEndPoint(aside));
+            File.Move(aside, path);
         }
 
         Assert.True(File.Exists(path));

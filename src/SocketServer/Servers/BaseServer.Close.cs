@@ -29,13 +29,20 @@ public abstract partial class BaseServer
             return;
         }
 
-        // Order matters: stop taking requests first (flag, cancel, close the socket, which also wakes
-        // a waiting accept), then drain. The loop itself may be inside a handler (the sync model), so
-        // it is waited for only after the drain has had a chance to end that handler.
+        // Order matters: stop taking requests first (flag, cancel, and for a stream server close the
+        // listening socket, which also wakes a waiting accept), then drain. A datagram server's socket
+        // is also the one its handlers reply through, so it stays open until the drain is over; the
+        // loop, having been told to stop, reads from it no more. The loop itself may be inside a
+        // handler (the sync model), so it is waited for only after the drain has had a chance to end it.
         await _stopping.CancelAsync().ConfigureAwait(false);
         _shutdownRequested = true;
         CancelServing();
-        ServerClose();
+        var repliesThroughSocket = Kind == RequestKind.Datagram;
+        if (!repliesThroughSocket)
+        {
+            ServerClose();
+        }
+
         if (Model.WaitsOnClose)
         {
             await DrainAsync().ConfigureAwait(false);
@@ -44,6 +51,11 @@ public abstract partial class BaseServer
         if (Environment.CurrentManagedThreadId != Volatile.Read(ref _servingThreadId))
         {
             await Task.Run(_isShutDown.Wait).ConfigureAwait(false);
+        }
+
+        if (repliesThroughSocket)
+        {
+            ServerClose();
         }
 
         Model.Dispose();

@@ -27,7 +27,7 @@ public abstract partial class BaseServer
         {
             while (!_shutdownRequested)
             {
-                if (WaitForRequest(interval))
+                if (WaitForRequest(interval) && !_shutdownRequested)
                 {
                     HandleRequestNoBlock();
                 }
@@ -132,6 +132,9 @@ public abstract partial class BaseServer
 
     /// <summary>Serves until <paramref name="cancellationToken"/> is cancelled or <see cref="Shutdown"/> is called.</summary>
     public Task ServeForeverAsync(CancellationToken cancellationToken) => ServeForeverAsync(null, cancellationToken);
+
+    /// <summary>True while <see cref="ServeForever"/> or <see cref="ServeForeverAsync(TimeSpan?, CancellationToken)"/> runs.</summary>
+    public bool IsServing => Volatile.Read(ref _serving) != 0;
 
     /// <summary>
     /// Python's <c>shutdown</c>: tells the serving loop to stop and returns once it has. Safe from any

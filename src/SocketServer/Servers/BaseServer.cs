@@ -95,7 +95,11 @@ public abstract partial class BaseServer : IDisposable, IAsyncDisposable
     /// <summary>The listening (or datagram) socket; null before <see cref="ServerBind"/> and after close.</summary>
     public Socket? Socket { get => _socket; protected set => _socket = value; }
 
-    /// <summary>Python's <c>allow_reuse_address</c>; read by <see cref="ServerBind"/>.</summary>
+    /// <summary>
+    /// Python's <c>allow_reuse_address</c> (<c>SO_REUSEADDR</c> alone); read by <see cref="ServerBind"/>.
+    /// On Linux .NET binds every TCP socket with <c>SO_REUSEADDR</c> regardless, so there false only
+    /// changes UDP; a port another socket listens on is refused either way.
+    /// </summary>
     public bool AllowReuseAddress { get; set; }
 
     /// <summary>Python's <c>allow_reuse_port</c> (Linux <c>SO_REUSEPORT</c>); read by <see cref="ServerBind"/>.</summary>

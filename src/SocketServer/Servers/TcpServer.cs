@@ -18,6 +18,7 @@ public class TcpServer : BaseServer
 {
     // Linux's SO_REUSEPORT; the base library names no such option.
     private const int SolSocket = 1;
+    private const int SoReuseAddr = 2;
     private const int SoReusePort = 15;
 
     private static readonly EndPoint UnnamedUnixPeer = new UnixDomainSocketEndPoint("\0");
@@ -99,7 +100,16 @@ public class TcpServer : BaseServer
         {
             if (family is AddressFamily.InterNetwork or AddressFamily.InterNetworkV6)
             {
-                socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, AllowReuseAddress);
+                if (OperatingSystem.IsLinux())
+                {
+                    // .NET's ReuseAddress sets SO_REUSEPORT as well on Linux, which would let a second
+                    // server bind a port we listen on; Python's allow_reuse_address is SO_REUSEADDR alone.
+                    socket.SetRawSocketOption(SolSocket, SoReuseAddr, BitConverter.GetBytes(AllowReuseAddress ? 1 : 0));
+                }
+                else
+                {
+                    socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, AllowReuseAddress);
+                }
                 if (AllowReusePort)
                 {
                     if (!OperatingSystem.IsLinux())

@@ -99,6 +99,15 @@ public sealed class TestClient : IDisposable
         }
     }
 
+    /// <summary>Ends the sending side (a stream client's end of file); a datagram client has none.</summary>
+    public void EndSending()
+    {
+        if (!_datagram)
+        {
+            _socket.Shutdown(SocketShutdown.Send);
+        }
+    }
+
     public void Reset()
     {
         _socket.LingerState = new LingerOption(true, 0);
