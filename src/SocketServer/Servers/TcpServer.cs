@@ -84,8 +84,9 @@ public class TcpServer : BaseServer
         var socket = RequireSocket();
         socket.Listen(RequestQueueSize);
 
-        // Non-blocking, so a connection that vanishes between the wait and accept() costs a retry, not a hang.
-        socket.Blocking = false;
+        // The listener stays blocking, as in Python: on Unix .NET hands a non-blocking listener's
+        // connections out non-blocking too, and then every blocking Receive/Send on them goes through
+        // the async engine and allocates. Only the serving loop accepts, after the socket said ready.
     }
 
     /// <summary>Creates the socket and applies the address options (reuse, dual-stack) before binding.</summary>

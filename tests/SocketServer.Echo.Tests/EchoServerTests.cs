@@ -1,0 +1,134 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Security.Cryptography;
+using System.Text;
+
+namespace SocketServer.Echo.Tests;
+
+/// <summary>The echo server as <c>sockserv echo</c> builds it, every mode on every transport, through <see cref="EchoClient"/>.</summary>
+public sealed class EchoServerTests : IDisposable
+{
+    private static readonly TimeSpan Bound = TimeSpan.FromSeconds(20);
+    private readonly DirectoryInfo _directory = Directory.CreateTempSubdirectory("sockserv-echo-");
+
+    public static TheoryData<string, EchoTransport> ModesAndTransports()
+    {
+        var data = new TheoryData<string, EchoTransport>();
+        foreach (var mode in EchoServer.Modes)
+        {
+            foreach (var transport in Enum.GetValues<EchoTransport>())
+            {
+                data.Add(mode, transport);
+            }
+        }
+
+        return data;
+    }
+
+    public static TheoryData<string> StreamModes() => new(EchoServer.Modes);
+
+    [Theory, MemberData(nameof(ModesAndTransports))]
+    public async Task Upper_cases_what_it_echoes(string mode, EchoTransport transport)
+    {
+        await using var running = Start(new EchoServerOptions { Upper = true, Mode = mode, Transport = transport });
+        using var client = running.Connect();
+        Assert.Equal("HELLO, WORLD 42", Exchange(client, "hello, World 42"));
+        Assert.Equal("AGAIN", Exchange(client, "again"));
+    }
+
+    [Theory, MemberData(nameof(StreamModes))]
+    public async Task Without_upper_it_echoes_bytes_unchanged(string mode)
+    {
+        await using var running = Start(new EchoServerOptions { Mode = mode });
+        using var client = running.Connect();
+        var bytes = Enumerable.Range(0, 256).Select(b => (byte)b).ToArray();
+        Assert.Equal(bytes, client.Exchange(bytes));
+    }
+
+    [Theory, MemberData(nameof(StreamModes))]
+    public async Task A_megabyte_comes_back_whole_over_a_stream(string mode)
+    {
+        await using var running = Start(new EchoServerOptions { Upper = true, Mode = mode });
+        using var client = running.Connect();
+        var message = new byte[1 << 20];
+        new Random(7).NextBytes(message);
+        var expected = message.ToArray();
+        AsciiCase.ToUpperInPlace(expected);
+
+        // The client writes it all before reading, so the server must echo while it is still receiving.
+        var answer = client.Exchange(message);
+        Assert.Equal(SHA256.HashData(expected), SHA256.HashData(answer));
+    }
+
+    [Theory]
+    [InlineData(EchoTransport.Udp)]
+    [InlineData(EchoTransport.UnixDatagram)]
+    public async Task A_datagram_up_to_MaxPacketSize_is_answered_whole(EchoTransport transport)
+    {
+        await using var running = Start(new EchoServerOptions { Upper = true, Mode = "async", Transport = transport });
+        using var client = running.Connect();
+        var message = new string('q', running.Server.MaxPacketSize);
+        Assert.Equal(message.ToUpperInvariant(), Exchange(client, message));
+    }
+
+    [Fact]
+    public void Connection_refused_says_so()
+    {
+        int port;
+        using (var listener = new TcpListener(IPAddress.Loopback, 0))
+        {
+            listener.Start();
+            port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        }
+
+        var e = Assert.Throws<SocketServerException>(() => EchoClient.Connect(EchoTransport.Tcp, "127.0.0.1", port, null, Bound));
+        Assert.Contains("connection refused", e.Message);
+    }
+
+    [Fact]
+    public void A_missing_unix_socket_says_so()
+    {
+        var path = Path.Combine(_directory.FullName, "nobody.sock");
+        var e = Assert.Throws<SocketServerException>(() => EchoClient.Connect(EchoTransport.UnixStream, "", 0, path, Bound));
+        Assert.Contains(path, e.Message);
+    }
+
+    [Fact]
+    public async Task The_unix_socket_file_is_gone_after_the_server_closes()
+    {
+        var running = Start(new EchoServerOptions { Transport = EchoTransport.UnixStream });
+        var path = running.Server.ServerAddress.ToString()!;
+        Assert.True(File.Exists(path));
+        await running.DisposeAsync();
+        Assert.False(File.Exists(path));
+    }
+
+    public void Dispose() => _directory.Delete(recursive: true);
+
+    private static string Exchange(EchoClient client, string message) =>
+        Encoding.UTF8.GetString(client.Exchange(Encoding.UTF8.GetBytes(message)));
+
+    private Running Start(EchoServerOptions options)
+    {
+        options.Port = 0;
+        options.UnixPath = Path.Combine(_directory.FullName, $"echo-{Guid.NewGuid():N}.sock");
+        options.PoolThreads = 8;
+        var server = EchoServer.Create(options);
+        return new Running(server, options, server.ServeForeverAsync(TimeSpan.FromMilliseconds(50), CancellationToken.None));
+    }
+
+    private sealed class Running(BaseServer server, EchoServerOptions options, Task serving) : IAsyncDisposable
+    {
+        public BaseServer Server => server;
+
+        public EchoClient Connect() => server.ServerAddress is IPEndPoint ip
+            ? EchoClient.Connect(options.Transport, ip.Address.ToString(), ip.Port, null, Bound)
+            : EchoClient.Connect(options.Transport, "", 0, options.UnixPath, Bound);
+
+        public async ValueTask DisposeAsync()
+        {
+            await server.DisposeAsync().AsTask().WaitAsync(Bound);
+            await serving.WaitAsync(Bound);
+        }
+    }
+}
