@@ -51,6 +51,14 @@ public class HandlerTests
     }
 
     [Fact]
+    public void Negative_buffer_sizes_are_refused()
+    {
+        var handler = new KnobHandler();
+        Assert.Throws<ArgumentOutOfRangeException>(() => handler.ReadBufferSize = -1);
+        Assert.Throws<ArgumentOutOfRangeException>(() => handler.WriteBufferSize = -1);
+    }
+
+    [Fact]
     public void A_line_over_the_limit_is_a_protocol_error_and_the_server_keeps_serving()
     {
         var hooks = new Hooks();

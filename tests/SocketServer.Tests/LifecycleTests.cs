@@ -82,6 +82,34 @@ public class LifecycleTests
     }
 
     [Fact]
+    public void A_ProcessRequest_override_that_hands_requests_to_RunRequest_frees_their_places()
+    {
+        var probe = new Probe();
+        using var server = new OwnThreadTcpServer(Matrix.Handler("tcp4", false, probe));
+        var serving = Task.Run(() => server.ServeForever(TimeSpan.FromMilliseconds(50)));
+        for (var i = 0; i < 3; i++)
+        {
+            using var client = TestClient.Connect(server);
+            Assert.Equal($"ROUND {i}", client.RoundTrip($"round {i}"));
+        }
+
+        Bounded.WaitFor(() => probe.Finished == 3, "three requests to finish");
+        Bounded.WaitFor(() => server.ActiveRequests == 0, "no request left in flight");
+        server.Shutdown();
+        Bounded.Await(serving, "ServeForever");
+    }
+
+    [Fact]
+    public void HandleRequest_on_a_closed_server_throws_instead_of_timing_out()
+    {
+        var hooks = new Hooks();
+        var server = new HookedTcpServer(new IPEndPoint(IPAddress.Loopback, 0), Matrix.Handler("tcp4", false, new Probe()), new SyncModel(), new ServerOptions(), hooks);
+        server.Dispose();
+        Assert.Throws<ObjectDisposedException>(server.HandleRequest);
+        Assert.Equal(0, hooks.Timeouts);
+    }
+
+    [Fact]
     public void Shutdown_from_a_handler_on_the_serving_thread_stops_the_loop_without_deadlock()
     {
         using var server = new TcpServer(new IPEndPoint(IPAddress.Loopback, 0), HandlerFactory.Of<ShutdownFromHandler>(), new SyncModel());
@@ -182,4 +210,11 @@ public class LifecycleTests
         client.Socket.Shutdown(SocketShutdown.Send);
         Assert.True(client.IsClosedByServer());
     }
+}
+
+/// <summary>Python's way of customising a server: process_request overridden to run each request on a thread of its own making.</summary>
+internal sealed class OwnThreadTcpServer(HandlerFactory handler) : TcpServer(new IPEndPoint(IPAddress.Loopback, 0), handler)
+{
+    protected override void ProcessRequest(Request request) =>
+        new Thread(() => RunRequest(request)) { IsBackground = true }.Start();
 }

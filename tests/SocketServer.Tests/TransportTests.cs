@@ -30,6 +30,15 @@ public class TransportTests
     }
 
     [Fact]
+    public void A_taken_UDP_port_is_refused_too_since_UDP_does_not_reuse_addresses_by_default()
+    {
+        using var first = new UdpServer("127.0.0.1", 0, Echo("udp4", new Probe()));
+        Assert.False(first.AllowReuseAddress);
+        var port = ((IPEndPoint)first.ServerAddress).Port;
+        Assert.Throws<AddressInUseException>(() => new UdpServer("127.0.0.1", port, Echo("udp4", new Probe())));
+    }
+
+    [Fact]
     public void An_address_not_on_this_machine_is_reported_plainly()
     {
         // 192.0.2.1 is TEST-NET-1 (RFC 5737): never assigned to a host, and bind sends nothing.

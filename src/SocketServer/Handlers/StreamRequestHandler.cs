@@ -12,12 +12,30 @@ public abstract class StreamRequestHandler : BaseRequestHandler
     private Socket? _connection;
     private Stream? _reader;
     private Stream? _writer;
+    private int _readBufferSize = 8192;
+    private int _writeBufferSize;
 
-    /// <summary>Python's <c>rbufsize</c>: the read buffer in bytes; 0 reads straight from the socket. Default 8192.</summary>
-    public int ReadBufferSize { get; set; } = 8192;
+    /// <summary>Python's <c>rbufsize</c>: the read buffer in bytes; 0 reads straight from the socket (negative is refused). Default 8192.</summary>
+    public int ReadBufferSize
+    {
+        get => _readBufferSize;
+        set
+        {
+            ArgumentOutOfRangeException.ThrowIfNegative(value);
+            _readBufferSize = value;
+        }
+    }
 
     /// <summary>Python's <c>wbufsize</c>: the write buffer in bytes; 0 (the default) sends each write at once.</summary>
-    public int WriteBufferSize { get; set; }
+    public int WriteBufferSize
+    {
+        get => _writeBufferSize;
+        set
+        {
+            ArgumentOutOfRangeException.ThrowIfNegative(value);
+            _writeBufferSize = value;
+        }
+    }
 
     /// <summary>Python's <c>timeout</c>: a read or write that waits longer fails; null (the default) waits forever.</summary>
     public TimeSpan? Timeout { get; set; }

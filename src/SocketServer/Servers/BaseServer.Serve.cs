@@ -157,6 +157,7 @@ public abstract partial class BaseServer
     /// </summary>
     public void HandleRequest()
     {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0 || Socket is null, this);
         if (WaitForRequest(Timeout ?? System.Threading.Timeout.InfiniteTimeSpan))
         {
             HandleRequestNoBlock();
@@ -296,8 +297,13 @@ public abstract partial class BaseServer
         }
     }
 
-    /// <summary>Runs one request to its end on the calling thread: handler, HandleError on failure, then ShutdownRequest.</summary>
-    internal void RunRequest(Request request)
+    /// <summary>
+    /// Runs one request to its end on the calling thread: <see cref="FinishRequest"/>,
+    /// <see cref="HandleError"/> on failure, then <see cref="ShutdownRequest"/>, and frees its place
+    /// among the requests in flight. A <see cref="ProcessRequest"/> override hands its request here
+    /// (from whatever thread it likes) rather than calling those steps itself.
+    /// </summary>
+    protected internal void RunRequest(Request request)
     {
         try
         {
@@ -314,8 +320,8 @@ public abstract partial class BaseServer
         }
     }
 
-    /// <summary>Runs one request to its end as a task: handler, HandleError on failure, then ShutdownRequest.</summary>
-    internal async Task RunRequestAsync(Request request)
+    /// <summary>As <see cref="RunRequest"/>, as a task: the handler's async path, cancelled by <see cref="Aborted"/>.</summary>
+    protected internal async Task RunRequestAsync(Request request)
     {
         try
         {

@@ -28,6 +28,7 @@ public abstract partial class BaseServer : IDisposable, IAsyncDisposable
     private readonly CancellationTokenSource _aborted = new();
     private Socket? _socket;
     private int _disposed;
+    private bool? _allowReuseAddress;
 
     /// <summary>
     /// Creates the server and, when <paramref name="bindAndActivate"/> is true, binds and listens
@@ -44,7 +45,7 @@ public abstract partial class BaseServer : IDisposable, IAsyncDisposable
         ServerAddress = serverAddress;
         RequestHandler = handler;
         Model = model ?? new SyncModel();
-        AllowReuseAddress = options.AllowReuseAddress;
+        _allowReuseAddress = options.AllowReuseAddress;
         AllowReusePort = options.AllowReusePort;
         RequestQueueSize = options.RequestQueueSize;
         MaxPacketSize = options.MaxPacketSize;
@@ -97,10 +98,15 @@ public abstract partial class BaseServer : IDisposable, IAsyncDisposable
 
     /// <summary>
     /// Python's <c>allow_reuse_address</c> (<c>SO_REUSEADDR</c> alone); read by <see cref="ServerBind"/>.
-    /// On Linux .NET binds every TCP socket with <c>SO_REUSEADDR</c> regardless, so there false only
-    /// changes UDP; a port another socket listens on is refused either way.
+    /// Unless set (here or in <see cref="ServerOptions.AllowReuseAddress"/>): true for stream servers,
+    /// false for datagram servers. On Linux .NET binds every TCP socket with <c>SO_REUSEADDR</c>
+    /// regardless, so there false only changes UDP; a port another socket listens on is refused either way.
     /// </summary>
-    public bool AllowReuseAddress { get; set; }
+    public bool AllowReuseAddress
+    {
+        get => _allowReuseAddress ?? Kind == RequestKind.Stream;
+        set => _allowReuseAddress = value;
+    }
 
     /// <summary>Python's <c>allow_reuse_port</c> (Linux <c>SO_REUSEPORT</c>); read by <see cref="ServerBind"/>.</summary>
     public bool AllowReusePort { get; set; }

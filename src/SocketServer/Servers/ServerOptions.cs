@@ -9,11 +9,12 @@ namespace SocketServer;
 public sealed class ServerOptions
 {
     /// <summary>
-    /// Set <c>SO_REUSEADDR</c> before binding an IP socket, so a restarted server can bind while old
-    /// connections sit in TIME_WAIT. Default true (Python's <c>TCPServer</c> defaults to false; on
-    /// Linux the option never lets two listeners share a port, so true is the safe choice).
+    /// Set <c>SO_REUSEADDR</c> before binding an IP socket. Null (the default) lets the transport
+    /// choose: yes for TCP, so a restarted server can bind while old connections sit in TIME_WAIT
+    /// (on Linux a port someone listens on is still refused); no for UDP, as in Python, because
+    /// there it would let a second server share the port.
     /// </summary>
-    public bool AllowReuseAddress { get; set; } = true;
+    public bool? AllowReuseAddress { get; set; }
 
     /// <summary>Set <c>SO_REUSEPORT</c> (Linux) so several servers can share one port. Default false.</summary>
     public bool AllowReusePort { get; set; }
