@@ -37,6 +37,9 @@ public sealed class EchoHandler : BaseRequestHandler
             connection.NoDelay = true;
         }
 
+        // When the server starts closing, stop reading: the blocked Receive returns 0 and the
+        // connection ends after its last answer, so an idle client holds up no drain.
+        using var stopReading = Server.Stopping.Register(static state => StopReading((Socket)state!), connection);
         var buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
         try
         {
@@ -55,6 +58,18 @@ public sealed class EchoHandler : BaseRequestHandler
         finally
         {
             ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    private static void StopReading(Socket connection)
+    {
+        try
+        {
+            connection.Shutdown(SocketShutdown.Receive);
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+            // Already closed or reset: nothing left to stop.
         }
     }
 

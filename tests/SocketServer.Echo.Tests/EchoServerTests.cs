@@ -71,6 +71,21 @@ public sealed class EchoServerTests : IDisposable
         Assert.Equal(message.ToUpperInvariant(), Exchange(client, message));
     }
 
+    [Theory, MemberData(nameof(StreamModes))]
+    public async Task An_idle_client_does_not_hold_up_closing(string mode)
+    {
+        var options = new EchoServerOptions { Mode = mode, Server = new ServerOptions { DrainTimeout = TimeSpan.FromMinutes(10) } };
+        var running = Start(options);
+        using var client = running.Connect();
+        Assert.Equal("idle next", Exchange(client, "idle next"));
+
+        // Closing stops reading from idle connections rather than waiting out the drain timeout.
+        await running.DisposeAsync();
+        // The server closed first; what the client sees depends on whether our write's reset beat its read.
+        var e = Assert.Throws<SocketServerException>(() => client.Exchange("gone?"u8));
+        Assert.Matches("closed the connection|reset the connection", e.Message);
+    }
+
     [Fact]
     public void Connection_refused_says_so()
     {
