@@ -1,0 +1,122 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using Sockserv.Tests.Fixtures;
+
+namespace Sockserv.Tests;
+
+/// <summary>Whatever a user gets wrong ends in one clear line on stderr and the right exit code — never a stack trace.</summary>
+public sealed class ErrorTests : IDisposable
+{
+    private readonly TempDirectory _directory = new();
+
+    [Fact]
+    public void A_port_in_use_is_one_line_and_exit_1()
+    {
+        using var taken = new TcpListener(IPAddress.Loopback, 0);
+        taken.Start();
+        var port = ((IPEndPoint)taken.LocalEndpoint).Port;
+        using var server = SockservProcess.Run("echo", "--port", port.ToString(CultureInfo.InvariantCulture));
+        AssertOneLineError(server, 1, $"127.0.0.1:{port} is already in use");
+    }
+
+    [Theory]
+    [InlineData("no-such-host.invalid", "cannot resolve host")]
+    [InlineData("192.0.2.1", "not on this machine")]
+    public void A_bad_address_is_one_line_and_exit_1(string host, string says)
+    {
+        using var server = SockservProcess.Run("echo", "--host", host, "--port", "0");
+        AssertOneLineError(server, 1, says);
+    }
+
+    [Fact]
+    public void Connection_refused_is_one_line_and_exit_1()
+    {
+        using var client = SockservProcess.Run("connect", "--port", Peer.UnusedPort().ToString(CultureInfo.InvariantCulture));
+        AssertOneLineError(client, 1, "connection refused");
+    }
+
+    [Theory]
+    [InlineData("echo", "--bogus")]
+    [InlineData("echo", "--port", "70000")]
+    [InlineData("echo", "--mode", "bogus")]
+    [InlineData("echo", "--udp", "--unix", "/tmp/x.sock")]
+    [InlineData("connect", "--timeout", "-1")]
+    [InlineData("no-such-command")]
+    public void Usage_errors_exit_2_without_a_stack_trace(params string[] arguments)
+    {
+        using var process = SockservProcess.Run(arguments);
+        Assert.Equal(2, process.ExitCode);
+        Assert.StartsWith("sockserv: ", process.Stderr);
+        Assert.DoesNotContain("   at ", process.Stderr);
+    }
+
+    [Theory]
+    [InlineData(new[] { "--help" }, new[] { "echo", "connect" })]
+    [InlineData(new[] { "echo", "--help" }, new[] { "--upper", "--mode", "--port", "--host", "--udp", "--unix" })]
+    [InlineData(new[] { "connect", "--help" }, new[] { "--port", "--host", "--udp", "--unix" })]
+    public void Help_exits_0_and_lists_the_options(string[] arguments, string[] mentions)
+    {
+        using var process = SockservProcess.Run(arguments);
+        Assert.Equal(0, process.ExitCode);
+        foreach (var mention in mentions)
+        {
+            Assert.Contains(mention, process.Stdout);
+        }
+    }
+
+    [Fact]
+    public void A_unix_socket_a_live_server_holds_is_refused_and_kept()
+    {
+        var path = _directory.File("live.sock");
+        using var first = SockservProcess.StartEcho("--upper", "--unix", path);
+        using var second = SockservProcess.Run("echo", "--unix", path);
+        AssertOneLineError(second, 1, "in use");
+
+        // The first server still owns its file and still answers.
+        using var client = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified) { ReceiveTimeout = Bounded.Millis };
+        client.Connect(new UnixDomainSocketEndPoint(path));
+        client.Send("ok\n"u8);
+        var buffer = new byte[8];
+        Assert.Equal("OK\n", System.Text.Encoding.ASCII.GetString(buffer, 0, client.Receive(buffer)));
+    }
+
+    [Fact]
+    public void A_stale_unix_socket_left_by_a_killed_server_is_taken_over()
+    {
+        var path = _directory.File("stale.sock");
+        using (var killed = SockservProcess.StartEcho("--unix", path))
+        {
+            killed.Dispose(); // SIGKILL: no chance to remove its file
+        }
+
+        Assert.True(File.Exists(path));
+        using var server = SockservProcess.StartEcho("--upper", "--unix", path);
+        using var client = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified) { ReceiveTimeout = Bounded.Millis };
+        client.Connect(new UnixDomainSocketEndPoint(path));
+        client.Send("fresh\n"u8);
+        var buffer = new byte[8];
+        Assert.Equal("FRESH\n", System.Text.Encoding.ASCII.GetString(buffer, 0, client.Receive(buffer)));
+    }
+
+    [Fact]
+    public void A_regular_file_at_the_socket_path_is_refused_and_kept()
+    {
+        var path = _directory.File("notes.txt");
+        File.WriteAllText(path, "keep me");
+        using var server = SockservProcess.Run("echo", "--unix", path);
+        AssertOneLineError(server, 1, "not a socket");
+        Assert.Equal("keep me", File.ReadAllText(path));
+    }
+
+    public void Dispose() => _directory.Dispose();
+
+    private static void AssertOneLineError(SockservProcess process, int exitCode, string says)
+    {
+        Assert.Equal(exitCode, process.ExitCode);
+        var lines = process.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        var line = Assert.Single(lines);
+        Assert.StartsWith("sockserv: error: ", line);
+        Assert.Contains(says, line);
+    }
+}

@@ -1,0 +1,9 @@
+namespace Sockserv.Tests.Fixtures;
+
+/// <summary>Every wait in these tests has a bound: a hang fails the test instead of stalling the run.</summary>
+public static class Bounded
+{
+    public static readonly TimeSpan Wait = TimeSpan.FromSeconds(30);
+
+    public static int Millis => (int)Wait.TotalMilliseconds;
+}

@@ -1,0 +1,184 @@
+using System.Diagnostics;
+using System.Text;
+using System.Text.RegularExpressions;
+
+namespace Sockserv.Tests.Fixtures;
+
+/// <summary>
+/// The built <c>sockserv</c>, run as a real process (<c>dotnet sockserv.dll …</c>) with its stdin,
+/// stdout and stderr redirected. Disposing kills it (and anything it started) if it still runs.
+/// </summary>
+public sealed partial class SockservProcess : IDisposable
+{
+    private readonly Process _process;
+    private readonly StringBuilder _stdout = new();
+    private readonly StringBuilder _stderr = new();
+    private readonly Lock _gate = new();
+    private readonly TaskCompletionSource _stdoutClosed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _stderrClosed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    private SockservProcess(IEnumerable<string> arguments)
+    {
+        var start = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "sockserv.dll"));
+        foreach (var argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        start.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
+        _process = new Process { StartInfo = start };
+        _process.Start();
+        _ = Pump(_process.StandardOutput, _stdout, _stdoutClosed);
+        _ = Pump(_process.StandardError, _stderr, _stderrClosed);
+    }
+
+    public int Id => _process.Id;
+
+    public StreamWriter Input => _process.StandardInput;
+
+    public string Stdout
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _stdout.ToString();
+            }
+        }
+    }
+
+    public string Stderr
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _stderr.ToString();
+            }
+        }
+    }
+
+    public static SockservProcess Start(params string[] arguments) => new(arguments);
+
+    /// <summary>Runs sockserv to its end (stdin closed at once) and returns it, exited.</summary>
+    public static SockservProcess Run(params string[] arguments)
+    {
+        var process = new SockservProcess(arguments);
+        process.Input.Close();
+        process.WaitForExit();
+        return process;
+    }
+
+    /// <summary>Starts <c>sockserv echo</c> with <paramref name="arguments"/> and waits for its "serving" line.</summary>
+    public static SockservProcess StartEcho(params string[] arguments)
+    {
+        var process = new SockservProcess(["echo", .. arguments]);
+        try
+        {
+            process.WaitForStdout(ServingLine(), "the serving line");
+            return process;
+        }
+        catch
+        {
+            process.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The port from the serving line (<c>… serving tcp on 127.0.0.1:PORT …</c>).</summary>
+    public int Port => int.Parse(ServingLine().Match(Stdout).Groups["port"].Value, System.Globalization.CultureInfo.InvariantCulture);
+
+    public int ExitCode => _process.ExitCode;
+
+    public bool HasExited => _process.HasExited;
+
+    public void WaitForStdout(Regex pattern, string what)
+    {
+        var deadline = DateTime.UtcNow + Bounded.Wait;
+        while (!pattern.IsMatch(Stdout))
+        {
+            if (_process.HasExited && _stdoutClosed.Task.IsCompleted && !pattern.IsMatch(Stdout))
+            {
+                throw new InvalidOperationException($"sockserv exited ({_process.ExitCode}) before {what}. stdout: {Stdout} stderr: {Stderr}");
+            }
+
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"timed out waiting for {what}. stdout: {Stdout} stderr: {Stderr}");
+            }
+
+            Thread.Sleep(10);
+        }
+    }
+
+    /// <summary>Waits for the process to end and for its output to be read to the end.</summary>
+    public void WaitForExit()
+    {
+        if (!_process.WaitForExit(Bounded.Wait) || !Task.WaitAll([_stdoutClosed.Task, _stderrClosed.Task], Bounded.Wait))
+        {
+            throw new TimeoutException($"sockserv did not exit. stdout: {Stdout} stderr: {Stderr}");
+        }
+    }
+
+    /// <summary>Sends a POSIX signal (by name: INT, TERM) to the process, through kill(1).</summary>
+    public void Signal(string signal)
+    {
+        using var kill = Process.Start(new ProcessStartInfo("kill", ["-s", signal, _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]) { UseShellExecute = false })!;
+        if (!kill.WaitForExit(Bounded.Wait) || kill.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"kill -s {signal} {_process.Id} failed");
+        }
+    }
+
+    public const string SigInt = "INT";
+    public const string SigTerm = "TERM";
+
+    public void Dispose()
+    {
+        try
+        {
+            if (!_process.HasExited)
+            {
+                _process.Kill(entireProcessTree: true);
+                _process.WaitForExit(Bounded.Wait);
+            }
+        }
+        catch (InvalidOperationException)
+        {
+            // Never started or already gone.
+        }
+
+        _process.Dispose();
+    }
+
+    [GeneratedRegex(@"serving \S+ on (?:\S*:(?<port>\d+)|\S+)")]
+    private static partial Regex ServingLine();
+
+    /// <summary>Copies a stream's text as it comes, character for character (a prompt has no line end).</summary>
+    private async Task Pump(StreamReader reader, StringBuilder buffer, TaskCompletionSource closed)
+    {
+        var chunk = new char[4096];
+        try
+        {
+            int n;
+            while ((n = await reader.ReadAsync(chunk)) > 0)
+            {
+                lock (_gate)
+                {
+                    buffer.Append(chunk, 0, n);
+                }
+            }
+        }
+        finally
+        {
+            closed.TrySetResult();
+        }
+    }
+}
