@@ -22,7 +22,8 @@ public class AllocationTests
     public async Task The_echo_path_allocates_nothing_per_message(string mode, bool asyncLoop)
     {
         const int warmUp = 2_000;
-        const int measured = 20_000;
+        const int measured = 5_000;
+        const int rounds = 5;
         var server = EchoServer.Create(new EchoServerOptions { Upper = true, Mode = mode, Port = 0 });
         var poll = TimeSpan.FromMilliseconds(50);
         var serving = asyncLoop
@@ -36,12 +37,18 @@ public class AllocationTests
             var answer = new byte[64];
             RoundTrips(client, message, answer, warmUp);
 
-            var before = GC.GetTotalAllocatedBytes(precise: true);
-            RoundTrips(client, message, answer, measured);
-            var perMessage = (double)(GC.GetTotalAllocatedBytes(precise: true) - before) / measured;
+            // The count is process-wide, so whatever else runs here (the test runner reporting, timers)
+            // can only add to it: the least of several rounds is the echo path's own figure.
+            var perMessage = double.MaxValue;
+            for (var round = 0; round < rounds; round++)
+            {
+                var before = GC.GetTotalAllocatedBytes(precise: true);
+                RoundTrips(client, message, answer, measured);
+                perMessage = Math.Min(perMessage, (double)(GC.GetTotalAllocatedBytes(precise: true) - before) / measured);
+            }
 
-            // Zero per message; the slack covers what the runtime allocates on its own in that time
-            // (timers, the thread pool's bookkeeping): 20,000 messages at even 8 bytes each is 160 KB.
+            // Zero per message; the slack covers what the runtime allocates on its own meanwhile:
+            // 5,000 messages at even 8 bytes each is 40 KB.
             Assert.True(perMessage < 8, $"{perMessage:F1} bytes allocated per message");
         }
         finally
