@@ -6,8 +6,8 @@ namespace SocketServer.Internal;
 /// <summary>The server's log messages, with fixed event ids so operators can filter on them.</summary>
 internal static partial class ServerLog
 {
-    [LoggerMessage(1, LogLevel.Information, "Serving {Kind} on {Address} with the {Model} model")]
-    public static partial void Serving(ILogger logger, RequestKind kind, EndPoint address, string model);
+    [LoggerMessage(1, LogLevel.Information, "Serving {Kind} requests on {Address} with the {Model} model")]
+    public static partial void Serving(ILogger logger, string kind, EndPoint address, string model);
 
     [LoggerMessage(2, LogLevel.Information, "Stopped serving on {Address}")]
     public static partial void Stopped(ILogger logger, EndPoint address);

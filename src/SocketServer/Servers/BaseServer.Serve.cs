@@ -190,7 +190,7 @@ public abstract partial class BaseServer
 
         _isShutDown.Reset();
         Volatile.Write(ref _servingThreadId, Environment.CurrentManagedThreadId);
-        ServerLog.Serving(Logger, Kind, ServerAddress, Model.Name);
+        ServerLog.Serving(Logger, Kind == RequestKind.Stream ? "stream" : "datagram", ServerAddress, Model.Name);
     }
 
     private void EndServing()
