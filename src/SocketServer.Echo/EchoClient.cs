@@ -29,7 +29,7 @@ public sealed class EchoClient : IDisposable
     public static EchoClient Connect(EchoTransport transport, string host, int port, string? unixPath, TimeSpan replyTimeout)
     {
         EndPoint remote = transport is EchoTransport.UnixStream or EchoTransport.UnixDatagram
-            ? new UnixDomainSocketEndPoint(unixPath ?? throw new ArgumentException("a Unix transport needs a socket path.", nameof(unixPath)))
+            ? HostAddress.Unix(unixPath ?? throw new ArgumentException("a Unix transport needs a socket path.", nameof(unixPath)))
             : HostAddress.Resolve(host, port);
         var datagram = transport is EchoTransport.Udp or EchoTransport.UnixDatagram;
         var protocol = remote.AddressFamily == AddressFamily.Unix ? ProtocolType.Unspecified : datagram ? ProtocolType.Udp : ProtocolType.Tcp;

@@ -47,6 +47,23 @@ public class TransportTests
     }
 
     [Fact]
+    public void A_socket_file_in_a_missing_directory_names_the_directory()
+    {
+        var directory = Path.Combine(Path.GetTempPath(), $"sockserv-missing-{Guid.NewGuid():N}");
+        var e = Assert.Throws<SocketServerException>(() => new UnixStreamServer(Path.Combine(directory, "s.sock"), Echo("unix-stream", new Probe())));
+        Assert.Contains($"the directory {directory} does not exist", e.Message);
+    }
+
+    [Fact]
+    public void A_socket_path_too_long_for_the_platform_is_refused_with_its_length()
+    {
+        var path = Path.Combine(Path.GetTempPath(), new string('a', 120) + ".sock");
+        var e = Assert.Throws<SocketServerException>(() => new UnixDatagramServer(path, Echo("unix-dgram", new Probe())));
+        Assert.Contains("at most 107", e.Message);
+        Assert.False(File.Exists(path));
+    }
+
+    [Fact]
     public void An_unresolvable_host_is_reported_plainly()
     {
         var e = Assert.Throws<SocketServerException>(() => HostAddress.Resolve("no-such-host.invalid", 1));

@@ -10,6 +10,31 @@ namespace SocketServer.Internal;
 /// </summary>
 internal static class UnixSocketFile
 {
+    /// <summary>The longest path Linux takes in a socket address (sun_path is 108 bytes with its terminating zero).</summary>
+    public const int MaxPathBytes = 107;
+
+    /// <summary>An endpoint for <paramref name="path"/>, or an error that says what is wrong with the path.</summary>
+    public static UnixDomainSocketEndPoint EndPoint(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        var bytes = System.Text.Encoding.UTF8.GetByteCount(path);
+        if (bytes > MaxPathBytes)
+        {
+            throw new SocketServerException($"the socket path {path} is {bytes} bytes long; Unix sockets take at most {MaxPathBytes}: choose a shorter path.");
+        }
+
+        return new UnixDomainSocketEndPoint(path);
+    }
+
+    /// <summary>Why a socket file cannot be created at <paramref name="path"/>, in words.</summary>
+    public static string WhyNotCreatable(string path)
+    {
+        var directory = System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path));
+        return directory is not null && !Directory.Exists(directory)
+            ? $"the directory {directory} does not exist"
+            : $"the directory {directory} does not allow it (permission denied or a read-only file system)";
+    }
+
     public static void PrepareForBind(string path, SocketType type, ILogger logger)
     {
         if (Directory.Exists(path))

@@ -257,6 +257,10 @@ public abstract partial class BaseServer : IDisposable, IAsyncDisposable
         {
             throw new AddressInUseException($"{Describe(ServerAddress)} is already in use: stop the other server or pick another address.", e);
         }
+        catch (SocketException e) when (ServerAddress is UnixDomainSocketEndPoint && e.SocketErrorCode is SocketError.AddressNotAvailable or SocketError.AccessDenied)
+        {
+            throw new SocketServerException($"cannot create the socket file {Describe(ServerAddress)}: {UnixSocketFile.WhyNotCreatable(Describe(ServerAddress))}.", e);
+        }
         catch (SocketException e) when (e.SocketErrorCode == SocketError.AddressNotAvailable)
         {
             throw new SocketServerException($"cannot bind {Describe(ServerAddress)}: that address is not on this machine.", e);

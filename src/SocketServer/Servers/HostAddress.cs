@@ -6,6 +6,9 @@ namespace SocketServer;
 /// <summary>Turns a host name or literal and a port into an endpoint, with errors a person can act on.</summary>
 public static class HostAddress
 {
+    /// <summary>An endpoint for the Unix socket file <paramref name="path"/>; a path too long for the platform throws, saying so.</summary>
+    public static UnixDomainSocketEndPoint Unix(string path) => Internal.UnixSocketFile.EndPoint(path);
+
     /// <summary>
     /// Resolves <paramref name="host"/> (an IPv4/IPv6 literal, with or without brackets, or a name)
     /// to an endpoint; for names, the first IPv4 address is preferred, as Python's <c>(host, port)</c> does.

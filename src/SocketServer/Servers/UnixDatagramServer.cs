@@ -11,7 +11,7 @@ public class UnixDatagramServer : UdpServer
 {
     /// <summary>Creates a server on the socket file <paramref name="path"/>; binds unless <paramref name="bindAndActivate"/> is false.</summary>
     public UnixDatagramServer(string path, HandlerFactory handler, ConcurrencyModel? model = null, ServerOptions? options = null, bool bindAndActivate = true)
-        : base(new UnixDomainSocketEndPoint(path), handler, model, options, bindAndActivate)
+        : base(Internal.UnixSocketFile.EndPoint(path), handler, model, options, bindAndActivate)
     {
     }
 

@@ -10,7 +10,7 @@ public class UnixStreamServer : TcpServer
 {
     /// <summary>Creates a server on the socket file <paramref name="path"/>; binds and listens unless <paramref name="bindAndActivate"/> is false.</summary>
     public UnixStreamServer(string path, HandlerFactory handler, ConcurrencyModel? model = null, ServerOptions? options = null, bool bindAndActivate = true)
-        : base(new UnixDomainSocketEndPoint(path), handler, model, options, bindAndActivate)
+        : base(Internal.UnixSocketFile.EndPoint(path), handler, model, options, bindAndActivate)
     {
     }
 
