@@ -1,0 +1,90 @@
+using System.Security.Cryptography;
+
+namespace SocketServer.Exec.Internal;
+
+/// <summary>
+/// Files only their owner may read or write: the server's tokens and certificate, the client's known hosts.
+/// Modes are given at creation (open(2)'s mode argument), never by a chmod afterwards, so there is no
+/// moment when another user could open the file.
+/// </summary>
+internal static class PrivateFile
+{
+    /// <summary>rwx------: a state directory.</summary>
+    public const UnixFileMode OwnerOnlyDirectory = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
+
+    /// <summary>rw-------: a secret or a trust store.</summary>
+    public const UnixFileMode OwnerOnlyFile = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+
+    private const UnixFileMode OthersRead = UnixFileMode.GroupRead | UnixFileMode.OtherRead;
+
+    /// <summary>Creates <paramref name="path"/> (and missing parents) with mode 0700; an existing directory is left as its owner set it.</summary>
+    public static void CreateDirectory(string path)
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            Directory.CreateDirectory(path);
+        }
+        else
+        {
+            Directory.CreateDirectory(path, OwnerOnlyDirectory);
+        }
+    }
+
+    /// <summary>
+    /// Replaces <paramref name="path"/> with <paramref name="contents"/> in one step: a reader sees the old file or
+    /// the new one, never half of it. With <paramref name="overwrite"/> false an existing file wins and the
+    /// result is false.
+    /// </summary>
+    public static bool WriteAtomically(string path, ReadOnlySpan<byte> contents, bool overwrite)
+    {
+        // The temporary file sits next to the target: rename(2) is atomic only within one file system.
+        var temporary = $"{path}.{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(6))}.tmp";
+        try
+        {
+            using (var stream = new FileStream(temporary, Options(FileMode.CreateNew, FileShare.None)))
+            {
+                stream.Write(contents);
+                // Data on disk before the rename, or a crash could leave an empty file under the real name.
+                stream.Flush(flushToDisk: true);
+            }
+
+            try
+            {
+                File.Move(temporary, path, overwrite);
+            }
+            catch (IOException) when (!overwrite && File.Exists(path))
+            {
+                return false;
+            }
+
+            return true;
+        }
+        finally
+        {
+            // Only a failure leaves it; after the rename it is gone.
+            if (File.Exists(temporary))
+            {
+                File.Delete(temporary);
+            }
+        }
+    }
+
+    /// <summary>Opens <paramref name="path"/> for appending, creating it with mode 0600 if missing.</summary>
+    /// <remarks>Shared, not exclusive: .NET's exclusive open is a non-blocking flock, and two clients recording hosts at once must both succeed.</remarks>
+    public static FileStream OpenAppend(string path) => new(path, Options(FileMode.Append, FileShare.ReadWrite));
+
+    /// <summary>True when the group or others may read <paramref name="path"/>; always false on Windows, which has no such bits.</summary>
+    public static bool IsReadableByOthers(string path) =>
+        !OperatingSystem.IsWindows() && (File.GetUnixFileMode(path) & OthersRead) != 0;
+
+    private static FileStreamOptions Options(FileMode mode, FileShare share)
+    {
+        var options = new FileStreamOptions { Mode = mode, Access = FileAccess.Write, Share = share };
+        if (!OperatingSystem.IsWindows())
+        {
+            options.UnixCreateMode = OwnerOnlyFile;
+        }
+
+        return options;
+    }
+}
