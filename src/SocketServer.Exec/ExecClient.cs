@@ -1,0 +1,281 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using System.Net.Security;
+using System.Net.Sockets;
+using System.Security.Authentication;
+using System.Text;
+using System.Text.Json;
+using SocketServer.Exec.Internal;
+
+namespace SocketServer.Exec;
+
+/// <summary>
+/// A connection to an exec server: connect (TLS, known-hosts check, token), then run commands one
+/// after another, their stdout and stderr streamed to the caller's streams as they come.
+/// </summary>
+public sealed class ExecClient : IAsyncDisposable
+{
+    private readonly Socket _socket;
+    private readonly Stream _stream;
+    private readonly ExecChannel _channel;
+
+    private ExecClient(Socket socket, Stream stream, ExecChannel channel, string server)
+    {
+        _socket = socket;
+        _stream = stream;
+        _channel = channel;
+        ServerDescription = server;
+    }
+
+    /// <summary>Who runs the commands, as the server said: <c>user@host</c>.</summary>
+    public string ServerDescription { get; }
+
+    /// <summary>The process id of the command running now (or last), as the server reported it.</summary>
+    public int ProcessId { get; private set; }
+
+    /// <summary>Connects, checks the server's certificate against the known-hosts file and authenticates.</summary>
+    /// <exception cref="SocketServerException">Cannot connect, the certificate changed, or the server refused the token or version.</exception>
+    public static async Task<ExecClient> ConnectAsync(ExecClientOptions options, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var remote = HostAddress.Resolve(options.Host, options.Port);
+        var where = BaseServer.Describe(remote);
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(options.ConnectTimeout);
+        var socket = new Socket(remote.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        Stream? stream = null;
+        try
+        {
+            try
+            {
+                await socket.ConnectAsync(remote, deadline.Token).ConfigureAwait(false);
+            }
+            catch (SocketException e) when (e.SocketErrorCode == SocketError.ConnectionRefused)
+            {
+                throw new SocketServerException($"connection refused: nothing is listening on {where}.", e);
+            }
+            catch (SocketException e)
+            {
+                throw new SocketServerException($"cannot connect to {where}: {e.Message}", e);
+            }
+
+            stream = new NetworkStream(socket, ownsSocket: false);
+            if (options.UseTls)
+            {
+                stream = await SecureAsync(stream, options, deadline.Token).ConfigureAwait(false);
+            }
+
+            var channel = new ExecChannel(stream);
+            try
+            {
+                var server = await HelloAsync(channel, options.Token, deadline.Token).ConfigureAwait(false);
+                return new ExecClient(socket, stream, channel, server);
+            }
+            catch
+            {
+                await channel.DisposeAsync().ConfigureAwait(false);
+                throw;
+            }
+        }
+        catch (OperationCanceledException e) when (!cancellationToken.IsCancellationRequested)
+        {
+            await DisposeAsync(stream, socket).ConfigureAwait(false);
+            throw new SocketServerException($"{where} did not answer within {options.ConnectTimeout.TotalSeconds:0.#} s.", e);
+        }
+        catch (IOException e)
+        {
+            await DisposeAsync(stream, socket).ConfigureAwait(false);
+            throw new SocketServerException($"{where} closed the connection during the handshake (is it an exec server{(options.UseTls ? " with TLS" : " without TLS")}?): {e.Message}", e);
+        }
+        catch
+        {
+            await DisposeAsync(stream, socket).ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Runs a command: <paramref name="stdin"/> (null: none) streams to it, its output to
+    /// <paramref name="stdout"/> and <paramref name="stderr"/> as it comes. Cancelling kills it
+    /// (a KILL signal) and still waits for its end.
+    /// </summary>
+    /// <exception cref="ExecRemoteException">The server refused the command (bad request, busy, could not start).</exception>
+    public async Task<ExecResult> RunAsync(ExecRequest request, Stream? stdin, Stream stdout, Stream stderr, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(stdout);
+        ArgumentNullException.ThrowIfNull(stderr);
+        var json = JsonSerializer.SerializeToUtf8Bytes(request, ExecJsonContext.Default.ExecRequest);
+        await _channel.SendAsync(MessageType.Run, json, cancellationToken).ConfigureAwait(false);
+
+        using var stopStdin = new CancellationTokenSource();
+        Task? stdinPump = null;
+        using var kill = cancellationToken.Register(() => _ = SignalAsync(Signals.Kill, CancellationToken.None).AsTask());
+        try
+        {
+            while (await _channel.ReadAsync(CancellationToken.None).ConfigureAwait(false))
+            {
+                switch (_channel.Type)
+                {
+                    case MessageType.Started:
+                        ProcessId = _channel.Payload.Length == 4 ? ReadInt32(_channel.Payload) : 0;
+                        stdinPump = stdin is null
+                            ? _channel.SendAsync(MessageType.StdinEnd, ReadOnlyMemory<byte>.Empty, CancellationToken.None).AsTask()
+                            : PumpStdinAsync(stdin, stopStdin.Token);
+                        break;
+                    case MessageType.Stdout:
+                        await CopyAsync(_channel.Payload, stdout).ConfigureAwait(false);
+                        break;
+                    case MessageType.Stderr:
+                        await CopyAsync(_channel.Payload, stderr).ConfigureAwait(false);
+                        break;
+                    case MessageType.Exit:
+                        var result = ExecResult.Decode(_channel.Payload.ToArray());
+                        await stdout.FlushAsync(CancellationToken.None).ConfigureAwait(false);
+                        await stderr.FlushAsync(CancellationToken.None).ConfigureAwait(false);
+                        return result;
+                    case MessageType.Error:
+                        var (code, message) = ExecChannel.DecodeError(_channel.Payload);
+                        throw new ExecRemoteException(code, message);
+                    default:
+                        throw new ProtocolException($"the server sent a {_channel.Type} frame during a command.");
+                }
+            }
+
+            throw new SocketServerException("the server closed the connection before the command ended.");
+        }
+        finally
+        {
+            await stopStdin.CancelAsync().ConfigureAwait(false);
+            if (stdinPump is not null)
+            {
+                // A pump blocked on a read that cannot be cancelled (a terminal) is left behind; it sends nothing more.
+                await Task.WhenAny(stdinPump, Task.Delay(TimeSpan.FromSeconds(1), CancellationToken.None)).ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary>Sends a signal (2 INT, 15 TERM, 9 KILL) to the running command's process group.</summary>
+    public ValueTask SignalAsync(int signal, CancellationToken cancellationToken = default) =>
+        _channel.SendAsync(MessageType.Signal, new[] { (byte)signal }, cancellationToken);
+
+    /// <summary>Closes the connection; the server kills whatever this client still runs.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        await _channel.DisposeAsync().ConfigureAwait(false);
+        await DisposeAsync(_stream, _socket).ConfigureAwait(false);
+    }
+
+    private async Task PumpStdinAsync(Stream stdin, CancellationToken cancellationToken)
+    {
+        var buffer = ArrayPool<byte>.Shared.Rent(ExecProtocol.MaxChunkSize);
+        try
+        {
+            int read;
+            while ((read = await stdin.ReadAsync(buffer.AsMemory(0, ExecProtocol.MaxChunkSize), cancellationToken).ConfigureAwait(false)) > 0)
+            {
+                await _channel.SendAsync(MessageType.Stdin, buffer.AsMemory(0, read), cancellationToken).ConfigureAwait(false);
+            }
+
+            await _channel.SendAsync(MessageType.StdinEnd, ReadOnlyMemory<byte>.Empty, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is OperationCanceledException or IOException or ObjectDisposedException)
+        {
+            // The command ended first, or the connection went: its stdin no longer matters.
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    private static async ValueTask CopyAsync(ReadOnlySequence<byte> payload, Stream destination)
+    {
+        foreach (var segment in payload)
+        {
+            await destination.WriteAsync(segment).ConfigureAwait(false);
+        }
+    }
+
+    private static int ReadInt32(ReadOnlySequence<byte> payload)
+    {
+        Span<byte> bytes = stackalloc byte[4];
+        payload.CopyTo(bytes);
+        return BinaryPrimitives.ReadInt32BigEndian(bytes);
+    }
+
+    private static async Task<Stream> SecureAsync(Stream stream, ExecClientOptions options, CancellationToken cancellationToken)
+    {
+        var knownHosts = new KnownHosts(options.KnownHostsPath);
+        string? refusal = null;
+        var tls = new SslStream(stream, leaveInnerStreamOpen: false);
+        try
+        {
+            await tls.AuthenticateAsClientAsync(
+                new SslClientAuthenticationOptions
+                {
+                    TargetHost = options.Host,
+                    RemoteCertificateValidationCallback = (_, certificate, _, _) =>
+                    {
+                        // Trust on first use, as ssh's accept-new: the pin in known_hosts is the trust, not a CA.
+                        if (knownHosts.Verify(options.Host, options.Port, certificate, out var message))
+                        {
+                            if (message.Length > 0)
+                            {
+                                options.Notice?.Invoke(message);
+                            }
+
+                            return true;
+                        }
+
+                        refusal = message;
+                        return false;
+                    },
+                },
+                cancellationToken).ConfigureAwait(false);
+            return tls;
+        }
+        catch (AuthenticationException e)
+        {
+            await tls.DisposeAsync().ConfigureAwait(false);
+            throw new SocketServerException(refusal ?? $"TLS with {options.Host}:{options.Port} failed: {e.Message}", e);
+        }
+    }
+
+    private static async Task<string> HelloAsync(ExecChannel channel, string? token, CancellationToken cancellationToken)
+    {
+        var tokenBytes = Encoding.UTF8.GetBytes(token ?? string.Empty);
+        var hello = new byte[2 + tokenBytes.Length];
+        BinaryPrimitives.WriteUInt16BigEndian(hello, ExecProtocol.Version);
+        tokenBytes.CopyTo(hello, 2);
+        await channel.SendAsync(MessageType.Hello, hello, cancellationToken).ConfigureAwait(false);
+        System.Security.Cryptography.CryptographicOperations.ZeroMemory(hello);
+
+        if (!await channel.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            throw new SocketServerException("the server closed the connection without answering the Hello.");
+        }
+
+        switch (channel.Type)
+        {
+            case MessageType.Welcome when channel.Payload.Length >= 2:
+                var bytes = channel.Payload.ToArray();
+                return Encoding.UTF8.GetString(bytes, 2, bytes.Length - 2);
+            case MessageType.Error:
+                var (code, message) = ExecChannel.DecodeError(channel.Payload);
+                throw new ExecRemoteException(code, message);
+            default:
+                throw new ProtocolException($"the server answered the Hello with a {channel.Type} frame.");
+        }
+    }
+
+    private static async ValueTask DisposeAsync(Stream? stream, Socket socket)
+    {
+        if (stream is not null)
+        {
+            await stream.DisposeAsync().ConfigureAwait(false);
+        }
+
+        socket.Dispose();
+    }
+}

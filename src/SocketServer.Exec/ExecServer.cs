@@ -1,0 +1,88 @@
+using System.Net;
+using System.Security.Cryptography.X509Certificates;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using SocketServer.Exec.Internal;
+
+namespace SocketServer.Exec;
+
+/// <summary>
+/// The remote command service: a TCP server on the async model whose handler speaks the exec
+/// protocol (docs/exec-protocol.md) over TLS. Create it, call <see cref="BaseServer.ServeForeverAsync(CancellationToken)"/>
+/// on <see cref="Server"/>, dispose it to stop (running commands are killed after the drain timeout).
+/// </summary>
+public sealed class ExecServer : IAsyncDisposable, IDisposable
+{
+    private ExecServer(ExecServerOptions options, TokenStore tokens, X509Certificate2? certificate, bool certificateCreated, ILogger logger)
+    {
+        Options = options;
+        Tokens = tokens;
+        Certificate = certificate;
+        CertificateCreated = certificateCreated;
+        Logger = logger;
+        Limits = new CommandLimits(options.MaxCommands, options.MaxCommandsPerClient);
+        var serverOptions = new ServerOptions
+        {
+            MaxConnections = options.MaxConnections,
+            DrainTimeout = options.DrainTimeout,
+            LoggerFactory = options.LoggerFactory,
+        };
+        Server = new TcpServer(options.Host, options.Port, HandlerFactory.Of(() => new ExecConnection(this)), new AsyncModel(), serverOptions);
+    }
+
+    /// <summary>The options the server runs with.</summary>
+    public ExecServerOptions Options { get; }
+
+    /// <summary>The underlying socket server: serve, shut down and read the bound address through it.</summary>
+    public TcpServer Server { get; }
+
+    /// <summary>The TLS certificate, or null when serving plain TCP.</summary>
+    public X509Certificate2? Certificate { get; }
+
+    /// <summary>True when this start made the certificate (first start with this state directory).</summary>
+    public bool CertificateCreated { get; }
+
+    /// <summary>The certificate's fingerprint as clients see it, or null without TLS.</summary>
+    public string? Fingerprint => Certificate is null ? null : ServerCertificate.Fingerprint(Certificate);
+
+    internal TokenStore Tokens { get; }
+
+    internal CommandLimits Limits { get; }
+
+    internal ILogger Logger { get; }
+
+    /// <summary>Checks the options, loads tokens and certificate (making one on first start), binds and listens.</summary>
+    /// <exception cref="SocketServerException">Plain TCP on a non-loopback address, a bad option, or the address cannot be bound.</exception>
+    public static ExecServer Create(ExecServerOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        if (options.MaxCommands < 1 || options.MaxCommandsPerClient < 1)
+        {
+            throw new SocketServerException("the command limits must be at least 1.");
+        }
+
+        var address = HostAddress.Resolve(options.Host, options.Port);
+        if (!options.UseTls && !IPAddress.IsLoopback(address.Address))
+        {
+            throw new SocketServerException($"plain TCP (no TLS) is for loopback only, and {options.Host} is not loopback: drop --no-tls to serve other machines.");
+        }
+
+        var logger = options.LoggerFactory?.CreateLogger<ExecServer>() ?? (ILogger)NullLogger.Instance;
+        var tokens = new TokenStore(options.StateDirectory);
+        X509Certificate2? certificate = null;
+        var created = false;
+        if (options.UseTls)
+        {
+            certificate = options.Certificate ?? ServerCertificate.LoadOrCreate(options.StateDirectory, Dns.GetHostName(), out created);
+            ExecLog.Certificate(logger, ServerCertificate.Fingerprint(certificate), created ? "created" : "loaded");
+        }
+
+        return new ExecServer(options, tokens, certificate, created, logger);
+    }
+
+    /// <summary>Stops serving, waits for sessions up to the drain timeout, then kills what still runs.</summary>
+    public ValueTask DisposeAsync() => Server.DisposeAsync();
+
+    /// <inheritdoc />
+    public void Dispose() => Server.Dispose();
+}

@@ -1,0 +1,65 @@
+using System.Security.Cryptography.X509Certificates;
+using Microsoft.Extensions.Logging;
+
+namespace SocketServer.Exec;
+
+/// <summary>Settings of the exec server, each with a safe default.</summary>
+public sealed class ExecServerOptions
+{
+    /// <summary>The address to bind. Default 127.0.0.1: serving other machines is a choice to make.</summary>
+    public string Host { get; set; } = "127.0.0.1";
+
+    /// <summary>The TCP port. Default <see cref="ExecProtocol.DefaultPort"/> (9998).</summary>
+    public int Port { get; set; } = ExecProtocol.DefaultPort;
+
+    /// <summary>Where the tokens file and the server certificate live. Default <see cref="DefaultStateDirectory"/>.</summary>
+    public string StateDirectory { get; set; } = DefaultStateDirectory;
+
+    /// <summary>Serve over TLS (default true). Plain TCP is allowed on loopback addresses only.</summary>
+    public bool UseTls { get; set; } = true;
+
+    /// <summary>The certificate to serve with; default: the one kept in <see cref="StateDirectory"/> (made on first start).</summary>
+    public X509Certificate2? Certificate { get; set; }
+
+    /// <summary>Commands running at once on the whole server; more get a Busy error. Default 64.</summary>
+    public int MaxCommands { get; set; } = 64;
+
+    /// <summary>Commands running at once for one token (one client identity); more get a Busy error. Default 8.</summary>
+    public int MaxCommandsPerClient { get; set; } = 8;
+
+    /// <summary>Connections at once; more are refused at accept. Default 256.</summary>
+    public int MaxConnections { get; set; } = 256;
+
+    /// <summary>A time limit for commands whose request sets none; null (the default) lets them run until they end, like ssh.</summary>
+    public TimeSpan? DefaultTimeLimit { get; set; }
+
+    /// <summary>Time a new connection has for the TLS handshake and the Hello frame. Default 10 s.</summary>
+    public TimeSpan HandshakeTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>How long a failed authentication waits before its answer, to slow down guessing. Default 1 s.</summary>
+    public TimeSpan AuthenticationFailureDelay { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>The shell that runs shell command lines. Default /bin/sh.</summary>
+    public string Shell { get; set; } = "/bin/sh";
+
+    /// <summary>How long in-flight sessions get at shutdown before their commands are killed. Default 5 s.</summary>
+    public TimeSpan DrainTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Where the server logs; null logs nothing.</summary>
+    public ILoggerFactory? LoggerFactory { get; set; }
+
+    /// <summary><c>$XDG_STATE_HOME/sockserv/exec</c>, or <c>~/.local/state/sockserv/exec</c>.</summary>
+    public static string DefaultStateDirectory
+    {
+        get
+        {
+            var state = Environment.GetEnvironmentVariable("XDG_STATE_HOME");
+            if (string.IsNullOrEmpty(state))
+            {
+                state = Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".local", "state");
+            }
+
+            return Path.Combine(state, "sockserv", "exec");
+        }
+    }
+}

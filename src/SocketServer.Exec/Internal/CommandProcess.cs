@@ -1,0 +1,172 @@
+using System.Diagnostics;
+
+namespace SocketServer.Exec.Internal;
+
+/// <summary>
+/// One running command in a process group of its own, so that a signal, a time limit or a client
+/// that leaves reaches everything the command started, not just its first process.
+/// </summary>
+/// <remarks>
+/// The command starts under setsid(1): a child that .NET just forked is never a group leader, so
+/// setsid calls setsid(2) and execs in place, and the command's pid is also its group and session id.
+/// Only a process that makes a session of its own (a daemon) escapes the group.
+/// </remarks>
+internal sealed class CommandProcess : IAsyncDisposable
+{
+    private const string SetsidPath = "/usr/bin/setsid";
+    private readonly Process _process;
+    private readonly long _started = Stopwatch.GetTimestamp();
+    private int _signalSent;
+
+    private CommandProcess(Process process)
+    {
+        _process = process;
+    }
+
+    /// <summary>The command's process id, which is also its process group id.</summary>
+    public int Id => _process.Id;
+
+    /// <summary>The command's stdin; dispose it to send end-of-file.</summary>
+    public Stream StandardInput => _process.StandardInput.BaseStream;
+
+    /// <summary>The command's stdout.</summary>
+    public Stream StandardOutput => _process.StandardOutput.BaseStream;
+
+    /// <summary>The command's stderr.</summary>
+    public Stream StandardError => _process.StandardError.BaseStream;
+
+    /// <summary>The last signal sent to the group, 0 if none.</summary>
+    public int SignalSent => Volatile.Read(ref _signalSent);
+
+    /// <summary>Time since start.</summary>
+    public TimeSpan Elapsed => Stopwatch.GetElapsedTime(_started);
+
+    /// <summary>Starts <paramref name="fileName"/> with <paramref name="arguments"/> in a new process group.</summary>
+    /// <exception cref="SocketServerException">The program or the working directory does not exist, or the start failed.</exception>
+    public static CommandProcess Start(string fileName, IEnumerable<string> arguments, string? workingDirectory, IReadOnlyDictionary<string, string?>? environment, bool replaceEnvironment = false)
+    {
+        ArgumentNullException.ThrowIfNull(fileName);
+        ArgumentNullException.ThrowIfNull(arguments);
+        if (workingDirectory is not null && !Directory.Exists(workingDirectory))
+        {
+            throw new SocketServerException($"the working directory {workingDirectory} does not exist.");
+        }
+
+        // setsid would start and then fail to exec; finding the program first gives the client a clear error.
+        var path = environment is not null && environment.TryGetValue("PATH", out var p) ? p : Environment.GetEnvironmentVariable("PATH");
+        if (FindProgram(fileName, path ?? "/usr/bin:/bin", workingDirectory) is null)
+        {
+            throw new SocketServerException($"no such program: {fileName} (not found{(fileName.Contains('/', StringComparison.Ordinal) ? string.Empty : " on PATH")}, or not executable).");
+        }
+
+        var info = new ProcessStartInfo(File.Exists(SetsidPath) ? SetsidPath : "setsid")
+        {
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            WorkingDirectory = workingDirectory ?? Environment.GetFolderPath(Environment.SpecialFolder.UserProfile),
+        };
+        info.ArgumentList.Add(fileName);
+        foreach (var argument in arguments)
+        {
+            info.ArgumentList.Add(argument);
+        }
+
+        if (environment is not null)
+        {
+            if (replaceEnvironment)
+            {
+                info.Environment.Clear();
+            }
+
+            foreach (var (name, value) in environment)
+            {
+                info.Environment[name] = value;
+            }
+        }
+
+        Process process;
+        try
+        {
+            process = Process.Start(info) ?? throw new SocketServerException($"could not start {fileName}.");
+        }
+        catch (System.ComponentModel.Win32Exception e)
+        {
+            throw new SocketServerException($"could not start {fileName}: {e.Message}", e);
+        }
+
+        return new CommandProcess(process);
+    }
+
+    /// <summary>The program's path as execvp(3) would find it, or null.</summary>
+    private static string? FindProgram(string fileName, string path, string? workingDirectory)
+    {
+        if (fileName.Contains('/', StringComparison.Ordinal))
+        {
+            var full = Path.IsPathRooted(fileName) ? fileName : Path.Combine(workingDirectory ?? Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), fileName);
+            return IsExecutable(full) ? full : null;
+        }
+
+        foreach (var directory in path.Split(':', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var candidate = Path.Combine(directory, fileName);
+            if (IsExecutable(candidate))
+            {
+                return candidate;
+            }
+        }
+
+        return null;
+    }
+
+    private static bool IsExecutable(string path) =>
+        File.Exists(path) && !OperatingSystem.IsWindows() && (File.GetUnixFileMode(path) & (UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute)) != 0;
+
+    /// <summary>Sends <paramref name="signal"/> to the command's whole process group; false when nothing is left to signal.</summary>
+    public bool Signal(int signal)
+    {
+        Volatile.Write(ref _signalSent, signal);
+        return Signals.SendToGroup(_process.Id, signal);
+    }
+
+    /// <summary>Waits for the command's first process to exit, then ends whatever it left in its group.</summary>
+    /// <returns>The exit code as a shell's <c>$?</c> reports it: 128 + n when signal n ended the process.</returns>
+    public async Task<int> WaitForExitAsync(CancellationToken cancellationToken = default)
+    {
+        await _process.WaitForExitAsync(cancellationToken).ConfigureAwait(false);
+
+        // Background children (`sleep 100 &`) would outlive the command and keep its pipes open:
+        // a terminal that closes sends them SIGHUP; nothing may be left running, so KILL follows.
+        Signals.SendToGroup(_process.Id, Signals.Hup);
+        Signals.SendToGroup(_process.Id, Signals.Kill);
+        return _process.ExitCode;
+    }
+
+    /// <summary>True once the first process has exited.</summary>
+    public bool HasExited => _process.HasExited;
+
+    /// <summary>Kills the whole group if anything is still running, and releases the process.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (!_process.HasExited)
+        {
+            Signals.SendToGroup(_process.Id, Signals.Kill);
+            using var bounded = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+            try
+            {
+                await _process.WaitForExitAsync(bounded.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                // A process in uninterruptible sleep cannot die yet; the kernel reaps it later.
+            }
+        }
+        else
+        {
+            Signals.SendToGroup(_process.Id, Signals.Kill);
+        }
+
+        _process.Dispose();
+    }
+}

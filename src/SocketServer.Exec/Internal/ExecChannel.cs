@@ -1,0 +1,89 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using System.Text;
+using SocketServer.Framing;
+
+namespace SocketServer.Exec.Internal;
+
+/// <summary>
+/// Typed frames over a stream (TLS or plain): one reader, and a writer that several pumps
+/// (stdout, stderr, the exit) share under a lock so frames never interleave.
+/// </summary>
+internal sealed class ExecChannel : IAsyncDisposable
+{
+    private readonly FrameReader _reader;
+    private readonly FrameWriter _writer;
+    private readonly SemaphoreSlim _writeLock = new(1, 1);
+
+    public ExecChannel(Stream stream)
+    {
+        _reader = new FrameReader(stream, ExecProtocol.Format, leaveOpen: true);
+        _writer = new FrameWriter(stream, ExecProtocol.Format, leaveOpen: true);
+    }
+
+    /// <summary>The type of the frame <see cref="ReadAsync"/> returned.</summary>
+    public MessageType Type { get; private set; }
+
+    /// <summary>The payload of the frame <see cref="ReadAsync"/> returned: a view valid until the next read.</summary>
+    public ReadOnlySequence<byte> Payload { get; private set; }
+
+    /// <summary>Reads the next frame; false when the peer ended cleanly between frames.</summary>
+    public async ValueTask<bool> ReadAsync(CancellationToken cancellationToken)
+    {
+        if (!await _reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            return false;
+        }
+
+        var frame = _reader.Current;
+        if (frame.IsEmpty)
+        {
+            throw new ProtocolException("an empty frame: every frame starts with its type byte.");
+        }
+
+        Type = (MessageType)frame.FirstSpan[0];
+        Payload = frame.Slice(1);
+        return true;
+    }
+
+    /// <summary>Sends one frame and flushes it; awaiting this is the back-pressure from a slow peer.</summary>
+    public async ValueTask SendAsync(MessageType type, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken)
+    {
+        await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            _writer.Write([(byte)type], payload.Span);
+            await _writer.FlushAsync(cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+    }
+
+    public ValueTask SendErrorAsync(ErrorCode code, string message, CancellationToken cancellationToken)
+    {
+        var payload = new byte[2 + Encoding.UTF8.GetByteCount(message)];
+        BinaryPrimitives.WriteUInt16BigEndian(payload, (ushort)code);
+        Encoding.UTF8.GetBytes(message, payload.AsSpan(2));
+        return SendAsync(MessageType.Error, payload, cancellationToken);
+    }
+
+    public static (ErrorCode Code, string Message) DecodeError(ReadOnlySequence<byte> payload)
+    {
+        if (payload.Length < 2)
+        {
+            throw new ProtocolException("an Error frame shorter than its 2-byte code.");
+        }
+
+        var bytes = payload.ToArray();
+        return ((ErrorCode)BinaryPrimitives.ReadUInt16BigEndian(bytes), Encoding.UTF8.GetString(bytes, 2, bytes.Length - 2));
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _reader.DisposeAsync().ConfigureAwait(false);
+        await _writer.DisposeAsync().ConfigureAwait(false);
+        _writeLock.Dispose();
+    }
+}

@@ -1,0 +1,314 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using System.Net.Security;
+using System.Security.Authentication;
+using System.Text;
+using System.Text.Json;
+using Microsoft.Extensions.Logging;
+
+namespace SocketServer.Exec.Internal;
+
+/// <summary>
+/// One client connection: TLS, then Hello and the token, then commands one after another. A
+/// single reader loop takes every client frame; the running command pumps its output itself.
+/// </summary>
+internal sealed class ExecConnection(ExecServer server) : AsyncStreamRequestHandler
+{
+    private readonly ILogger _logger = server.Logger;
+    private string _client = string.Empty;
+
+    protected override async ValueTask HandleAsync(CancellationToken cancellationToken)
+    {
+        _client = BaseServer.Describe(ClientAddress);
+        Connection.NoDelay = true;
+        var stream = await SecureAsync(cancellationToken).ConfigureAwait(false);
+        if (stream is null)
+        {
+            return;
+        }
+
+        await using (stream.ConfigureAwait(false))
+        {
+            var channel = new ExecChannel(stream);
+            await using (channel.ConfigureAwait(false))
+            {
+                try
+                {
+                    var name = await AuthenticateAsync(channel, cancellationToken).ConfigureAwait(false);
+                    if (name is not null)
+                    {
+                        await ServeCommandsAsync(channel, name, cancellationToken).ConfigureAwait(false);
+                    }
+                }
+                catch (ProtocolException e)
+                {
+                    ExecLog.ProtocolError(_logger, _client, e.Message);
+                    await TrySendErrorAsync(channel, ErrorCode.ProtocolViolation, e.Message).ConfigureAwait(false);
+                }
+                catch (Exception e) when (e is IOException or OperationCanceledException or ObjectDisposedException)
+                {
+                    ExecLog.ClientGone(_logger, _client, e.Message);
+                }
+            }
+        }
+    }
+
+    private async ValueTask<Stream?> SecureAsync(CancellationToken cancellationToken)
+    {
+        if (server.Certificate is null)
+        {
+            return Stream;
+        }
+
+        var tls = new SslStream(Stream, leaveInnerStreamOpen: true);
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(server.Options.HandshakeTimeout);
+        try
+        {
+            await tls.AuthenticateAsServerAsync(
+                new SslServerAuthenticationOptions { ServerCertificate = server.Certificate, ClientCertificateRequired = false },
+                deadline.Token).ConfigureAwait(false);
+            return tls;
+        }
+        catch (Exception e) when (e is AuthenticationException or IOException or OperationCanceledException)
+        {
+            ExecLog.TlsFailed(_logger, _client, e is OperationCanceledException ? "no handshake within the time limit" : e.Message);
+            await tls.DisposeAsync().ConfigureAwait(false);
+            return null;
+        }
+    }
+
+    /// <summary>The client's name when its Hello carries our version and a known token; null after refusing it.</summary>
+    private async ValueTask<string?> AuthenticateAsync(ExecChannel channel, CancellationToken cancellationToken)
+    {
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(server.Options.HandshakeTimeout);
+        bool read;
+        try
+        {
+            read = await channel.ReadAsync(deadline.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            ExecLog.AuthenticationFailed(_logger, _client, "no Hello within the time limit");
+            return null;
+        }
+
+        if (!read)
+        {
+            return null;
+        }
+
+        if (channel.Type != MessageType.Hello || channel.Payload.Length < 2)
+        {
+            throw new ProtocolException($"the first frame must be Hello, not {Describe(channel.Type)}.");
+        }
+
+        var payload = channel.Payload.ToArray();
+        var version = BinaryPrimitives.ReadUInt16BigEndian(payload);
+        if (version != ExecProtocol.Version)
+        {
+            var message = $"this server speaks exec protocol version {ExecProtocol.Version}, not {version}.";
+            ExecLog.ProtocolError(_logger, _client, message);
+            await channel.SendErrorAsync(ErrorCode.UnsupportedVersion, message, cancellationToken).ConfigureAwait(false);
+            return null;
+        }
+
+        var name = server.Tokens.Verify(payload.AsSpan(2));
+        CryptographicClear(payload);
+        if (name is null)
+        {
+            ExecLog.AuthenticationFailed(_logger, _client, payload.Length == 2 ? "no token" : "unknown token");
+            await Task.Delay(server.Options.AuthenticationFailureDelay, cancellationToken).ConfigureAwait(false);
+            await channel.SendErrorAsync(ErrorCode.AuthenticationFailed, "authentication failed: the token is missing or not known to this server.", cancellationToken).ConfigureAwait(false);
+            return null;
+        }
+
+        ExecLog.Authenticated(_logger, _client, name);
+        var who = $"{Environment.UserName}@{Environment.MachineName}";
+        var welcome = new byte[2 + Encoding.UTF8.GetByteCount(who)];
+        BinaryPrimitives.WriteUInt16BigEndian(welcome, ExecProtocol.Version);
+        Encoding.UTF8.GetBytes(who, welcome.AsSpan(2));
+        await channel.SendAsync(MessageType.Welcome, welcome, cancellationToken).ConfigureAwait(false);
+        return name;
+    }
+
+    private async ValueTask ServeCommandsAsync(ExecChannel channel, string name, CancellationToken cancellationToken)
+    {
+        using var session = new ExecSession();
+        using var connectionGone = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        CommandRun? current = null;
+        Task running = Task.CompletedTask;
+        try
+        {
+            while (await channel.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                var busy = !running.IsCompleted;
+                switch (channel.Type)
+                {
+                    case MessageType.Run when busy:
+                        throw new ProtocolException("a Run frame while a command is running: wait for its Exit frame.");
+                    case MessageType.Run:
+                        await running.ConfigureAwait(false);
+                        (current, running) = await StartAsync(channel, name, session, connectionGone.Token).ConfigureAwait(false);
+                        break;
+                    case MessageType.Stdin when channel.Payload.Length > ExecProtocol.MaxChunkSize:
+                        throw new ProtocolException($"a Stdin frame of {channel.Payload.Length} bytes; chunks are at most {ExecProtocol.MaxChunkSize}.");
+                    case MessageType.Stdin:
+                        if (busy && current is not null)
+                        {
+                            await current.WriteStdinAsync(channel.Payload, cancellationToken).ConfigureAwait(false);
+                        }
+
+                        break;
+                    case MessageType.StdinEnd:
+                        if (busy && current is not null)
+                        {
+                            await current.CloseStdinAsync(cancellationToken).ConfigureAwait(false);
+                        }
+
+                        break;
+                    case MessageType.Signal:
+                        var signal = channel.Payload.Length == 1 ? channel.Payload.FirstSpan[0] : 0;
+                        if (signal is not (Signals.Int or Signals.Term or Signals.Kill))
+                        {
+                            throw new ProtocolException("a Signal frame carries one byte: 2 (INT), 15 (TERM) or 9 (KILL).");
+                        }
+
+                        if (busy)
+                        {
+                            current?.Signal(signal);
+                        }
+
+                        break;
+                    default:
+                        throw new ProtocolException($"a {Describe(channel.Type)} frame is not something a client sends.");
+                }
+            }
+        }
+        finally
+        {
+            // The client left (or broke the protocol): what it started ends with it.
+            await connectionGone.CancelAsync().ConfigureAwait(false);
+            try
+            {
+                await running.ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is IOException or OperationCanceledException or ObjectDisposedException)
+            {
+                ExecLog.ClientGone(_logger, _client, e.Message);
+            }
+        }
+    }
+
+    /// <summary>Starts the command a Run frame asks for; refusals are answered with an Error frame and the session goes on.</summary>
+    private async ValueTask<(CommandRun? Run, Task Running)> StartAsync(ExecChannel channel, string name, ExecSession session, CancellationToken cancellationToken)
+    {
+        ExecRequest? request;
+        try
+        {
+            request = JsonSerializer.Deserialize(channel.Payload.ToArray(), ExecJsonContext.Default.ExecRequest);
+        }
+        catch (JsonException e)
+        {
+            await channel.SendErrorAsync(ErrorCode.BadRequest, $"the Run frame is not a valid request: {e.Message}", cancellationToken).ConfigureAwait(false);
+            return (null, Task.CompletedTask);
+        }
+
+        if (Validate(request) is { } problem)
+        {
+            await channel.SendErrorAsync(ErrorCode.BadRequest, problem, cancellationToken).ConfigureAwait(false);
+            return (null, Task.CompletedTask);
+        }
+
+        if (!server.Limits.TryEnter(name, out var reason))
+        {
+            ExecLog.CommandRefused(_logger, _client, reason);
+            await channel.SendErrorAsync(ErrorCode.Busy, reason, cancellationToken).ConfigureAwait(false);
+            return (null, Task.CompletedTask);
+        }
+
+        CommandProcess process;
+        try
+        {
+            process = Start(request!, session);
+        }
+        catch (SocketServerException e)
+        {
+            server.Limits.Exit(name);
+            ExecLog.CommandRefused(_logger, _client, e.Message);
+            await channel.SendErrorAsync(ErrorCode.StartFailed, e.Message, cancellationToken).ConfigureAwait(false);
+            return (null, Task.CompletedTask);
+        }
+
+        ExecLog.CommandStarted(_logger, name, _client, process.Id, request!.Shell ?? string.Join(' ', request.Argv!));
+        var limit = request.TimeLimitMilliseconds is > 0 and var ms ? TimeSpan.FromMilliseconds(ms) : server.Options.DefaultTimeLimit;
+        var run = new CommandRun(process, channel, limit, _logger);
+        return (run, RunAsync(run, request.Session ? session : null, name, cancellationToken));
+    }
+
+    private async Task RunAsync(CommandRun run, ExecSession? session, string name, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await run.RunAsync(cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            server.Limits.Exit(name);
+            session?.Update();
+        }
+    }
+
+    private CommandProcess Start(ExecRequest request, ExecSession session)
+    {
+        var useSession = request.Session;
+        var environment = useSession && session.Environment is not null ? new Dictionary<string, string?>(session.Environment) : null;
+        if (request.Environment is not null)
+        {
+            environment ??= [];
+            foreach (var (key, value) in request.Environment)
+            {
+                environment[key] = value;
+            }
+        }
+
+        var replace = useSession && session.Environment is not null;
+        var cwd = request.WorkingDirectory ?? (useSession ? session.WorkingDirectory : null);
+        if (request.Shell is { } line)
+        {
+            var arguments = useSession ? session.ShellArguments(line) : ["-c", line];
+            return CommandProcess.Start(server.Options.Shell, arguments, cwd, environment, replace);
+        }
+
+        return CommandProcess.Start(request.Argv![0], request.Argv.Skip(1), cwd, environment, replace);
+    }
+
+    private static string? Validate(ExecRequest? request) => request switch
+    {
+        null => "the Run frame is empty: it needs \"shell\" or \"argv\".",
+        { Shell: not null, Argv: not null } => "give \"shell\" or \"argv\", not both.",
+        { Shell: null, Argv: null or { Count: 0 } } => "no command: give \"shell\" or a non-empty \"argv\".",
+        { Shell: { } s } when string.IsNullOrWhiteSpace(s) => "the shell command is empty.",
+        { TimeLimitMilliseconds: < 0 } => "the time limit cannot be negative.",
+        _ => null,
+    };
+
+    private static string Describe(MessageType type) =>
+        Enum.IsDefined(type) ? type.ToString() : $"unknown (0x{(byte)type:X2})";
+
+    private static void CryptographicClear(byte[] bytes) => System.Security.Cryptography.CryptographicOperations.ZeroMemory(bytes);
+
+    private static async ValueTask TrySendErrorAsync(ExecChannel channel, ErrorCode code, string message)
+    {
+        using var bounded = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+        try
+        {
+            await channel.SendErrorAsync(code, message, bounded.Token).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or OperationCanceledException or ObjectDisposedException)
+        {
+            // The peer is gone already; the connection closes either way.
+        }
+    }
+}

@@ -1,0 +1,34 @@
+using Microsoft.Extensions.Logging;
+
+namespace SocketServer.Exec.Internal;
+
+/// <summary>The exec server's log messages, with fixed event ids.</summary>
+internal static partial class ExecLog
+{
+    [LoggerMessage(101, LogLevel.Information, "Exec server certificate {Fingerprint} ({State})")]
+    public static partial void Certificate(ILogger logger, string fingerprint, string state);
+
+    [LoggerMessage(102, LogLevel.Information, "Client {Client} authenticated as {Name}")]
+    public static partial void Authenticated(ILogger logger, string client, string name);
+
+    [LoggerMessage(103, LogLevel.Warning, "Authentication failed for {Client}: {Reason}")]
+    public static partial void AuthenticationFailed(ILogger logger, string client, string reason);
+
+    [LoggerMessage(104, LogLevel.Information, "TLS handshake with {Client} failed: {Reason}")]
+    public static partial void TlsFailed(ILogger logger, string client, string reason);
+
+    [LoggerMessage(105, LogLevel.Warning, "Protocol error from {Client}: {Reason}")]
+    public static partial void ProtocolError(ILogger logger, string client, string reason);
+
+    [LoggerMessage(106, LogLevel.Information, "{Name}@{Client} runs pid {Pid}: {Command}")]
+    public static partial void CommandStarted(ILogger logger, string name, string client, int pid, string command);
+
+    [LoggerMessage(107, LogLevel.Information, "pid {Pid} ended: exit {ExitCode}, signal {Signal}, timed out {TimedOut}, {Milliseconds} ms")]
+    public static partial void CommandEnded(ILogger logger, int pid, int exitCode, int signal, bool timedOut, long milliseconds);
+
+    [LoggerMessage(108, LogLevel.Information, "Command for {Client} not started: {Reason}")]
+    public static partial void CommandRefused(ILogger logger, string client, string reason);
+
+    [LoggerMessage(109, LogLevel.Debug, "Client {Client} went away: {Reason}")]
+    public static partial void ClientGone(ILogger logger, string client, string reason);
+}

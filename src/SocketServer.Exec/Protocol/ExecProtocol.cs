@@ -1,0 +1,22 @@
+using SocketServer.Framing;
+
+namespace SocketServer.Exec;
+
+/// <summary>The constants of the exec protocol (docs/exec-protocol.md).</summary>
+public static class ExecProtocol
+{
+    /// <summary>The version this code speaks.</summary>
+    public const ushort Version = 1;
+
+    /// <summary>The port <c>sockserv exec</c> serves on unless told otherwise.</summary>
+    public const int DefaultPort = 9998;
+
+    /// <summary>The largest frame (type byte and payload): bigger announcements are a protocol error.</summary>
+    public const int MaxFrameSize = 1024 * 1024;
+
+    /// <summary>The largest Stdout, Stderr or Stdin payload a peer sends: chunks of the stream, not the stream.</summary>
+    public const int MaxChunkSize = 64 * 1024;
+
+    /// <summary>Frames: a 4-byte big-endian length, then that many bytes: the type and the payload.</summary>
+    public static FrameFormat Format { get; } = FrameFormat.LengthPrefixed(4, bigEndian: true, MaxFrameSize);
+}

@@ -1,0 +1,209 @@
+using System.Buffers.Binary;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using SocketServer.Exec.Tests.Fixtures;
+
+namespace SocketServer.Exec.Tests;
+
+/// <summary>
+/// Hostile and broken peers on raw sockets: each gets an Error frame (where the protocol allows
+/// one) and a closed connection, and the server goes on serving a well-behaved client.
+/// </summary>
+public class ExecBadInputTests
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    public static TheoryData<string, byte[], ErrorCode> BadOpenings => new()
+    {
+        { "garbage", "GET / HTTP/1.1\r\nHost: x\r\n\r\n"u8.ToArray(), ErrorCode.ProtocolViolation },
+        { "oversized length", [0x7F, 0xFF, 0xFF, 0xFF, 0x01], ErrorCode.ProtocolViolation },
+        { "empty frame", [0, 0, 0, 0], ErrorCode.ProtocolViolation },
+        { "run before hello", Frame(MessageType.Run, "{\"shell\":\"touch /tmp/never\"}"u8), ErrorCode.ProtocolViolation },
+        { "unknown type", Frame((MessageType)0x55, "x"u8), ErrorCode.ProtocolViolation },
+        { "wrong version", Frame(MessageType.Hello, [0x00, 0x09]), ErrorCode.UnsupportedVersion },
+        { "no token", Frame(MessageType.Hello, [0x00, 0x01]), ErrorCode.AuthenticationFailed },
+    };
+
+    [Theory]
+    [MemberData(nameof(BadOpenings))]
+    public async Task A_bad_opening_gets_an_error_and_a_closed_connection(string what, byte[] bytes, ErrorCode expected)
+    {
+        await using var fixture = new ExecFixture(tls: false);
+        using (var socket = await ConnectRawAsync(fixture.Port))
+        {
+            await socket.SendAsync(bytes, Ct);
+            var (code, message) = await ReadErrorAsync(socket);
+            Assert.True(expected == code, $"{what}: expected {expected}, got {code} ({message})");
+            Assert.True(await ClosedAsync(socket), $"{what}: the server kept the connection open");
+        }
+
+        await AssertStillServesAsync(fixture);
+    }
+
+    [Fact]
+    public async Task A_bad_frame_after_authentication_closes_only_that_connection()
+    {
+        await using var fixture = new ExecFixture(tls: false);
+        using (var socket = await ConnectRawAsync(fixture.Port))
+        {
+            await HelloAsync(socket, fixture.Token);
+            await socket.SendAsync(Frame(MessageType.Signal, [77]), Ct);
+            var (code, _) = await ReadErrorAsync(socket);
+            Assert.Equal(ErrorCode.ProtocolViolation, code);
+            Assert.True(await ClosedAsync(socket));
+        }
+
+        using (var socket = await ConnectRawAsync(fixture.Port))
+        {
+            await HelloAsync(socket, fixture.Token);
+            await socket.SendAsync(Frame(MessageType.Welcome, [0, 1]), Ct);
+            var (code, message) = await ReadErrorAsync(socket);
+            Assert.Equal(ErrorCode.ProtocolViolation, code);
+            Assert.Contains("Welcome", message);
+        }
+
+        await AssertStillServesAsync(fixture);
+    }
+
+    [Fact]
+    public async Task An_announced_frame_over_the_limit_is_refused_before_its_body_arrives()
+    {
+        await using var fixture = new ExecFixture(tls: false);
+        using var socket = await ConnectRawAsync(fixture.Port);
+        await HelloAsync(socket, fixture.Token);
+        var header = new byte[5];
+        BinaryPrimitives.WriteUInt32BigEndian(header, ExecProtocol.MaxFrameSize + 1);
+        header[4] = (byte)MessageType.Stdin;
+        await socket.SendAsync(header, Ct);
+        var (code, message) = await ReadErrorAsync(socket);
+        Assert.Equal(ErrorCode.ProtocolViolation, code);
+        Assert.Contains("1048576", message.Replace(",", string.Empty, StringComparison.Ordinal));
+        Assert.True(await ClosedAsync(socket));
+    }
+
+    [Fact]
+    public async Task Plain_bytes_to_the_TLS_server_end_the_handshake_and_the_server_serves_on()
+    {
+        await using var fixture = new ExecFixture();
+        using (var socket = await ConnectRawAsync(fixture.Port))
+        {
+            await socket.SendAsync(Frame(MessageType.Hello, [0x00, 0x01]), Ct);
+            Assert.True(await ClosedAsync(socket));
+        }
+
+        await AssertStillServesAsync(fixture);
+    }
+
+    [Fact]
+    public async Task A_client_speaking_plain_TCP_to_a_TLS_server_gets_a_clear_error()
+    {
+        await using var fixture = new ExecFixture();
+        var options = fixture.ClientOptions();
+        options.UseTls = false;
+        var e = await Assert.ThrowsAnyAsync<SocketServerException>(() => ExecClient.ConnectAsync(options, Ct));
+        Assert.Contains("closed the connection", e.Message);
+    }
+
+    [Fact]
+    public async Task A_client_that_says_nothing_is_closed_after_the_handshake_timeout()
+    {
+        await using var fixture = new ExecFixture(o => o.HandshakeTimeout = TimeSpan.FromMilliseconds(200), tls: false);
+        using var socket = await ConnectRawAsync(fixture.Port);
+        Assert.True(await ClosedAsync(socket));
+        await AssertStillServesAsync(fixture);
+    }
+
+    private static byte[] Frame(MessageType type, ReadOnlySpan<byte> payload)
+    {
+        var frame = new byte[5 + payload.Length];
+        BinaryPrimitives.WriteUInt32BigEndian(frame, (uint)(1 + payload.Length));
+        frame[4] = (byte)type;
+        payload.CopyTo(frame.AsSpan(5));
+        return frame;
+    }
+
+    private static async Task<Socket> ConnectRawAsync(int port)
+    {
+        var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        await socket.ConnectAsync(new IPEndPoint(IPAddress.Loopback, port), Ct);
+        return socket;
+    }
+
+    private static async Task HelloAsync(Socket socket, string token)
+    {
+        var payload = new byte[2 + Encoding.UTF8.GetByteCount(token)];
+        BinaryPrimitives.WriteUInt16BigEndian(payload, ExecProtocol.Version);
+        Encoding.UTF8.GetBytes(token, payload.AsSpan(2));
+        await socket.SendAsync(Frame(MessageType.Hello, payload), Ct);
+        var (type, _) = await ReadFrameAsync(socket);
+        Assert.Equal(MessageType.Welcome, type);
+    }
+
+    private static async Task<(MessageType Type, byte[] Payload)> ReadFrameAsync(Socket socket)
+    {
+        var header = await ReadExactlyAsync(socket, 4);
+        var length = (int)BinaryPrimitives.ReadUInt32BigEndian(header);
+        var body = await ReadExactlyAsync(socket, length);
+        return ((MessageType)body[0], body[1..]);
+    }
+
+    private static async Task<(ErrorCode Code, string Message)> ReadErrorAsync(Socket socket)
+    {
+        var (type, payload) = await ReadFrameAsync(socket);
+        Assert.Equal(MessageType.Error, type);
+        return ((ErrorCode)BinaryPrimitives.ReadUInt16BigEndian(payload), Encoding.UTF8.GetString(payload, 2, payload.Length - 2));
+    }
+
+    private static async Task<byte[]> ReadExactlyAsync(Socket socket, int count)
+    {
+        using var bounded = CancellationTokenSource.CreateLinkedTokenSource(Ct);
+        bounded.CancelAfter(TimeSpan.FromSeconds(30));
+        var buffer = new byte[count];
+        var read = 0;
+        while (read < count)
+        {
+            var n = await socket.ReceiveAsync(buffer.AsMemory(read), SocketFlags.None, bounded.Token);
+            if (n == 0)
+            {
+                throw new EndOfStreamException($"closed after {read} of {count} bytes");
+            }
+
+            read += n;
+        }
+
+        return buffer;
+    }
+
+    /// <summary>True when the server closes (end of stream or reset) within a bounded wait.</summary>
+    private static async Task<bool> ClosedAsync(Socket socket)
+    {
+        using var bounded = CancellationTokenSource.CreateLinkedTokenSource(Ct);
+        bounded.CancelAfter(TimeSpan.FromSeconds(30));
+        var buffer = new byte[4096];
+        try
+        {
+            while (await socket.ReceiveAsync(buffer, SocketFlags.None, bounded.Token) > 0)
+            {
+            }
+
+            return true;
+        }
+        catch (SocketException e) when (e.SocketErrorCode == SocketError.ConnectionReset)
+        {
+            return true;
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
+    }
+
+    private static async Task AssertStillServesAsync(ExecFixture fixture)
+    {
+        await using var client = await fixture.ConnectAsync();
+        var (result, output) = await Output.RunAsync(client, ExecRequest.ForShell("echo still here"));
+        Assert.Equal("still here\n", output.Out);
+        Assert.Equal(0, result.ExitCode);
+    }
+}

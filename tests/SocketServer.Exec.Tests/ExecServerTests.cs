@@ -1,0 +1,284 @@
+using System.IO.Pipelines;
+using System.Text;
+using SocketServer.Exec.Tests.Fixtures;
+
+namespace SocketServer.Exec.Tests;
+
+/// <summary>The exec service through its library client, over TLS on loopback, with real processes.</summary>
+public class ExecServerTests
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task A_shell_command_returns_its_stdout_stderr_and_exit_code_separately()
+    {
+        await using var fixture = new ExecFixture();
+        await using var client = await fixture.ConnectAsync();
+        var (result, output) = await Output.RunAsync(client, ExecRequest.ForShell("echo out; echo err >&2; exit 3"));
+        Assert.Equal("out\n", output.Out);
+        Assert.Equal("err\n", output.Err);
+        Assert.Equal(3, result.ExitCode);
+        Assert.Equal(0, result.Signal);
+        Assert.False(result.TimedOut);
+    }
+
+    [Fact]
+    public async Task An_argv_command_runs_without_a_shell()
+    {
+        await using var fixture = new ExecFixture();
+        await using var client = await fixture.ConnectAsync();
+        var (result, output) = await Output.RunAsync(client, ExecRequest.ForArgv("printf", "%s|", "a b", "$HOME", "*"));
+        Assert.Equal("a b|$HOME|*|", output.Out);
+        Assert.Equal(0, result.ExitCode);
+    }
+
+    [Fact]
+    public async Task Working_directory_and_environment_additions_apply()
+    {
+        await using var fixture = new ExecFixture();
+        await using var client = await fixture.ConnectAsync();
+        var request = ExecRequest.ForShell("pwd; echo \"$GREETING\"");
+        request.WorkingDirectory = fixture.Directory.FullName;
+        request.Environment = new Dictionary<string, string?> { ["GREETING"] = "hi there" };
+        var (_, output) = await Output.RunAsync(client, request);
+        Assert.Equal($"{fixture.Directory.FullName}\nhi there\n", output.Out);
+    }
+
+    [Fact]
+    public async Task Output_of_100_MB_of_random_bytes_arrives_whole_and_unchanged()
+    {
+        await using var fixture = new ExecFixture();
+        await using var client = await fixture.ConnectAsync();
+        using var stdout = new HashingStream();
+        using var stderr = new MemoryStream();
+        // The server hashes what it sends; the client hashes what it got.
+        var command = "f=$(mktemp); head -c 104857600 /dev/urandom > \"$f\"; sha256sum \"$f\" | cut -d' ' -f1 >&2; cat \"$f\"; rm -f \"$f\"";
+        var result = await client.RunAsync(ExecRequest.ForShell(command), null, stdout, stderr, Ct).WaitAsync(TimeSpan.FromMinutes(3), Ct);
+        Assert.Equal(0, result.ExitCode);
+        Assert.Equal(104_857_600, stdout.Count);
+        Assert.Equal(Encoding.ASCII.GetString(stderr.ToArray()).Trim(), stdout.Hex());
+    }
+
+    [Fact]
+    public async Task Stdin_streams_to_the_command_with_its_end_of_file()
+    {
+        await using var fixture = new ExecFixture();
+        await using var client = await fixture.ConnectAsync();
+        var data = new byte[10 * 1024 * 1024 + 17];
+        new Random(7).NextBytes(data);
+        using var stdin = new MemoryStream(data);
+        var (result, output) = await Output.RunAsync(client, ExecRequest.ForShell("sha256sum | cut -d' ' -f1"), stdin);
+        Assert.Equal(0, result.ExitCode);
+        Assert.Equal(Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(data)), output.Out.Trim());
+    }
+
+    [Fact]
+    public async Task Output_arrives_while_the_command_runs_not_at_its_end()
+    {
+        await using var fixture = new ExecFixture();
+        await using var client = await fixture.ConnectAsync();
+        var stdin = new Pipe();
+        var stdout = new Pipe();
+        // The command prints, then waits for a line we send only after we have seen the print.
+        var run = client.RunAsync(ExecRequest.ForShell("echo first; read reply; echo \"second $reply\""), stdin.Reader.AsStream(), stdout.Writer.AsStream(), Stream.Null, Ct);
+        var seen = await ReadUntilAsync(stdout.Reader, "first\n");
+        Assert.Equal("first\n", seen);
+        await stdin.Writer.WriteAsync("go\n"u8.ToArray(), Ct);
+        await stdin.Writer.CompleteAsync();
+        var result = await run.WaitAsync(TimeSpan.FromSeconds(30), Ct);
+        Assert.Equal(0, result.ExitCode);
+        Assert.Equal("second go\n", await ReadUntilAsync(stdout.Reader, "second go\n"));
+    }
+
+    [Fact]
+    public async Task A_session_keeps_its_working_directory_and_exports_across_commands()
+    {
+        await using var fixture = new ExecFixture();
+        await using var client = await fixture.ConnectAsync();
+        var target = fixture.Directory.FullName;
+        await Output.RunAsync(client, new ExecRequest { Shell = $"cd '{target}'", Session = true });
+        var (_, pwd) = await Output.RunAsync(client, new ExecRequest { Shell = "pwd", Session = true });
+        Assert.Equal(target + "\n", pwd.Out);
+
+        await Output.RunAsync(client, new ExecRequest { Shell = "export SESSION_VALUE=kept; cd /; exit 4", Session = true });
+        var (result, after) = await Output.RunAsync(client, new ExecRequest { Shell = "echo \"$SESSION_VALUE\"; pwd", Session = true });
+        Assert.Equal("kept\n/\n", after.Out);
+        Assert.Equal(0, result.ExitCode);
+
+        // Without the session flag, a command starts afresh.
+        var (_, fresh) = await Output.RunAsync(client, ExecRequest.ForShell("echo \"[$SESSION_VALUE]\""));
+        Assert.Equal("[]\n", fresh.Out);
+    }
+
+    [Fact]
+    public async Task A_signal_from_the_client_ends_the_command_and_is_reported()
+    {
+        await using var fixture = new ExecFixture();
+        await using var client = await fixture.ConnectAsync();
+        var stdout = new Pipe();
+        var run = client.RunAsync(ExecRequest.ForShell("echo ready; exec sleep 1000"), null, stdout.Writer.AsStream(), Stream.Null, Ct);
+        await ReadUntilAsync(stdout.Reader, "ready\n");
+        await client.SignalAsync(15, Ct);
+        var result = await run.WaitAsync(TimeSpan.FromSeconds(30), Ct);
+        Assert.Equal(128 + 15, result.ExitCode);
+        Assert.Equal(15, result.Signal);
+    }
+
+    [Fact]
+    public async Task The_time_limit_kills_the_whole_process_tree()
+    {
+        await using var fixture = new ExecFixture();
+        await using var client = await fixture.ConnectAsync();
+        var request = ExecRequest.ForShell("sleep 1000 & echo $!; sleep 1000");
+        request.TimeLimitMilliseconds = 300;
+        var (result, output) = await Output.RunAsync(client, request);
+        Assert.True(result.TimedOut);
+        Assert.Equal(9, result.Signal);
+        var background = int.Parse(output.Out.Trim(), System.Globalization.CultureInfo.InvariantCulture);
+        Assert.True(await Processes.AllGoneAsync([background, client.ProcessId], TimeSpan.FromSeconds(10)));
+    }
+
+    [Fact]
+    public async Task A_client_that_disconnects_leaves_nothing_running()
+    {
+        await using var fixture = new ExecFixture();
+        var client = await fixture.ConnectAsync();
+        var stdout = new Pipe();
+        var run = client.RunAsync(ExecRequest.ForShell("sleep 1000 & echo $!; sleep 1000"), null, stdout.Writer.AsStream(), Stream.Null, Ct);
+        var line = await ReadUntilAsync(stdout.Reader, "\n");
+        var background = int.Parse(line.Trim(), System.Globalization.CultureInfo.InvariantCulture);
+        var main = client.ProcessId;
+        Assert.True(Processes.Alive(background));
+        await client.DisposeAsync();
+        await Assert.ThrowsAnyAsync<Exception>(() => run.WaitAsync(TimeSpan.FromSeconds(30), Ct));
+        Assert.True(await Processes.AllGoneAsync([background, main], TimeSpan.FromSeconds(10)));
+    }
+
+    [Fact]
+    public async Task Fifty_clients_run_commands_at_once()
+    {
+        await using var fixture = new ExecFixture(o => o.MaxCommandsPerClient = 64);
+        var results = await Task.WhenAll(Enumerable.Range(0, 50).Select(async i =>
+        {
+            await using var client = await fixture.ConnectAsync();
+            var (result, output) = await Output.RunAsync(client, ExecRequest.ForShell($"echo client {i}; echo {i} >&2; exit {i % 7}"));
+            return (i, result, output);
+        })).WaitAsync(TimeSpan.FromMinutes(2), Ct);
+        foreach (var (i, result, output) in results)
+        {
+            Assert.Equal($"client {i}\n", output.Out);
+            Assert.Equal($"{i}\n", output.Err);
+            Assert.Equal(i % 7, result.ExitCode);
+        }
+    }
+
+    [Fact]
+    public async Task The_per_client_cap_refuses_a_second_command_and_the_session_goes_on()
+    {
+        await using var fixture = new ExecFixture(o => o.MaxCommandsPerClient = 1);
+        await using var first = await fixture.ConnectAsync();
+        await using var second = await fixture.ConnectAsync();
+        var stdin = new Pipe();
+        var stdout = new Pipe();
+        var blocked = first.RunAsync(ExecRequest.ForShell("echo running; cat >/dev/null"), stdin.Reader.AsStream(), stdout.Writer.AsStream(), Stream.Null, Ct);
+        await ReadUntilAsync(stdout.Reader, "running\n");
+
+        var refused = await Assert.ThrowsAsync<ExecRemoteException>(() => Output.RunAsync(second, ExecRequest.ForShell("true")));
+        Assert.Equal(ErrorCode.Busy, refused.Code);
+        Assert.Contains("per-client limit", refused.Message);
+
+        await stdin.Writer.CompleteAsync();
+        Assert.Equal(0, (await blocked.WaitAsync(TimeSpan.FromSeconds(30), Ct)).ExitCode);
+        var (result, output) = await Output.RunAsync(second, ExecRequest.ForShell("echo now"));
+        Assert.Equal("now\n", output.Out);
+        Assert.Equal(0, result.ExitCode);
+    }
+
+    [Fact]
+    public async Task A_command_that_cannot_start_is_an_error_and_the_session_goes_on()
+    {
+        await using var fixture = new ExecFixture();
+        await using var client = await fixture.ConnectAsync();
+        var e = await Assert.ThrowsAsync<ExecRemoteException>(() => Output.RunAsync(client, ExecRequest.ForArgv("/no/such/program")));
+        Assert.Equal(ErrorCode.StartFailed, e.Code);
+        var missingDir = ExecRequest.ForShell("true");
+        missingDir.WorkingDirectory = "/no/such/dir";
+        Assert.Equal(ErrorCode.StartFailed, (await Assert.ThrowsAsync<ExecRemoteException>(() => Output.RunAsync(client, missingDir))).Code);
+        var bad = await Assert.ThrowsAsync<ExecRemoteException>(() => Output.RunAsync(client, new ExecRequest()));
+        Assert.Equal(ErrorCode.BadRequest, bad.Code);
+        var (result, output) = await Output.RunAsync(client, ExecRequest.ForShell("echo fine"));
+        Assert.Equal("fine\n", output.Out);
+        Assert.Equal(0, result.ExitCode);
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("sst_not-a-real-token")]
+    public async Task A_wrong_or_missing_token_is_refused_before_anything_runs(string token)
+    {
+        await using var fixture = new ExecFixture();
+        var e = await Assert.ThrowsAsync<ExecRemoteException>(() => fixture.ConnectAsync(token));
+        Assert.Equal(ErrorCode.AuthenticationFailed, e.Code);
+        await using var client = await fixture.ConnectAsync();
+        Assert.Equal(0, (await Output.RunAsync(client, ExecRequest.ForShell("true"))).Result.ExitCode);
+    }
+
+    [Fact]
+    public async Task First_use_records_the_fingerprint_and_a_changed_certificate_is_refused()
+    {
+        await using var fixture = new ExecFixture();
+        var notices = new List<string>();
+        var options = fixture.ClientOptions();
+        options.Notice = notices.Add;
+        await (await ExecClient.ConnectAsync(options, Ct)).DisposeAsync();
+        Assert.Contains(notices, n => n.Contains(fixture.Server.Fingerprint!, StringComparison.Ordinal));
+        notices.Clear();
+        await (await ExecClient.ConnectAsync(options, Ct)).DisposeAsync();
+        Assert.Empty(notices);
+
+        // Pin another certificate for the same host:port, as if the server's had changed.
+        File.WriteAllText(options.KnownHostsPath, $"127.0.0.1:{fixture.Port} SHA256:{string.Join(':', Enumerable.Repeat("AB", 32))}\n");
+        var e = await Assert.ThrowsAnyAsync<SocketServerException>(() => ExecClient.ConnectAsync(options, Ct));
+        Assert.Contains(options.KnownHostsPath, e.Message);
+    }
+
+    [Fact]
+    public void Plain_TCP_is_refused_on_an_address_other_machines_reach()
+    {
+        var state = Directory.CreateTempSubdirectory("sockserv-exec-test-");
+        try
+        {
+            var e = Assert.Throws<SocketServerException>(() => ExecServer.Create(new ExecServerOptions { Host = "0.0.0.0", Port = 0, UseTls = false, StateDirectory = state.FullName }));
+            Assert.Contains("loopback only", e.Message);
+        }
+        finally
+        {
+            state.Delete(recursive: true);
+        }
+    }
+
+    private static async Task<string> ReadUntilAsync(PipeReader reader, string expected)
+    {
+        using var bounded = CancellationTokenSource.CreateLinkedTokenSource(Ct);
+        bounded.CancelAfter(TimeSpan.FromSeconds(30));
+        while (true)
+        {
+            var read = await reader.ReadAsync(bounded.Token);
+            var text = Encoding.UTF8.GetString(read.Buffer);
+            var at = text.IndexOf(expected, StringComparison.Ordinal);
+            if (at >= 0)
+            {
+                var consumed = Encoding.UTF8.GetByteCount(text[..(at + expected.Length)]);
+                reader.AdvanceTo(read.Buffer.GetPosition(consumed));
+                return text[..(at + expected.Length)];
+            }
+
+            if (read.IsCompleted)
+            {
+                throw new InvalidOperationException($"the stream ended before '{expected}'; it had '{text}'.");
+            }
+
+            reader.AdvanceTo(read.Buffer.Start, read.Buffer.End);
+        }
+    }
+}
