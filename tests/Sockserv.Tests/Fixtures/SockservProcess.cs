@@ -17,7 +17,7 @@ public sealed partial class SockservProcess : IDisposable
     private readonly TaskCompletionSource _stdoutClosed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource _stderrClosed = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    private SockservProcess(IEnumerable<string> arguments)
+    private SockservProcess(IEnumerable<string> arguments, IReadOnlyDictionary<string, string?>? environment = null)
     {
         var start = new ProcessStartInfo("dotnet")
         {
@@ -33,6 +33,11 @@ public sealed partial class SockservProcess : IDisposable
         }
 
         start.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
+        foreach (var (name, value) in environment ?? new Dictionary<string, string?>())
+        {
+            start.Environment[name] = value;
+        }
+
         _process = new Process { StartInfo = start };
         _process.Start();
         _ = Pump(_process.StandardOutput, _stdout, _stdoutClosed);
@@ -66,6 +71,19 @@ public sealed partial class SockservProcess : IDisposable
     }
 
     public static SockservProcess Start(params string[] arguments) => new(arguments);
+
+    /// <summary>Starts sockserv with <paramref name="environment"/> added to (or, for null values, removed from) its environment.</summary>
+    public static SockservProcess StartWith(IReadOnlyDictionary<string, string?> environment, params string[] arguments) => new(arguments, environment);
+
+    /// <summary>Runs sockserv to its end with <paramref name="stdin"/> as its input and <paramref name="environment"/> added.</summary>
+    public static SockservProcess RunWith(IReadOnlyDictionary<string, string?> environment, string stdin, params string[] arguments)
+    {
+        var process = new SockservProcess(arguments, environment);
+        process.Input.Write(stdin);
+        process.Input.Close();
+        process.WaitForExit();
+        return process;
+    }
 
     /// <summary>Runs sockserv to its end (stdin closed at once) and returns it, exited.</summary>
     public static SockservProcess Run(params string[] arguments)

@@ -1,0 +1,435 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Runtime.InteropServices;
+using SocketServer;
+using SocketServer.Exec;
+
+namespace Sockserv;
+
+/// <summary><c>sockserv exec serve | run | shell | token</c>: the remote command service and its clients.</summary>
+internal static class ExecCommand
+{
+    /// <summary>What <c>exec run</c> and <c>exec shell</c> exit with when the failure is ours, not the command's (as ssh does).</summary>
+    public const int ClientFailure = 255;
+
+    public static Command Create()
+    {
+        var command = new Command("exec", "Run commands on another machine (or this one) over TLS: a server, a one-shot client, an interactive shell, and tokens.");
+        command.Subcommands.Add(Serve());
+        command.Subcommands.Add(Run());
+        command.Subcommands.Add(Shell());
+        command.Subcommands.Add(Token());
+        return command;
+    }
+
+    private static Option<string> StateDirectory() => new("--state-dir")
+    {
+        Description = "Directory for the tokens file and the server certificate",
+        DefaultValueFactory = _ => ExecServerOptions.DefaultStateDirectory,
+        HelpName = "DIR",
+    };
+
+    private static Command Serve()
+    {
+        var host = new Option<string>("--host") { Description = "Address to bind (loopback by default; :: or 0.0.0.0 serves other machines)", DefaultValueFactory = _ => "127.0.0.1" };
+        var port = new Option<int>("--port", "-p") { Description = "TCP port (0 picks a free one)", DefaultValueFactory = _ => ExecProtocol.DefaultPort };
+        var stateDir = StateDirectory();
+        var maxCommands = new Option<int>("--max-commands") { Description = "Commands running at once on the server", DefaultValueFactory = _ => 64 };
+        var maxPerClient = new Option<int>("--max-commands-per-client") { Description = "Commands running at once per token", DefaultValueFactory = _ => 8 };
+        var timeLimit = new Option<double?>("--time-limit") { Description = "Seconds a command may run unless its client asks for less (default: no limit)", HelpName = "SECONDS" };
+        var legacy = new Option<bool>("--legacy") { Description = "Speak the course's protocol (no authentication, no TLS: loopback only)" };
+        var noTls = new Option<bool>("--no-tls") { Description = "Plain TCP (loopback only)" };
+        var verbose = new Option<bool>("--verbose", "-v") { Description = "Log at debug level" };
+        port.Validators.Add(r => RequireRange(r, 0, 65535));
+        maxCommands.Validators.Add(r => RequireRange(r, 1, 100_000));
+        maxPerClient.Validators.Add(r => RequireRange(r, 1, 100_000));
+        timeLimit.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<double?>() is { } s && (s <= 0 || s > 31_536_000 || double.IsNaN(s)))
+            {
+                r.AddError("--time-limit must be more than 0 and at most a year in seconds.");
+            }
+        });
+
+        var command = new Command("serve", "Serve commands to clients that present a token. Ctrl+C stops; running commands are killed after a short drain.");
+        foreach (var option in new Option[] { host, port, stateDir, maxCommands, maxPerClient, timeLimit, legacy, noTls, verbose })
+        {
+            command.Options.Add(option);
+        }
+
+        command.SetAction(async (result, _) =>
+        {
+            using var loggers = Cli.CreateLoggerFactory(result.GetValue(verbose));
+            if (result.GetValue(legacy))
+            {
+                return await ServeLegacyAsync(result.GetValue(host)!, result.GetValue(port), result.GetValue(timeLimit), loggers);
+            }
+
+            var options = new ExecServerOptions
+            {
+                Host = result.GetValue(host)!,
+                Port = result.GetValue(port),
+                StateDirectory = result.GetValue(stateDir)!,
+                UseTls = !result.GetValue(noTls),
+                MaxCommands = result.GetValue(maxCommands),
+                MaxCommandsPerClient = result.GetValue(maxPerClient),
+                DefaultTimeLimit = result.GetValue(timeLimit) is { } s ? TimeSpan.FromSeconds(s) : null,
+                LoggerFactory = loggers,
+            };
+            ExecServer server;
+            try
+            {
+                server = ExecServer.Create(options);
+            }
+            catch (Exception e) when (Cli.Explain(e) is { } message)
+            {
+                return Cli.Fail(message);
+            }
+
+            var (stop, signals) = Cli.Stopping();
+            using (signals)
+            using (stop)
+            {
+                await using (server)
+                {
+                    var tokens = new TokenStore(options.StateDirectory);
+                    if (server.CertificateCreated)
+                    {
+                        Console.WriteLine($"sockserv exec: created a certificate in {options.StateDirectory}");
+                    }
+
+                    Console.WriteLine($"sockserv exec: serving on {BaseServer.Describe(server.Server.ServerAddress)} " +
+                        (server.Fingerprint is { } fingerprint ? $"(TLS, certificate {fingerprint})" : "(plain TCP, loopback only)") + "; Ctrl+C stops");
+                    if (tokens.Names().Count == 0)
+                    {
+                        await Console.Error.WriteLineAsync($"sockserv exec: no tokens yet, so nobody can log in: run 'sockserv exec token add NAME --state-dir {options.StateDirectory}'");
+                    }
+
+                    await server.Server.ServeForeverAsync(stop.Token);
+                }
+            }
+
+            return ExitCodes.Ok;
+        });
+        return command;
+    }
+
+    private static async Task<int> ServeLegacyAsync(string host, int port, double? timeLimit, Microsoft.Extensions.Logging.ILoggerFactory loggers)
+    {
+        var options = new LegacyExecOptions { Host = host, Port = port };
+        if (timeLimit is { } seconds)
+        {
+            options.CommandTimeout = TimeSpan.FromSeconds(seconds);
+        }
+
+        BaseServer server;
+        try
+        {
+            server = LegacyExecServer.Create(options, loggers);
+        }
+        catch (Exception e) when (Cli.Explain(e) is { } message)
+        {
+            return Cli.Fail(message);
+        }
+
+        var (stop, signals) = Cli.Stopping();
+        using (signals)
+        using (stop)
+        {
+            await using (server)
+            {
+                Console.WriteLine($"sockserv exec: serving the course's legacy protocol on {BaseServer.Describe(server.ServerAddress)} (no authentication, no TLS); Ctrl+C stops");
+                await server.ServeForeverAsync(stop.Token);
+            }
+        }
+
+        return ExitCodes.Ok;
+    }
+
+    private sealed class ClientOptions
+    {
+        public Argument<string> Target { get; } = new("HOST[:PORT]") { Description = "The server: a host name or address, with :PORT when not 9998 ([::1]:PORT for IPv6)" };
+
+        public Option<string?> TokenFile { get; } = new("--token-file") { Description = "Read the token from FILE (default: the SOCKSERV_TOKEN environment variable)", HelpName = "FILE" };
+
+        public Option<bool> NoTls { get; } = new("--no-tls") { Description = "Plain TCP (for a server started with --no-tls)" };
+
+        public Option<string?> KnownHosts { get; } = new("--known-hosts") { Description = "The known-hosts file (default ~/.sockserv/known_hosts)", HelpName = "FILE" };
+
+        public void AddTo(Command command)
+        {
+            command.Arguments.Add(Target);
+            command.Options.Add(TokenFile);
+            command.Options.Add(NoTls);
+            command.Options.Add(KnownHosts);
+        }
+
+        public ExecClientOptions Read(ParseResult result)
+        {
+            var (host, port) = SplitTarget(result.GetValue(Target)!);
+            var tokenFile = result.GetValue(TokenFile);
+            var token = TokenStore.ReadClientToken(tokenFile);
+            if (tokenFile is not null && TokenStore.IsReadableByOthers(tokenFile))
+            {
+                Console.Error.WriteLine($"sockserv: warning: {tokenFile} is readable by other users; chmod 600 it.");
+            }
+
+            return new ExecClientOptions
+            {
+                Host = host,
+                Port = port,
+                Token = token,
+                UseTls = !result.GetValue(NoTls),
+                KnownHostsPath = result.GetValue(KnownHosts) ?? SocketServer.Exec.KnownHosts.DefaultPath,
+                Notice = message => Console.Error.WriteLine(message),
+            };
+        }
+    }
+
+    private static Command Run()
+    {
+        var client = new ClientOptions();
+        var commandLine = new Argument<string[]>("COMMAND") { Description = "The command, after --; several words are joined with spaces and run by the remote shell, as ssh does", Arity = ArgumentArity.OneOrMore };
+        var noShell = new Option<bool>("--no-shell") { Description = "Run COMMAND as a program and its arguments, without a shell" };
+        var cwd = new Option<string?>("--cwd") { Description = "Remote working directory (default: the server user's home)", HelpName = "DIR" };
+        var env = new Option<string[]>("--env", "-e") { Description = "Set NAME=VALUE in the command's environment (repeatable)", HelpName = "NAME=VALUE", AllowMultipleArgumentsPerToken = false };
+        var timeLimit = new Option<double?>("--time-limit") { Description = "Seconds before the server kills the command", HelpName = "SECONDS" };
+        var noStdin = new Option<bool>("--no-stdin", "-n") { Description = "Send no stdin (end-of-file at once), as ssh -n" };
+        env.Validators.Add(r =>
+        {
+            foreach (var pair in r.GetValueOrDefault<string[]>() ?? [])
+            {
+                if (pair.IndexOf('=', StringComparison.Ordinal) < 1)
+                {
+                    r.AddError($"--env takes NAME=VALUE, not '{pair}'.");
+                }
+            }
+        });
+        timeLimit.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<double?>() is { } s && (s <= 0 || double.IsNaN(s) || s > 31_536_000))
+            {
+                r.AddError("--time-limit must be more than 0 and at most a year in seconds.");
+            }
+        });
+
+        var command = new Command("run", "Run one command on the server; its stdout, stderr and exit code become this process's (stdin is sent to it).");
+        client.AddTo(command);
+        command.Arguments.Add(commandLine);
+        foreach (var option in new Option[] { noShell, cwd, env, timeLimit, noStdin })
+        {
+            command.Options.Add(option);
+        }
+
+        command.SetAction(async (result, _) =>
+        {
+            var words = result.GetValue(commandLine)!;
+            var request = result.GetValue(noShell) ? ExecRequest.ForArgv(words) : ExecRequest.ForShell(string.Join(' ', words));
+            request.WorkingDirectory = result.GetValue(cwd);
+            request.TimeLimitMilliseconds = result.GetValue(timeLimit) is { } s ? (long)(s * 1000) : null;
+            var pairs = result.GetValue(env) ?? [];
+            if (pairs.Length > 0)
+            {
+                request.Environment = pairs.ToDictionary(p => p[..p.IndexOf('=', StringComparison.Ordinal)], p => (string?)p[(p.IndexOf('=', StringComparison.Ordinal) + 1)..], StringComparer.Ordinal);
+            }
+
+            return await ClientAsync(client, result, async connection =>
+            {
+                using var interrupts = ForwardSignals(connection);
+                await using var stdout = Console.OpenStandardOutput();
+                await using var stderr = Console.OpenStandardError();
+                var stdin = result.GetValue(noStdin) ? null : Console.OpenStandardInput();
+                var exit = await connection.RunAsync(request, stdin, stdout, stderr);
+                if (exit.TimedOut)
+                {
+                    await Console.Error.WriteLineAsync("sockserv: the command reached its time limit and was killed.");
+                }
+
+                return exit.ExitCode;
+            });
+        });
+        return command;
+    }
+
+    private static Command Shell()
+    {
+        var client = new ClientOptions();
+        var command = new Command("shell", "An interactive session at a '>> ' prompt: each line runs on the server; cd and export carry over; quit or exit leaves.");
+        client.AddTo(command);
+        command.SetAction(async (result, _) => await ClientAsync(client, result, async connection =>
+        {
+            await using var stdout = Console.OpenStandardOutput();
+            await using var stderr = Console.OpenStandardError();
+            using var interrupts = ForwardSignals(connection);
+            var last = 0;
+            while (true)
+            {
+                Console.Write(">> ");
+                var line = Console.ReadLine();
+                if (line is null)
+                {
+                    Console.WriteLine();
+                    return last;
+                }
+
+                line = line.Trim();
+                if (line.Length == 0)
+                {
+                    continue;
+                }
+
+                if (line is "quit" or "exit")
+                {
+                    return last;
+                }
+
+                try
+                {
+                    var exit = await connection.RunAsync(new ExecRequest { Shell = line, Session = true }, null, stdout, stderr);
+                    last = exit.ExitCode;
+                }
+                catch (ExecRemoteException e) when (e.Code >= ErrorCode.StartFailed)
+                {
+                    await Console.Error.WriteLineAsync($"sockserv: {e.Message}");
+                    last = 127;
+                }
+            }
+        }));
+        return command;
+    }
+
+    private static Command Token()
+    {
+        var stateDir = StateDirectory();
+        var name = new Argument<string>("NAME") { Description = "Who the token is for (letters, digits, . _ -)" };
+        var add = new Command("add", "Make a token for NAME and print it once, alone on stdout; only its hash is kept.");
+        add.Arguments.Add(name);
+        add.Options.Add(stateDir);
+        add.SetAction(result => Guard(() =>
+        {
+            var token = new TokenStore(result.GetValue(stateDir)!).Add(result.GetValue(name)!);
+            Console.Error.WriteLine($"sockserv: token for {result.GetValue(name)} made; it is shown once, so store it now (e.g. in a file with mode 600 for --token-file).");
+            Console.WriteLine(token);
+        }));
+
+        var removeName = new Argument<string>("NAME") { Description = "The token's name" };
+        var remove = new Command("remove", "Remove NAME's token; its client can no longer log in.");
+        remove.Arguments.Add(removeName);
+        remove.Options.Add(stateDir);
+        remove.SetAction(result => Guard(() =>
+        {
+            if (!new TokenStore(result.GetValue(stateDir)!).Remove(result.GetValue(removeName)!))
+            {
+                throw new SocketServerException($"no token is named {result.GetValue(removeName)}.");
+            }
+        }));
+
+        var list = new Command("list", "List the names that have tokens.");
+        list.Options.Add(stateDir);
+        list.SetAction(result => Guard(() =>
+        {
+            foreach (var item in new TokenStore(result.GetValue(stateDir)!).Names())
+            {
+                Console.WriteLine(item);
+            }
+        }));
+
+        var command = new Command("token", "Manage the tokens clients log in with.");
+        command.Subcommands.Add(add);
+        command.Subcommands.Add(list);
+        command.Subcommands.Add(remove);
+        return command;
+    }
+
+    private static int Guard(Action action)
+    {
+        try
+        {
+            action();
+            return ExitCodes.Ok;
+        }
+        catch (Exception e) when (Cli.Explain(e) is { } message)
+        {
+            return Cli.Fail(message);
+        }
+    }
+
+    private static async Task<int> ClientAsync(ClientOptions client, ParseResult result, Func<ExecClient, Task<int>> use)
+    {
+        try
+        {
+            var options = client.Read(result);
+            if (options.Token is null)
+            {
+                return Cli.Fail("no token: set SOCKSERV_TOKEN or pass --token-file FILE (make one on the server with 'sockserv exec token add NAME').", ClientFailure);
+            }
+
+            await using var connection = await ExecClient.ConnectAsync(options);
+            return await use(connection);
+        }
+        catch (Exception e) when (Cli.Explain(e) is { } message)
+        {
+            return Cli.Fail(message, ClientFailure);
+        }
+    }
+
+    /// <summary>Ctrl+C and SIGTERM go to the remote command: INT, then TERM, then KILL on repeats.</summary>
+    private static IDisposable ForwardSignals(ExecClient connection)
+    {
+        var count = 0;
+        void Forward(PosixSignalContext context)
+        {
+            context.Cancel = true;
+            var signal = Interlocked.Increment(ref count) switch
+            {
+                1 => context.Signal == PosixSignal.SIGTERM ? 15 : 2,
+                2 => 15,
+                _ => 9,
+            };
+            _ = connection.SignalAsync(signal).AsTask();
+        }
+
+        return new Both(PosixSignalRegistration.Create(PosixSignal.SIGINT, Forward), PosixSignalRegistration.Create(PosixSignal.SIGTERM, Forward));
+    }
+
+    /// <summary>HOST, HOST:PORT, [V6]:PORT or a bare IPv6 address.</summary>
+    internal static (string Host, int Port) SplitTarget(string target)
+    {
+        if (target.StartsWith('[') && target.IndexOf(']', StringComparison.Ordinal) is var close and > 0)
+        {
+            var rest = target[(close + 1)..];
+            return (target[1..close], rest.Length == 0 ? ExecProtocol.DefaultPort : ParsePort(rest.TrimStart(':'), target));
+        }
+
+        var colon = target.LastIndexOf(':');
+        if (colon < 0 || target.IndexOf(':', StringComparison.Ordinal) != colon)
+        {
+            return (target, ExecProtocol.DefaultPort);
+        }
+
+        return (target[..colon], ParsePort(target[(colon + 1)..], target));
+    }
+
+    private static int ParsePort(string text, string target) =>
+        int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var port) && port is > 0 and <= 65535
+            ? port
+            : throw new ArgumentException($"'{target}' has no valid port: use HOST or HOST:PORT with a port from 1 to 65535.");
+
+    private static void RequireRange(System.CommandLine.Parsing.OptionResult result, int min, int max)
+    {
+        var value = result.GetValueOrDefault<int>();
+        if (value < min || value > max)
+        {
+            result.AddError($"{result.Option.Name} must be between {min} and {max}, not {value}.");
+        }
+    }
+
+    private sealed class Both(IDisposable first, IDisposable second) : IDisposable
+    {
+        public void Dispose()
+        {
+            first.Dispose();
+            second.Dispose();
+        }
+    }
+}
