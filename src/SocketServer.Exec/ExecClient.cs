@@ -68,7 +68,7 @@ public sealed class ExecClient : IAsyncDisposable
             var channel = new ExecChannel(stream);
             try
             {
-                var server = await HelloAsync(channel, options.Token, deadline.Token).ConfigureAwait(false);
+                var server = await HelloAsync(channel, options, deadline.Token).ConfigureAwait(false);
                 return new ExecClient(socket, stream, channel, server);
             }
             catch
@@ -242,9 +242,9 @@ public sealed class ExecClient : IAsyncDisposable
         }
     }
 
-    private static async Task<string> HelloAsync(ExecChannel channel, string? token, CancellationToken cancellationToken)
+    private static async Task<string> HelloAsync(ExecChannel channel, ExecClientOptions options, CancellationToken cancellationToken)
     {
-        var tokenBytes = Encoding.UTF8.GetBytes(token ?? string.Empty);
+        var tokenBytes = Encoding.UTF8.GetBytes(options.Token ?? string.Empty);
         var hello = new byte[2 + tokenBytes.Length];
         BinaryPrimitives.WriteUInt16BigEndian(hello, ExecProtocol.Version);
         tokenBytes.CopyTo(hello, 2);
@@ -253,7 +253,8 @@ public sealed class ExecClient : IAsyncDisposable
 
         if (!await channel.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
-            throw new SocketServerException("the server closed the connection without answering the Hello.");
+            throw new SocketServerException("the server closed the connection without answering the Hello" +
+                (options.UseTls ? "." : " (a server with TLS does that to plain TCP: drop --no-tls)."));
         }
 
         switch (channel.Type)

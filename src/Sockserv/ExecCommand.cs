@@ -36,7 +36,7 @@ internal static class ExecCommand
         var stateDir = StateDirectory();
         var maxCommands = new Option<int>("--max-commands") { Description = "Commands running at once on the server", DefaultValueFactory = _ => 64 };
         var maxPerClient = new Option<int>("--max-commands-per-client") { Description = "Commands running at once per token", DefaultValueFactory = _ => 8 };
-        var timeLimit = new Option<double?>("--time-limit") { Description = "Seconds a command may run unless its client asks for less (default: no limit)", HelpName = "SECONDS" };
+        var timeLimit = new Option<double?>("--time-limit") { Description = "Time limit in seconds for commands whose client sets none (default: no limit)", HelpName = "SECONDS" };
         var legacy = new Option<bool>("--legacy") { Description = "Speak the course's protocol (no authentication, no TLS: loopback only)" };
         var noTls = new Option<bool>("--no-tls") { Description = "Plain TCP (loopback only)" };
         var verbose = new Option<bool>("--verbose", "-v") { Description = "Log at debug level" };
@@ -239,7 +239,17 @@ internal static class ExecCommand
                 await using var stdout = Console.OpenStandardOutput();
                 await using var stderr = Console.OpenStandardError();
                 var stdin = result.GetValue(noStdin) ? null : Console.OpenStandardInput();
-                var exit = await connection.RunAsync(request, stdin, stdout, stderr);
+                ExecResult exit;
+                try
+                {
+                    exit = await connection.RunAsync(request, stdin, stdout, stderr);
+                }
+                catch (ExecRemoteException e) when (e.Code == ErrorCode.StartFailed)
+                {
+                    // What a shell answers for a command it cannot find or run.
+                    return Cli.Fail(e.Message, 127);
+                }
+
                 if (exit.TimedOut)
                 {
                     await Console.Error.WriteLineAsync("sockserv: the command reached its time limit and was killed.");

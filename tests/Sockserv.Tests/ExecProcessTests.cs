@@ -57,6 +57,11 @@ public sealed partial class ExecProcessTests : IDisposable
         Assert.Equal(0, second.ExitCode);
         Assert.Equal("HELLO THERE\n", second.Stdout);
         Assert.DoesNotContain(fingerprint, second.Stderr, StringComparison.Ordinal);
+
+        // A program the server cannot find ends as a shell's would: 127 and one line.
+        using var missing = SockservProcess.RunWith(ClientEnvironment(token), string.Empty, "exec", "run", $"127.0.0.1:{server.Port()}", "--no-shell", "--", "no-such-program");
+        Assert.Equal(127, missing.ExitCode);
+        Assert.Contains("no such program", missing.Stderr, StringComparison.Ordinal);
     }
 
     [Fact]
