@@ -13,6 +13,30 @@ internal static partial class Signals
     [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
     private static partial int SysKill(int pid, int signal);
 
+    private const int FcntlSetPipeSize = 1031; // F_SETPIPE_SZ (Linux)
+
+    [LibraryImport("libc", EntryPoint = "fcntl", SetLastError = true)]
+    private static partial int SysFcntl(int fd, int command, int argument);
+
+    /// <summary>Asks Linux for a pipe buffer of <paramref name="bytes"/> (rounded to pages, capped by /proc/sys/fs/pipe-max-size); false if refused.</summary>
+    public static bool TrySetPipeSize(System.IO.Pipes.PipeStream pipe, int bytes)
+    {
+        var handle = pipe.SafePipeHandle;
+        var added = false;
+        handle.DangerousAddRef(ref added);
+        try
+        {
+            return OperatingSystem.IsLinux() && SysFcntl((int)handle.DangerousGetHandle(), FcntlSetPipeSize, bytes) >= 0;
+        }
+        finally
+        {
+            if (added)
+            {
+                handle.DangerousRelease();
+            }
+        }
+    }
+
     /// <summary>Sends <paramref name="signal"/> to every process in the group led by <paramref name="groupId"/>; false when the group is gone.</summary>
     public static bool SendToGroup(int groupId, int signal) => groupId > 1 && SysKill(-groupId, signal) == 0;
 

@@ -15,7 +15,8 @@ public static class ExecProtocol
     public const int MaxFrameSize = 1024 * 1024;
 
     /// <summary>The largest Stdout, Stderr or Stdin payload a peer sends: chunks of the stream, not the stream.</summary>
-    public const int MaxChunkSize = 64 * 1024;
+    /// <remarks>256 KiB: per chunk the bytes take a few thread-pool hops and a flush; bigger chunks make that cost per byte small.</remarks>
+    public const int MaxChunkSize = 256 * 1024;
 
     /// <summary>Frames: a 4-byte big-endian length, then that many bytes: the type and the payload.</summary>
     public static FrameFormat Format { get; } = FrameFormat.LengthPrefixed(4, bigEndian: true, MaxFrameSize);
