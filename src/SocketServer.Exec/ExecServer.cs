@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Security;
 using System.Security.Cryptography.X509Certificates;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -20,6 +21,9 @@ public sealed class ExecServer : IAsyncDisposable, IDisposable
         Certificate = certificate;
         CertificateCreated = certificateCreated;
         Logger = logger;
+
+        // Made once: a context per handshake would build the certificate's chain for every connection.
+        CertificateContext = certificate is null ? null : SslStreamCertificateContext.Create(certificate, additionalCertificates: null, offline: true);
         Limits = new CommandLimits(options.MaxCommands, options.MaxCommandsPerClient);
         var serverOptions = new ServerOptions
         {
@@ -44,6 +48,8 @@ public sealed class ExecServer : IAsyncDisposable, IDisposable
 
     /// <summary>The certificate's fingerprint as clients see it, or null without TLS.</summary>
     public string? Fingerprint => Certificate is null ? null : ServerCertificate.Fingerprint(Certificate);
+
+    internal SslStreamCertificateContext? CertificateContext { get; }
 
     internal TokenStore Tokens { get; }
 

@@ -66,7 +66,7 @@ internal sealed class ExecConnection(ExecServer server) : AsyncStreamRequestHand
         try
         {
             await tls.AuthenticateAsServerAsync(
-                new SslServerAuthenticationOptions { ServerCertificate = server.Certificate, ClientCertificateRequired = false },
+                new SslServerAuthenticationOptions { ServerCertificateContext = server.CertificateContext, ClientCertificateRequired = false },
                 deadline.Token).ConfigureAwait(false);
             return tls;
         }
