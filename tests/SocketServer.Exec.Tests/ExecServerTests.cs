@@ -111,6 +111,20 @@ public class ExecServerTests
     }
 
     [Fact]
+    public async Task A_connection_runs_many_commands_back_to_back()
+    {
+        // The next Run follows each Exit at once: the server must be ready for it when Exit leaves.
+        await using var fixture = new ExecFixture();
+        await using var client = await fixture.ConnectAsync();
+        for (var i = 0; i < 100; i++)
+        {
+            var (result, output) = await Output.RunAsync(client, new ExecRequest { Shell = $"echo {i}; exit {i % 3}", Session = i % 2 == 0 });
+            Assert.Equal($"{i}\n", output.Out);
+            Assert.Equal(i % 3, result.ExitCode);
+        }
+    }
+
+    [Fact]
     public async Task A_signal_from_the_client_ends_the_command_and_is_reported()
     {
         await using var fixture = new ExecFixture();

@@ -5,7 +5,7 @@ using Microsoft.Extensions.Logging;
 namespace SocketServer.Exec.Internal;
 
 /// <summary>
-/// One command of a session, from start to its Exit frame: stdout and stderr are pumped to the
+/// One command of a session, from start to its end: stdout and stderr are pumped to the
 /// client as they come (each awaits the client, so a slow reader stalls the command's pipe, not
 /// the server's memory), stdin and signals come from the connection's reader loop.
 /// </summary>
@@ -27,7 +27,7 @@ internal sealed class CommandRun
         _logger = logger;
     }
 
-    /// <summary>Runs to the end and sends the Exit frame. Cancellation (client gone, server stopping) kills the process group.</summary>
+    /// <summary>Runs to the end (the caller sends the Exit frame). Cancellation (client gone, server stopping) kills the process group.</summary>
     public async Task<ExecResult> RunAsync(CancellationToken cancellationToken)
     {
         try
@@ -72,9 +72,6 @@ internal sealed class CommandRun
         var sent = _process.SignalSent;
         var signal = exitCode > 128 && (exitCode - 128 == sent || timedOut) ? exitCode - 128 : 0;
         var result = new ExecResult(exitCode, signal, timedOut, _process.Elapsed);
-        var payload = new byte[ExecResult.EncodedSize];
-        result.Encode(payload);
-        await _channel.SendAsync(MessageType.Exit, payload, cancellationToken).ConfigureAwait(false);
         ExecLog.CommandEnded(_logger, _process.Id, exitCode, signal, timedOut, (long)result.Duration.TotalMilliseconds);
         return result;
     }

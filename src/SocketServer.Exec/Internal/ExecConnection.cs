@@ -17,6 +17,10 @@ internal sealed class ExecConnection(ExecServer server) : AsyncStreamRequestHand
     private readonly ILogger _logger = server.Logger;
     private string _client = string.Empty;
 
+    // Set just before a command's Exit frame goes out: from then on the client may send the next
+    // Run, although the command's task has not quite completed.
+    private int _exiting;
+
     protected override async ValueTask HandleAsync(CancellationToken cancellationToken)
     {
         _client = BaseServer.Describe(ClientAddress);
@@ -146,10 +150,11 @@ internal sealed class ExecConnection(ExecServer server) : AsyncStreamRequestHand
                 var busy = !running.IsCompleted;
                 switch (channel.Type)
                 {
-                    case MessageType.Run when busy:
+                    case MessageType.Run when busy && Volatile.Read(ref _exiting) == 0:
                         throw new ProtocolException("a Run frame while a command is running: wait for its Exit frame.");
                     case MessageType.Run:
                         await running.ConfigureAwait(false);
+                        Volatile.Write(ref _exiting, 0);
                         (current, running) = await StartAsync(channel, name, session, connectionGone.Token).ConfigureAwait(false);
                         break;
                     case MessageType.Stdin when channel.Payload.Length > ExecProtocol.MaxChunkSize:
@@ -244,20 +249,27 @@ internal sealed class ExecConnection(ExecServer server) : AsyncStreamRequestHand
         ExecLog.CommandStarted(_logger, name, _client, process.Id, request!.Shell ?? string.Join(' ', request.Argv!));
         var limit = request.TimeLimitMilliseconds is > 0 and var ms ? TimeSpan.FromMilliseconds(ms) : server.Options.DefaultTimeLimit;
         var run = new CommandRun(process, channel, limit, _logger);
-        return (run, RunAsync(run, request.Session ? session : null, name, cancellationToken));
+        return (run, RunAsync(run, channel, request.Session ? session : null, name, cancellationToken));
     }
 
-    private async Task RunAsync(CommandRun run, ExecSession? session, string name, CancellationToken cancellationToken)
+    /// <summary>Runs the command, then frees its slot and updates the session, and only then sends Exit, so the next Run sees both.</summary>
+    private async Task RunAsync(CommandRun run, ExecChannel channel, ExecSession? session, string name, CancellationToken cancellationToken)
     {
+        ExecResult result;
         try
         {
-            await run.RunAsync(cancellationToken).ConfigureAwait(false);
+            result = await run.RunAsync(cancellationToken).ConfigureAwait(false);
         }
         finally
         {
             server.Limits.Exit(name);
             session?.Update();
         }
+
+        var payload = new byte[ExecResult.EncodedSize];
+        result.Encode(payload);
+        Volatile.Write(ref _exiting, 1);
+        await channel.SendAsync(MessageType.Exit, payload, cancellationToken).ConfigureAwait(false);
     }
 
     private CommandProcess Start(ExecRequest request, ExecSession session)
