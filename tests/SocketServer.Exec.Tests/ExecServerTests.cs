@@ -125,6 +125,48 @@ public class ExecServerTests
     }
 
     [Fact]
+    public async Task A_client_that_does_not_read_stalls_the_command_instead_of_filling_server_memory()
+    {
+        await using var fixture = new ExecFixture();
+        await using var client = await fixture.ConnectAsync();
+        var stdout = new Pipe(new PipeOptions(pauseWriterThreshold: 1024 * 1024, resumeWriterThreshold: 512 * 1024));
+        var stderr = new Pipe();
+        const long Total = 2_000_000_000;
+        var run = client.RunAsync(ExecRequest.ForShell($"echo $$ >&2; exec head -c {Total} /dev/zero"), null, stdout.Writer.AsStream(), stderr.Writer.AsStream(), Ct);
+        var pid = int.Parse((await ReadUntilAsync(stderr.Reader, "\n")).Trim(), System.Globalization.CultureInfo.InvariantCulture);
+
+        // Nobody reads stdout: the command must end up blocked writing to its pipe, having written
+        // what the pipes, the sockets and one chunk hold, not the 2 GB.
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (!File.ReadAllText($"/proc/{pid}/wchan").Contains("pipe_write", StringComparison.Ordinal))
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the command never blocked on its full pipe");
+            await Task.Delay(20, Ct);
+        }
+
+        var written = long.Parse(File.ReadAllLines($"/proc/{pid}/io").First(l => l.StartsWith("wchar:", StringComparison.Ordinal))[6..].Trim(), System.Globalization.CultureInfo.InvariantCulture);
+        Assert.InRange(written, 1, 64L * 1024 * 1024);
+
+        await client.SignalAsync(9, Ct);
+        _ = Task.Run(async () =>
+        {
+            // Drain so the Exit frame can get through.
+            while (true)
+            {
+                var read = await stdout.Reader.ReadAsync(Ct);
+                stdout.Reader.AdvanceTo(read.Buffer.End);
+                if (read.IsCompleted)
+                {
+                    break;
+                }
+            }
+        }, Ct);
+        var result = await run.WaitAsync(TimeSpan.FromSeconds(60), Ct);
+        await stdout.Writer.CompleteAsync();
+        Assert.Equal(9, result.Signal);
+    }
+
+    [Fact]
     public async Task A_signal_from_the_client_ends_the_command_and_is_reported()
     {
         await using var fixture = new ExecFixture();
