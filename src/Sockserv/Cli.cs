@@ -29,7 +29,8 @@ internal static class Cli
     /// <summary>Prints one line for the user and returns the exit code for it.</summary>
     public static int Fail(string message, int code = ExitCodes.RuntimeError)
     {
-        Console.Error.WriteLine($"sockserv: error: {message}");
+        // Some messages are already addressed from us (a known-hosts warning); don't say it twice.
+        Console.Error.WriteLine(message.StartsWith("sockserv: ", StringComparison.Ordinal) ? message : $"sockserv: error: {message}");
         return code;
     }
 

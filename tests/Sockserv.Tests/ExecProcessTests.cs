@@ -58,6 +58,16 @@ public sealed partial class ExecProcessTests : IDisposable
         Assert.Equal("HELLO THERE\n", second.Stdout);
         Assert.DoesNotContain(fingerprint, second.Stderr, StringComparison.Ordinal);
 
+        // A pinned fingerprint that no longer matches: refused, saying which line of which file.
+        var knownHosts = _temp.File("known_hosts");
+        File.WriteAllText(knownHosts, $"127.0.0.1:{server.Port()} SHA256:{string.Join(':', Enumerable.Repeat("AB", 32))}\n");
+        using var changed = SockservProcess.RunWith(ClientEnvironment(token), string.Empty, "exec", "run", $"127.0.0.1:{server.Port()}", "--", "true");
+        Assert.Equal(255, changed.ExitCode);
+        Assert.Contains("has changed", changed.Stderr, StringComparison.Ordinal);
+        Assert.Contains($"line 1 of {knownHosts}", changed.Stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("error: sockserv:", changed.Stderr, StringComparison.Ordinal);
+        File.Delete(knownHosts);
+
         // A program the server cannot find ends as a shell's would: 127 and one line.
         using var missing = SockservProcess.RunWith(ClientEnvironment(token), string.Empty, "exec", "run", $"127.0.0.1:{server.Port()}", "--no-shell", "--", "no-such-program");
         Assert.Equal(127, missing.ExitCode);
