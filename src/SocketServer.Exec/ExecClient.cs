@@ -19,6 +19,8 @@ public sealed class ExecClient : IAsyncDisposable
     private readonly Socket _socket;
     private readonly Stream _stream;
     private readonly ExecChannel _channel;
+    private readonly SemaphoreSlim _creditGranted = new(0);
+    private long _stdinCredit;
 
     private ExecClient(Socket socket, Stream stream, ExecChannel channel, string server)
     {
@@ -109,6 +111,7 @@ public sealed class ExecClient : IAsyncDisposable
         var json = JsonSerializer.SerializeToUtf8Bytes(request, ExecJsonContext.Default.ExecRequest);
         await _channel.SendAsync(MessageType.Run, json, cancellationToken).ConfigureAwait(false);
 
+        Interlocked.Exchange(ref _stdinCredit, 0);
         using var stopStdin = new CancellationTokenSource();
         Task? stdinPump = null;
         using var kill = cancellationToken.Register(() => _ = SignalAsync(Signals.Kill, CancellationToken.None).AsTask());
@@ -123,6 +126,14 @@ public sealed class ExecClient : IAsyncDisposable
                         stdinPump = stdin is null
                             ? _channel.SendAsync(MessageType.StdinEnd, ReadOnlyMemory<byte>.Empty, CancellationToken.None).AsTask()
                             : PumpStdinAsync(stdin, stopStdin.Token);
+                        break;
+                    case MessageType.StdinCredit when _channel.Payload.Length == 4:
+                        Interlocked.Add(ref _stdinCredit, ReadInt32(_channel.Payload));
+                        if (_creditGranted.CurrentCount == 0)
+                        {
+                            _creditGranted.Release();
+                        }
+
                         break;
                     case MessageType.Stdout:
                         await CopyAsync(_channel.Payload, stdout).ConfigureAwait(false);
@@ -164,6 +175,7 @@ public sealed class ExecClient : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await _channel.DisposeAsync().ConfigureAwait(false);
+        _creditGranted.Dispose();
         await DisposeAsync(_stream, _socket).ConfigureAwait(false);
     }
 
@@ -172,9 +184,22 @@ public sealed class ExecClient : IAsyncDisposable
         var buffer = ArrayPool<byte>.Shared.Rent(ExecProtocol.MaxChunkSize);
         try
         {
-            int read;
-            while ((read = await stdin.ReadAsync(buffer.AsMemory(0, ExecProtocol.MaxChunkSize), cancellationToken).ConfigureAwait(false)) > 0)
+            while (true)
             {
+                // Send only what the server granted: it queues no more than that for a command.
+                long credit;
+                while ((credit = Interlocked.Read(ref _stdinCredit)) <= 0)
+                {
+                    await _creditGranted.WaitAsync(cancellationToken).ConfigureAwait(false);
+                }
+
+                var read = await stdin.ReadAsync(buffer.AsMemory(0, (int)Math.Min(credit, ExecProtocol.MaxChunkSize)), cancellationToken).ConfigureAwait(false);
+                if (read == 0)
+                {
+                    break;
+                }
+
+                Interlocked.Add(ref _stdinCredit, -read);
                 await _channel.SendAsync(MessageType.Stdin, buffer.AsMemory(0, read), cancellationToken).ConfigureAwait(false);
             }
 

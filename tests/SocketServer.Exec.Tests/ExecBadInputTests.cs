@@ -67,6 +67,42 @@ public class ExecBadInputTests
     }
 
     [Fact]
+    public async Task Stdin_beyond_the_granted_window_is_a_protocol_error_and_the_command_is_killed()
+    {
+        await using var fixture = new ExecFixture(tls: false);
+        using var socket = await ConnectRawAsync(fixture.Port);
+        await HelloAsync(socket, fixture.Token);
+        await socket.SendAsync(Frame(MessageType.Run, "{\"shell\":\"exec sleep 1000\"}"u8), Ct);
+        var (type, started) = await ReadFrameAsync(socket);
+        Assert.Equal(MessageType.Started, type);
+        var pid = BinaryPrimitives.ReadInt32BigEndian(started);
+
+        // sleep reads nothing: the window (1 MiB) plus the pipe is all that may be in flight.
+        var chunk = new byte[ExecProtocol.MaxChunkSize];
+        for (var i = 0; i < 8; i++)
+        {
+            await socket.SendAsync(Frame(MessageType.Stdin, chunk), Ct);
+        }
+
+        while (true)
+        {
+            var (next, payload) = await ReadFrameAsync(socket);
+            if (next == MessageType.Error)
+            {
+                Assert.Equal(ErrorCode.ProtocolViolation, (ErrorCode)BinaryPrimitives.ReadUInt16BigEndian(payload));
+                Assert.Contains("granted window", Encoding.UTF8.GetString(payload, 2, payload.Length - 2));
+                break;
+            }
+
+            Assert.Equal(MessageType.StdinCredit, next);
+        }
+
+        Assert.True(await ClosedAsync(socket));
+        Assert.True(await Processes.AllGoneAsync([pid], TimeSpan.FromSeconds(10)));
+        await AssertStillServesAsync(fixture);
+    }
+
+    [Fact]
     public async Task An_announced_frame_over_the_limit_is_refused_before_its_body_arrives()
     {
         await using var fixture = new ExecFixture(tls: false);

@@ -167,6 +167,21 @@ public class ExecServerTests
     }
 
     [Fact]
+    public async Task A_command_that_never_reads_stdin_can_still_be_signalled_while_stdin_waits()
+    {
+        await using var fixture = new ExecFixture();
+        await using var client = await fixture.ConnectAsync();
+        var stdout = new Pipe();
+        using var stdin = new MemoryStream(new byte[16 * 1024 * 1024]);
+        var run = client.RunAsync(ExecRequest.ForShell("echo ready; exec sleep 1000"), stdin, stdout.Writer.AsStream(), Stream.Null, Ct);
+        await ReadUntilAsync(stdout.Reader, "ready\n");
+        await client.SignalAsync(15, Ct);
+        var result = await run.WaitAsync(TimeSpan.FromSeconds(30), Ct);
+        Assert.Equal(15, result.Signal);
+        Assert.True(await Processes.AllGoneAsync([client.ProcessId], TimeSpan.FromSeconds(10)));
+    }
+
+    [Fact]
     public async Task A_signal_from_the_client_ends_the_command_and_is_reported()
     {
         await using var fixture = new ExecFixture();

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Buffers.Binary;
+using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 
 namespace SocketServer.Exec.Internal;
@@ -7,7 +8,9 @@ namespace SocketServer.Exec.Internal;
 /// <summary>
 /// One command of a session, from start to its end: stdout and stderr are pumped to the
 /// client as they come (each awaits the client, so a slow reader stalls the command's pipe, not
-/// the server's memory), stdin and signals come from the connection's reader loop.
+/// the server's memory); stdin comes from the connection's reader loop, which never waits for
+/// the command: the client may send only as much stdin as it was granted (StdinCredit frames),
+/// so what is queued here is bounded by <see cref="ExecProtocol.StdinWindow"/>.
 /// </summary>
 internal sealed class CommandRun
 {
@@ -15,8 +18,9 @@ internal sealed class CommandRun
     private readonly ExecChannel _channel;
     private readonly TimeSpan? _timeLimit;
     private readonly ILogger _logger;
-    private readonly SemaphoreSlim _stdinLock = new(1, 1);
-    private bool _stdinClosed;
+    private readonly Channel<(byte[] Buffer, int Length)> _stdin =
+        Channel.CreateUnbounded<(byte[] Buffer, int Length)>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+    private long _credit;
     private int _timedOut;
 
     public CommandRun(CommandProcess process, ExecChannel channel, TimeSpan? timeLimit, ILogger logger)
@@ -36,10 +40,12 @@ internal sealed class CommandRun
         }
         finally
         {
-            // Stdin frames racing the end must find the run closed, not a disposed process.
-            await _stdinLock.WaitAsync(CancellationToken.None).ConfigureAwait(false);
-            _stdinClosed = true;
-            _stdinLock.Release();
+            _stdin.Writer.TryComplete();
+            while (_stdin.Reader.TryRead(out var left))
+            {
+                ArrayPool<byte>.Shared.Return(left.Buffer);
+            }
+
             await _process.DisposeAsync().ConfigureAwait(false);
         }
     }
@@ -53,6 +59,8 @@ internal sealed class CommandRun
         BinaryPrimitives.WriteInt32BigEndian(started, _process.Id);
         await _channel.SendAsync(MessageType.Started, started, cancellationToken).ConfigureAwait(false);
 
+        using var stdinDone = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var stdin = FeedStdinAsync(stdinDone.Token);
         var stdout = PumpAsync(_process.StandardOutput, MessageType.Stdout, cancellationToken);
         var stderr = PumpAsync(_process.StandardError, MessageType.Stderr, cancellationToken);
         int exitCode;
@@ -67,6 +75,12 @@ internal sealed class CommandRun
             _process.Signal(Signals.Kill);
             throw;
         }
+        finally
+        {
+            // No StdinCredit may follow the Exit frame: the feeder ends before this run does.
+            await stdinDone.CancelAsync().ConfigureAwait(false);
+            await stdin.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
 
         var timedOut = Volatile.Read(ref _timedOut) != 0;
         var sent = _process.SignalSent;
@@ -76,56 +90,29 @@ internal sealed class CommandRun
         return result;
     }
 
-    /// <summary>Writes client bytes to the command's stdin; a command that closed its stdin just loses them.</summary>
-    public async ValueTask WriteStdinAsync(ReadOnlySequence<byte> data, CancellationToken cancellationToken)
+    /// <summary>
+    /// Queues client bytes for the command's stdin without waiting. More than the client was
+    /// granted is a protocol error: that is what keeps the queue bounded.
+    /// </summary>
+    public void EnqueueStdin(ReadOnlySequence<byte> data)
     {
-        await _stdinLock.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
+        var length = (int)data.Length;
+        if (Interlocked.Add(ref _credit, -length) < 0)
         {
-            if (_stdinClosed || _process.HasExited)
-            {
-                return;
-            }
-
-            foreach (var segment in data)
-            {
-                await _process.StandardInput.WriteAsync(segment, cancellationToken).ConfigureAwait(false);
-            }
-
-            await _process.StandardInput.FlushAsync(cancellationToken).ConfigureAwait(false);
+            throw new ProtocolException($"a Stdin frame of {length} bytes beyond the granted window: wait for StdinCredit frames.");
         }
-        catch (IOException)
+
+        var buffer = ArrayPool<byte>.Shared.Rent(Math.Max(length, 1));
+        data.CopyTo(buffer);
+        if (!_stdin.Writer.TryWrite((buffer, length)))
         {
-            // EPIPE: the command does not read stdin (any more). ssh drops the bytes too.
-            _stdinClosed = true;
-        }
-        finally
-        {
-            _stdinLock.Release();
+            // The command has ended; its stdin no longer matters.
+            ArrayPool<byte>.Shared.Return(buffer);
         }
     }
 
-    /// <summary>Ends the command's stdin.</summary>
-    public async ValueTask CloseStdinAsync(CancellationToken cancellationToken)
-    {
-        await _stdinLock.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
-        {
-            if (!_stdinClosed)
-            {
-                _stdinClosed = true;
-                await _process.StandardInput.DisposeAsync().ConfigureAwait(false);
-            }
-        }
-        catch (IOException)
-        {
-            // The command closed its end first; end-of-file is what it has either way.
-        }
-        finally
-        {
-            _stdinLock.Release();
-        }
-    }
+    /// <summary>Ends the command's stdin once what is queued has been written.</summary>
+    public void EndStdin() => _stdin.Writer.TryComplete();
 
     /// <summary>Sends a signal to the command's process group.</summary>
     public void Signal(int signal) => _process.Signal(signal);
@@ -134,6 +121,54 @@ internal sealed class CommandRun
     {
         Volatile.Write(ref _timedOut, 1);
         _process.Signal(Signals.Kill);
+    }
+
+    /// <summary>Grants the window, writes queued stdin to the command, and grants again what was written.</summary>
+    private async Task FeedStdinAsync(CancellationToken cancellationToken)
+    {
+        var target = _process.StandardInput;
+        var broken = false;
+        Interlocked.Add(ref _credit, ExecProtocol.StdinWindow);
+        await SendCreditAsync(ExecProtocol.StdinWindow, cancellationToken).ConfigureAwait(false);
+        await foreach (var (buffer, length) in _stdin.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+        {
+            try
+            {
+                if (!broken)
+                {
+                    await target.WriteAsync(buffer.AsMemory(0, length), cancellationToken).ConfigureAwait(false);
+                    await target.FlushAsync(cancellationToken).ConfigureAwait(false);
+                }
+            }
+            catch (IOException)
+            {
+                // EPIPE: the command does not read stdin (any more); the rest is dropped, as ssh does.
+                broken = true;
+            }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+            }
+
+            Interlocked.Add(ref _credit, length);
+            await SendCreditAsync(length, cancellationToken).ConfigureAwait(false);
+        }
+
+        try
+        {
+            await target.DisposeAsync().ConfigureAwait(false);
+        }
+        catch (IOException)
+        {
+            // The command closed its end first; end-of-file is what it has either way.
+        }
+    }
+
+    private ValueTask SendCreditAsync(int bytes, CancellationToken cancellationToken)
+    {
+        var payload = new byte[4];
+        BinaryPrimitives.WriteInt32BigEndian(payload, bytes);
+        return _channel.SendAsync(MessageType.StdinCredit, payload, cancellationToken);
     }
 
     private async Task PumpAsync(Stream source, MessageType type, CancellationToken cancellationToken)

@@ -160,16 +160,17 @@ internal sealed class ExecConnection(ExecServer server) : AsyncStreamRequestHand
                     case MessageType.Stdin when channel.Payload.Length > ExecProtocol.MaxChunkSize:
                         throw new ProtocolException($"a Stdin frame of {channel.Payload.Length} bytes; chunks are at most {ExecProtocol.MaxChunkSize}.");
                     case MessageType.Stdin:
+                        // Never awaits the command: Signal frames and the client's leaving must get through.
                         if (busy && current is not null)
                         {
-                            await current.WriteStdinAsync(channel.Payload, cancellationToken).ConfigureAwait(false);
+                            current.EnqueueStdin(channel.Payload);
                         }
 
                         break;
                     case MessageType.StdinEnd:
                         if (busy && current is not null)
                         {
-                            await current.CloseStdinAsync(cancellationToken).ConfigureAwait(false);
+                            current.EndStdin();
                         }
 
                         break;

@@ -18,6 +18,9 @@ public static class ExecProtocol
     /// <remarks>256 KiB: per chunk the bytes take a few thread-pool hops and a flush; bigger chunks make that cost per byte small.</remarks>
     public const int MaxChunkSize = 256 * 1024;
 
+    /// <summary>Stdin bytes a client may have in flight for a command before the server grants more: what the server queues per command.</summary>
+    public const int StdinWindow = 1024 * 1024;
+
     /// <summary>Frames: a 4-byte big-endian length, then that many bytes: the type and the payload.</summary>
     public static FrameFormat Format { get; } = FrameFormat.LengthPrefixed(4, bigEndian: true, MaxFrameSize);
 }

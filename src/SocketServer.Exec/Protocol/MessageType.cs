@@ -30,6 +30,9 @@ public enum MessageType : byte
     /// <summary>Server → client: bytes the command wrote to stderr.</summary>
     Stderr = 0x22,
 
+    /// <summary>Server → client: the client may send this many more bytes of stdin (u32).</summary>
+    StdinCredit = 0x24,
+
     /// <summary>Server → client: the command ended (<see cref="ExecResult"/>); the last frame of a command.</summary>
     Exit = 0x23,
 
