@@ -67,6 +67,11 @@ public sealed class ExecServer : IAsyncDisposable, IDisposable
             throw new SocketServerException("the command limits must be at least 1.");
         }
 
+        if (options.DefaultTimeLimit is { } limit && (limit <= TimeSpan.Zero || limit.TotalMilliseconds > ExecProtocol.MaxTimeLimitMilliseconds))
+        {
+            throw new SocketServerException("the default time limit must be more than 0 and at most 49 days.");
+        }
+
         var address = HostAddress.Resolve(options.Host, options.Port);
         if (!options.UseTls && !IPAddress.IsLoopback(address.Address))
         {

@@ -45,9 +45,9 @@ internal static class ExecCommand
         maxPerClient.Validators.Add(r => RequireRange(r, 1, 100_000));
         timeLimit.Validators.Add(r =>
         {
-            if (r.GetValueOrDefault<double?>() is { } s && (s <= 0 || s > 31_536_000 || double.IsNaN(s)))
+            if (r.GetValueOrDefault<double?>() is { } s && (s <= 0 || s > ExecProtocol.MaxTimeLimitMilliseconds / 1000 || double.IsNaN(s)))
             {
-                r.AddError("--time-limit must be more than 0 and at most a year in seconds.");
+                r.AddError("--time-limit must be more than 0 and at most 4294967 seconds (49 days).");
             }
         });
 
@@ -207,9 +207,9 @@ internal static class ExecCommand
         });
         timeLimit.Validators.Add(r =>
         {
-            if (r.GetValueOrDefault<double?>() is { } s && (s <= 0 || double.IsNaN(s) || s > 31_536_000))
+            if (r.GetValueOrDefault<double?>() is { } s && (s <= 0 || double.IsNaN(s) || s > ExecProtocol.MaxTimeLimitMilliseconds / 1000))
             {
-                r.AddError("--time-limit must be more than 0 and at most a year in seconds.");
+                r.AddError("--time-limit must be more than 0 and at most 4294967 seconds (49 days).");
             }
         });
 

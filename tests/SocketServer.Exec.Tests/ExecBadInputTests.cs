@@ -102,6 +102,38 @@ public class ExecBadInputTests
         await AssertStillServesAsync(fixture);
     }
 
+    [Theory]
+    [InlineData("{\"argv\":[null]}")]
+    [InlineData("{\"argv\":[\"true\",null]}")]
+    [InlineData("{\"argv\":[\"\"]}")]
+    [InlineData("{\"shell\":\"true\",\"timeLimitMs\":9223372036854775807}")]
+    [InlineData("{\"shell\":\"true\",\"env\":{\"A=B\":\"x\"}}")]
+    [InlineData("{\"shell\":\"true\",\"cwd\":\"/tmp\\u0000x\"}")]
+    [InlineData("{\"shell\":\"true\",\"argv\":[\"true\"]}")]
+    [InlineData("not json")]
+    [InlineData("[1,2,3]")]
+    public async Task A_bad_Run_is_refused_without_using_up_a_command_slot(string json)
+    {
+        await using var fixture = new ExecFixture(o => o.MaxCommandsPerClient = 1, tls: false);
+        using var socket = await ConnectRawAsync(fixture.Port);
+        await HelloAsync(socket, fixture.Token);
+        for (var i = 0; i < 3; i++)
+        {
+            await socket.SendAsync(Frame(MessageType.Run, Encoding.UTF8.GetBytes(json)), Ct);
+            var (code, _) = await ReadErrorAsync(socket);
+            Assert.Equal(ErrorCode.BadRequest, code);
+        }
+
+        // The one slot this client has is still free, on this connection and on another.
+        await socket.SendAsync(Frame(MessageType.Run, "{\"shell\":\"echo ok\"}"u8), Ct);
+        Assert.Equal(MessageType.Started, (await ReadFrameAsync(socket)).Type);
+        while ((await ReadFrameAsync(socket)).Type != MessageType.Exit)
+        {
+        }
+
+        await AssertStillServesAsync(fixture);
+    }
+
     [Fact]
     public async Task An_announced_frame_over_the_limit_is_refused_before_its_body_arrives()
     {

@@ -234,17 +234,23 @@ internal sealed class ExecConnection(ExecServer server) : AsyncStreamRequestHand
             return (null, Task.CompletedTask);
         }
 
+        // From here the slot is ours: every way out either hands it to RunAsync or gives it back.
         CommandProcess process;
         try
         {
             process = Start(request!, session);
         }
-        catch (SocketServerException e)
+        catch (Exception e) when (e is SocketServerException or IOException or UnauthorizedAccessException or System.ComponentModel.Win32Exception or ArgumentException or InvalidOperationException)
         {
             server.Limits.Exit(name);
             ExecLog.CommandRefused(_logger, _client, e.Message);
-            await channel.SendErrorAsync(ErrorCode.StartFailed, e.Message, cancellationToken).ConfigureAwait(false);
+            await channel.SendErrorAsync(ErrorCode.StartFailed, $"could not start the command: {e.Message}", cancellationToken).ConfigureAwait(false);
             return (null, Task.CompletedTask);
+        }
+        catch
+        {
+            server.Limits.Exit(name);
+            throw;
         }
 
         ExecLog.CommandStarted(_logger, name, _client, process.Id, request!.Shell ?? string.Join(' ', request.Argv!));
@@ -302,8 +308,12 @@ internal sealed class ExecConnection(ExecServer server) : AsyncStreamRequestHand
         null => "the Run frame is empty: it needs \"shell\" or \"argv\".",
         { Shell: not null, Argv: not null } => "give \"shell\" or \"argv\", not both.",
         { Shell: null, Argv: null or { Count: 0 } } => "no command: give \"shell\" or a non-empty \"argv\".",
-        { Shell: { } s } when string.IsNullOrWhiteSpace(s) => "the shell command is empty.",
-        { TimeLimitMilliseconds: < 0 } => "the time limit cannot be negative.",
+        { Shell: { } s } when string.IsNullOrWhiteSpace(s) || s.Contains('\0', StringComparison.Ordinal) => "the shell command is empty or holds a NUL byte.",
+        { Argv: { } argv } when argv.Any(a => a is null || a.Contains('\0', StringComparison.Ordinal)) || argv[0].Length == 0 => "every argv element must be a string without NUL bytes, and the program name not empty.",
+        { Environment: { } env } when env.Any(e => e.Key.Length == 0 || e.Key.Contains('=', StringComparison.Ordinal) || e.Key.Contains('\0', StringComparison.Ordinal) || (e.Value?.Contains('\0', StringComparison.Ordinal) ?? false)) =>
+            "environment names must be non-empty without '=' or NUL, and values without NUL.",
+        { WorkingDirectory: { } cwd } when cwd.Contains('\0', StringComparison.Ordinal) => "the working directory holds a NUL byte.",
+        { TimeLimitMilliseconds: < 0 or > ExecProtocol.MaxTimeLimitMilliseconds } => $"the time limit must be between 0 and {ExecProtocol.MaxTimeLimitMilliseconds} ms (49 days).",
         _ => null,
     };
 

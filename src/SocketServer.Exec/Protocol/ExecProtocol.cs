@@ -21,6 +21,9 @@ public static class ExecProtocol
     /// <summary>Stdin bytes a client may have in flight for a command before the server grants more: what the server queues per command.</summary>
     public const int StdinWindow = 1024 * 1024;
 
+    /// <summary>The longest time limit a Run may ask for: what a .NET timer can wait (about 49.7 days).</summary>
+    public const long MaxTimeLimitMilliseconds = uint.MaxValue - 1L;
+
     /// <summary>Frames: a 4-byte big-endian length, then that many bytes: the type and the payload.</summary>
     public static FrameFormat Format { get; } = FrameFormat.LengthPrefixed(4, bigEndian: true, MaxFrameSize);
 }
