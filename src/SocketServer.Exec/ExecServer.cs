@@ -57,6 +57,22 @@ public sealed class ExecServer : IAsyncDisposable, IDisposable
 
     internal ILogger Logger { get; }
 
+    private int _handshakes;
+
+    /// <summary>Counts a connection that has not authenticated yet; false when there are too many.</summary>
+    internal bool TryStartHandshake()
+    {
+        if (Interlocked.Increment(ref _handshakes) <= Options.MaxUnauthenticatedConnections)
+        {
+            return true;
+        }
+
+        Interlocked.Decrement(ref _handshakes);
+        return false;
+    }
+
+    internal void EndHandshake() => Interlocked.Decrement(ref _handshakes);
+
     /// <summary>Checks the options, loads tokens and certificate (making one on first start), binds and listens.</summary>
     /// <exception cref="SocketServerException">Plain TCP on a non-loopback address, a bad option, or the address cannot be bound.</exception>
     public static ExecServer Create(ExecServerOptions options)

@@ -30,6 +30,9 @@ public sealed class ExecServerOptions
     /// <summary>Connections at once; more are refused at accept. Default 256.</summary>
     public int MaxConnections { get; set; } = 256;
 
+    /// <summary>Connections still in the TLS handshake or before their Hello; more are closed at once (ssh's MaxStartups). Default 64.</summary>
+    public int MaxUnauthenticatedConnections { get; set; } = 64;
+
     /// <summary>A time limit for commands whose request sets none; null (the default) lets them run until they end, like ssh.</summary>
     public TimeSpan? DefaultTimeLimit { get; set; }
 

@@ -23,6 +23,7 @@ public class ExecBadInputTests
         { "unknown type", Frame((MessageType)0x55, "x"u8), ErrorCode.ProtocolViolation },
         { "wrong version", Frame(MessageType.Hello, [0x00, 0x09]), ErrorCode.UnsupportedVersion },
         { "no token", Frame(MessageType.Hello, [0x00, 0x01]), ErrorCode.AuthenticationFailed },
+        { "hello over 4 KiB", Frame(MessageType.Hello, new byte[5000]), ErrorCode.ProtocolViolation },
     };
 
     [Theory]
@@ -132,6 +133,55 @@ public class ExecBadInputTests
         }
 
         await AssertStillServesAsync(fixture);
+    }
+
+    [Fact]
+    public async Task Peers_that_never_log_in_cannot_take_every_connection()
+    {
+        // A handshake timeout longer than the test waits: only the cap can close the extra connection.
+        await using var fixture = new ExecFixture(
+            o =>
+            {
+                o.MaxUnauthenticatedConnections = 4;
+                o.HandshakeTimeout = TimeSpan.FromMinutes(5);
+            },
+            tls: false);
+        var idle = new List<Socket>();
+        try
+        {
+            for (var i = 0; i < 5; i++)
+            {
+                idle.Add(await ConnectRawAsync(fixture.Port));
+            }
+
+            // Five peers that say nothing: exactly one is over the cap, and is closed at once.
+            var closing = idle.Select(ClosedAsync).ToList();
+            Assert.True(await await Task.WhenAny(closing));
+            Assert.Equal(1, idle.Count(s => s.Poll(0, SelectMode.SelectRead) && s.Available == 0));
+        }
+        finally
+        {
+            foreach (var socket in idle)
+            {
+                socket.Dispose();
+            }
+        }
+
+        // ...and once they are gone, clients log in again.
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (true)
+        {
+            try
+            {
+                await AssertStillServesAsync(fixture);
+                break;
+            }
+            catch (SocketServerException) when (DateTime.UtcNow < deadline)
+            {
+                // The server may not have seen all four leave yet.
+                await Task.Delay(20, Ct);
+            }
+        }
     }
 
     [Fact]

@@ -96,13 +96,14 @@ internal sealed class CommandProcess : IAsyncDisposable
             throw new SocketServerException($"could not start {fileName}: {e.Message}", e);
         }
 
-        // A command's output arrives at most a pipe buffer at a time: 64 KiB by default, 1 MiB
-        // here, so a fast writer is read in big chunks (fewer wake-ups per byte).
+        // A command's output arrives at most a pipe buffer at a time: 64 KiB by default, one chunk (256 KiB)
+        // here, so a fast writer is read in whole chunks (fewer wake-ups per byte). Not more: unprivileged
+        // users share a 64 MiB budget of pipe buffers (/proc/sys/fs/pipe-user-pages-soft).
         foreach (var stream in new[] { process.StandardOutput.BaseStream, process.StandardError.BaseStream })
         {
             if (stream is System.IO.Pipes.PipeStream pipe)
             {
-                Signals.TrySetPipeSize(pipe, 1024 * 1024);
+                Signals.TrySetPipeSize(pipe, ExecProtocol.MaxChunkSize);
             }
         }
 

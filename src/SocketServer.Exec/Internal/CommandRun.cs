@@ -83,8 +83,9 @@ internal sealed class CommandRun
         }
 
         var timedOut = Volatile.Read(ref _timedOut) != 0;
+        // .NET reports a signalled process as 128 + n; only a signal we sent tells it from `exit 130`.
         var sent = _process.SignalSent;
-        var signal = exitCode > 128 && (exitCode - 128 == sent || timedOut) ? exitCode - 128 : 0;
+        var signal = sent != 0 && exitCode == 128 + sent ? sent : 0;
         var result = new ExecResult(exitCode, signal, timedOut, _process.Elapsed);
         ExecLog.CommandEnded(_logger, _process.Id, exitCode, signal, timedOut, (long)result.Duration.TotalMilliseconds);
         return result;

@@ -55,6 +55,20 @@ internal sealed class ExecChannel : IAsyncDisposable
         return true;
     }
 
+    /// <summary>
+    /// Reads one frame with a smaller limit than the rest of the connection (the Hello: a peer
+    /// that has not authenticated may not make the server buffer a full-size frame); null at end.
+    /// </summary>
+    public async ValueTask<byte[]?> ReadFirstAsync(int maxSize, CancellationToken cancellationToken)
+    {
+        // A reader over the same pipe leaves it just after the frame it returned.
+        var first = new FrameReader(_input, FrameFormat.LengthPrefixed(4, bigEndian: true, maxSize));
+        await using (first.ConfigureAwait(false))
+        {
+            return await first.ReadOwnedAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
     /// <summary>Sends one frame and flushes it; awaiting this is the back-pressure from a slow peer.</summary>
     public async ValueTask SendAsync(MessageType type, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken)
     {

@@ -25,6 +25,36 @@ internal sealed class ExecConnection(ExecServer server) : AsyncStreamRequestHand
     {
         _client = BaseServer.Describe(ClientAddress);
         Connection.NoDelay = true;
+        if (!server.TryStartHandshake())
+        {
+            // ssh's MaxStartups: peers that have not logged in yet cannot take every connection slot.
+            ExecLog.TooManyHandshakes(_logger, _client, server.Options.MaxUnauthenticatedConnections);
+            return;
+        }
+
+        var handshaking = true;
+        try
+        {
+            await ServeAsync(() =>
+            {
+                if (handshaking)
+                {
+                    handshaking = false;
+                    server.EndHandshake();
+                }
+            }, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            if (handshaking)
+            {
+                server.EndHandshake();
+            }
+        }
+    }
+
+    private async ValueTask ServeAsync(Action authenticated, CancellationToken cancellationToken)
+    {
         var stream = await SecureAsync(cancellationToken).ConfigureAwait(false);
         if (stream is null)
         {
@@ -39,10 +69,16 @@ internal sealed class ExecConnection(ExecServer server) : AsyncStreamRequestHand
                 try
                 {
                     var name = await AuthenticateAsync(channel, cancellationToken).ConfigureAwait(false);
+                    authenticated();
                     if (name is not null)
                     {
                         await ServeCommandsAsync(channel, name, cancellationToken).ConfigureAwait(false);
                     }
+                }
+                catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+                {
+                    // The server gave up draining: say so before the connection closes.
+                    await TrySendErrorAsync(channel, ErrorCode.ShuttingDown, "the server is shutting down.").ConfigureAwait(false);
                 }
                 catch (ProtocolException e)
                 {
@@ -87,10 +123,10 @@ internal sealed class ExecConnection(ExecServer server) : AsyncStreamRequestHand
     {
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         deadline.CancelAfter(server.Options.HandshakeTimeout);
-        bool read;
+        byte[]? frame;
         try
         {
-            read = await channel.ReadAsync(deadline.Token).ConfigureAwait(false);
+            frame = await channel.ReadFirstAsync(ExecProtocol.MaxHelloSize, deadline.Token).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
@@ -98,17 +134,20 @@ internal sealed class ExecConnection(ExecServer server) : AsyncStreamRequestHand
             return null;
         }
 
-        if (!read)
+        if (frame is null)
         {
             return null;
         }
 
-        if (channel.Type != MessageType.Hello || channel.Payload.Length < 2)
+        if (frame.Length == 0 || (MessageType)frame[0] != MessageType.Hello || frame.Length < 3)
         {
-            throw new ProtocolException($"the first frame must be Hello, not {Describe(channel.Type)}.");
+            throw new ProtocolException(frame.Length == 0
+                ? "an empty frame: every frame starts with its type byte."
+                : $"the first frame must be Hello, not {Describe((MessageType)frame[0])}.");
         }
 
-        var payload = channel.Payload.ToArray();
+        var payload = frame[1..];
+        CryptographicClear(frame);
         var version = BinaryPrimitives.ReadUInt16BigEndian(payload);
         if (version != ExecProtocol.Version)
         {
@@ -118,8 +157,23 @@ internal sealed class ExecConnection(ExecServer server) : AsyncStreamRequestHand
             return null;
         }
 
-        var name = server.Tokens.Verify(payload.AsSpan(2));
-        CryptographicClear(payload);
+        string? name;
+        try
+        {
+            name = server.Tokens.Verify(payload.AsSpan(2));
+        }
+        catch (SocketServerException e)
+        {
+            // A broken tokens file refuses everyone (fails closed); the operator must hear why.
+            ExecLog.TokensUnreadable(_logger, e.Message);
+            await channel.SendErrorAsync(ErrorCode.AuthenticationFailed, "authentication failed: the server cannot read its tokens; its log says why.", cancellationToken).ConfigureAwait(false);
+            return null;
+        }
+        finally
+        {
+            CryptographicClear(payload);
+        }
+
         if (name is null)
         {
             ExecLog.AuthenticationFailed(_logger, _client, payload.Length == 2 ? "no token" : "unknown token");

@@ -31,4 +31,10 @@ internal static partial class ExecLog
 
     [LoggerMessage(109, LogLevel.Debug, "Client {Client} went away: {Reason}")]
     public static partial void ClientGone(ILogger logger, string client, string reason);
+
+    [LoggerMessage(110, LogLevel.Error, "Cannot check tokens, so every login is refused: {Reason}")]
+    public static partial void TokensUnreadable(ILogger logger, string reason);
+
+    [LoggerMessage(111, LogLevel.Warning, "Closed {Client}: {Max} connections are already logging in")]
+    public static partial void TooManyHandshakes(ILogger logger, string client, int max);
 }

@@ -24,6 +24,9 @@ public static class ExecProtocol
     /// <summary>The longest time limit a Run may ask for: what a .NET timer can wait (about 49.7 days).</summary>
     public const long MaxTimeLimitMilliseconds = uint.MaxValue - 1L;
 
+    /// <summary>The largest Hello frame (type byte, version, token): before authentication a peer gets no more.</summary>
+    public const int MaxHelloSize = 4096;
+
     /// <summary>Frames: a 4-byte big-endian length, then that many bytes: the type and the payload.</summary>
     public static FrameFormat Format { get; } = FrameFormat.LengthPrefixed(4, bigEndian: true, MaxFrameSize);
 }
