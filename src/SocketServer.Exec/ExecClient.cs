@@ -85,6 +85,11 @@ public sealed class ExecClient : IAsyncDisposable
             await DisposeAsync(stream, socket).ConfigureAwait(false);
             throw new SocketServerException($"{where} did not answer within {options.ConnectTimeout.TotalSeconds:0.#} s.", e);
         }
+        catch (ProtocolException e)
+        {
+            await DisposeAsync(stream, socket).ConfigureAwait(false);
+            throw new SocketServerException($"{where} does not speak the exec protocol: {e.Message}", e);
+        }
         catch (IOException e)
         {
             await DisposeAsync(stream, socket).ConfigureAwait(false);
@@ -273,7 +278,7 @@ public sealed class ExecClient : IAsyncDisposable
         catch (AuthenticationException e)
         {
             await tls.DisposeAsync().ConfigureAwait(false);
-            throw new SocketServerException(refusal ?? $"TLS with {options.Host}:{options.Port} failed: {e.Message}", e);
+            throw new SocketServerException(refusal ?? $"TLS with {options.Host}:{options.Port} failed: {e.Message.TrimEnd('.')}; is it an exec server? One started with --no-tls needs --no-tls here.", e);
         }
     }
 

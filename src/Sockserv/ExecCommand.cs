@@ -168,6 +168,10 @@ internal static class ExecCommand
         {
             var (host, port) = SplitTarget(result.GetValue(Target)!);
             var tokenFile = result.GetValue(TokenFile);
+            if (tokenFile is not null && Directory.Exists(tokenFile))
+            {
+                throw new ArgumentException($"--token-file {tokenFile} is a directory: give the file that holds the token.");
+            }
             var token = TokenStore.ReadClientToken(tokenFile);
             if (tokenFile is not null && TokenStore.IsReadableByOthers(tokenFile))
             {
@@ -235,7 +239,8 @@ internal static class ExecCommand
 
             return await ClientAsync(client, result, async connection =>
             {
-                using var interrupts = ForwardSignals(connection);
+                using var interrupts = new SignalForwarder(connection);
+                interrupts.Started();
                 await using var stdout = Console.OpenStandardOutput();
                 await using var stderr = Console.OpenStandardError();
                 var stdin = result.GetValue(noStdin) ? null : Console.OpenStandardInput();
@@ -270,7 +275,7 @@ internal static class ExecCommand
         {
             await using var stdout = Console.OpenStandardOutput();
             await using var stderr = Console.OpenStandardError();
-            using var interrupts = ForwardSignals(connection);
+            using var interrupts = new SignalForwarder(connection);
             var last = 0;
             while (true)
             {
@@ -295,6 +300,7 @@ internal static class ExecCommand
 
                 try
                 {
+                    interrupts.Started();
                     var exit = await connection.RunAsync(new ExecRequest { Shell = line, Session = true }, null, stdout, stderr);
                     last = exit.ExitCode;
                 }
@@ -302,6 +308,10 @@ internal static class ExecCommand
                 {
                     await Console.Error.WriteLineAsync($"sockserv: {e.Message}");
                     last = 127;
+                }
+                finally
+                {
+                    interrupts.Ended();
                 }
             }
         }));
@@ -405,28 +415,71 @@ internal static class ExecCommand
         }
     }
 
-    /// <summary>Ctrl+C and SIGTERM go to the remote command: INT, then TERM, then KILL on repeats.</summary>
-    private static IDisposable ForwardSignals(ExecClient connection)
+    /// <summary>
+    /// Ctrl+C and SIGTERM while a command runs go to it: INT (or TERM), then TERM, then KILL on
+    /// repeats; a fourth, or any while no command runs, ends this client the usual way (and the
+    /// server kills what the connection started).
+    /// </summary>
+    private sealed class SignalForwarder : IDisposable
     {
-        var count = 0;
-        void Forward(PosixSignalContext context)
+        private readonly ExecClient _connection;
+        private readonly IDisposable[] _registrations;
+        private int _count;
+        private volatile bool _running;
+
+        public SignalForwarder(ExecClient connection)
         {
-            context.Cancel = true;
-            var signal = Interlocked.Increment(ref count) switch
+            _connection = connection;
+            _registrations = [PosixSignalRegistration.Create(PosixSignal.SIGINT, Forward), PosixSignalRegistration.Create(PosixSignal.SIGTERM, Forward)];
+        }
+
+        /// <summary>A command starts: the next signal is its first.</summary>
+        public void Started()
+        {
+            Interlocked.Exchange(ref _count, 0);
+            _running = true;
+        }
+
+        public void Ended() => _running = false;
+
+        public void Dispose()
+        {
+            foreach (var registration in _registrations)
+            {
+                registration.Dispose();
+            }
+        }
+
+        private void Forward(PosixSignalContext context)
+        {
+            if (!_running)
+            {
+                return;
+            }
+
+            var signal = Interlocked.Increment(ref _count) switch
             {
                 1 => context.Signal == PosixSignal.SIGTERM ? 15 : 2,
                 2 => 15,
-                _ => 9,
+                3 => 9,
+                _ => 0,
             };
-            _ = connection.SignalAsync(signal).AsTask();
+            if (signal != 0)
+            {
+                context.Cancel = true;
+                _ = _connection.SignalAsync(signal).AsTask();
+            }
         }
-
-        return new Both(PosixSignalRegistration.Create(PosixSignal.SIGINT, Forward), PosixSignalRegistration.Create(PosixSignal.SIGTERM, Forward));
     }
 
     /// <summary>HOST, HOST:PORT, [V6]:PORT or a bare IPv6 address.</summary>
     internal static (string Host, int Port) SplitTarget(string target)
     {
+        if (target.Length == 0 || target.StartsWith(':') || target.StartsWith("[]", StringComparison.Ordinal))
+        {
+            throw new ArgumentException($"'{target}' names no host: use HOST or HOST:PORT, e.g. 127.0.0.1:9998.");
+        }
+
         if (target.StartsWith('[') && target.IndexOf(']', StringComparison.Ordinal) is var close and > 0)
         {
             var rest = target[(close + 1)..];
@@ -456,14 +509,6 @@ internal static class ExecCommand
         }
     }
 
-    private sealed class Both(IDisposable first, IDisposable second) : IDisposable
-    {
-        public void Dispose()
-        {
-            first.Dispose();
-            second.Dispose();
-        }
-    }
 }
 
 /// <summary>setenv(3), for variables that native libraries read with getenv(3).</summary>
