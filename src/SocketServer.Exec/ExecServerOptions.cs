@@ -42,8 +42,21 @@ public sealed class ExecServerOptions
     /// <summary>How long a failed authentication waits before its answer, to slow down guessing. Default 1 s.</summary>
     public TimeSpan AuthenticationFailureDelay { get; set; } = TimeSpan.FromSeconds(1);
 
-    /// <summary>The shell that runs shell command lines. Default /bin/sh.</summary>
-    public string Shell { get; set; } = "/bin/sh";
+    /// <summary>
+    /// The shell that runs shell command lines (<c>SHELL -c LINE</c>). Default: the server user's
+    /// shell (<c>$SHELL</c>) when it is a POSIX shell (sh, bash, dash, zsh, ksh, ash), as ssh runs
+    /// commands with the login shell; otherwise /bin/sh (sessions need a POSIX shell's EXIT trap).
+    /// </summary>
+    public string Shell { get; set; } = UserShell();
+
+    private static string UserShell()
+    {
+        var shell = Environment.GetEnvironmentVariable("SHELL");
+        return shell is { Length: > 0 } && Path.IsPathRooted(shell) && File.Exists(shell)
+            && Path.GetFileName(shell) is "sh" or "bash" or "dash" or "zsh" or "ksh" or "mksh" or "ash"
+            ? shell
+            : "/bin/sh";
+    }
 
     /// <summary>How long in-flight sessions get at shutdown before their commands are killed. Default 5 s.</summary>
     public TimeSpan DrainTimeout { get; set; } = TimeSpan.FromSeconds(5);

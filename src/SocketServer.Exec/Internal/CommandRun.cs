@@ -20,6 +20,8 @@ internal sealed class CommandRun
     private readonly ILogger _logger;
     private readonly Channel<(byte[] Buffer, int Length)> _stdin =
         Channel.CreateUnbounded<(byte[] Buffer, int Length)>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+    private readonly SemaphoreSlim _creditGate = new(1, 1);
+    private bool _ended;
     private long _credit;
     private int _timedOut;
 
@@ -77,9 +79,14 @@ internal sealed class CommandRun
         }
         finally
         {
-            // No StdinCredit may follow the Exit frame: the feeder ends before this run does.
+            // No StdinCredit may follow the Exit frame. The feeder may be stuck in a write that
+            // nothing will read (another process holding the pipe), so it is closed off rather than
+            // awaited without bound.
+            await _creditGate.WaitAsync(CancellationToken.None).ConfigureAwait(false);
+            _ended = true;
+            _creditGate.Release();
             await stdinDone.CancelAsync().ConfigureAwait(false);
-            await stdin.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            await stdin.WaitAsync(TimeSpan.FromSeconds(1), CancellationToken.None).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         }
 
         var timedOut = Volatile.Read(ref _timedOut) != 0;
@@ -165,11 +172,22 @@ internal sealed class CommandRun
         }
     }
 
-    private ValueTask SendCreditAsync(int bytes, CancellationToken cancellationToken)
+    private async ValueTask SendCreditAsync(int bytes, CancellationToken cancellationToken)
     {
         var payload = new byte[4];
         BinaryPrimitives.WriteInt32BigEndian(payload, bytes);
-        return _channel.SendAsync(MessageType.StdinCredit, payload, cancellationToken);
+        await _creditGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (!_ended)
+            {
+                await _channel.SendAsync(MessageType.StdinCredit, payload, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            _creditGate.Release();
+        }
     }
 
     private async Task PumpAsync(Stream source, MessageType type, CancellationToken cancellationToken)
