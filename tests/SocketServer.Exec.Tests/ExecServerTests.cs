@@ -266,6 +266,39 @@ public class ExecServerTests
     }
 
     [Fact]
+    public async Task The_server_wide_cap_refuses_a_command_from_any_client()
+    {
+        await using var fixture = new ExecFixture(o => o.MaxCommands = 1);
+        await using var first = await fixture.ConnectAsync();
+        await using var second = await fixture.ConnectAsync();
+        var stdin = new Pipe();
+        var stdout = new Pipe();
+        var blocked = first.RunAsync(ExecRequest.ForShell("echo running; cat >/dev/null"), stdin.Reader.AsStream(), stdout.Writer.AsStream(), Stream.Null, Ct);
+        await ReadUntilAsync(stdout.Reader, "running\n");
+        var refused = await Assert.ThrowsAsync<ExecRemoteException>(() => Output.RunAsync(second, ExecRequest.ForShell("true")));
+        Assert.Equal(ErrorCode.Busy, refused.Code);
+        Assert.Contains("the server runs 1 commands already", refused.Message);
+        await stdin.Writer.CompleteAsync();
+        Assert.Equal(0, (await blocked.WaitAsync(TimeSpan.FromSeconds(30), Ct)).ExitCode);
+        Assert.Equal("ok\n", (await Output.RunAsync(second, ExecRequest.ForShell("echo ok"))).Output.Out);
+    }
+
+    [Fact]
+    public async Task Stopping_the_server_kills_running_commands_after_the_drain()
+    {
+        var fixture = new ExecFixture(o => o.DrainTimeout = TimeSpan.FromMilliseconds(200));
+        await using var client = await fixture.ConnectAsync();
+        var stdout = new Pipe();
+        var run = client.RunAsync(ExecRequest.ForShell("sleep 1000 & echo $!; sleep 1000"), null, stdout.Writer.AsStream(), Stream.Null, Ct);
+        var background = int.Parse((await ReadUntilAsync(stdout.Reader, "\n")).Trim(), System.Globalization.CultureInfo.InvariantCulture);
+        var main = client.ProcessId;
+        await fixture.DisposeAsync();
+        var e = await Assert.ThrowsAnyAsync<SocketServerException>(() => run.WaitAsync(TimeSpan.FromSeconds(30), Ct));
+        Assert.True(e is not ExecRemoteException remote || remote.Code == ErrorCode.ShuttingDown, e.Message);
+        Assert.True(await Processes.AllGoneAsync([background, main], TimeSpan.FromSeconds(10)));
+    }
+
+    [Fact]
     public async Task A_command_that_cannot_start_is_an_error_and_the_session_goes_on()
     {
         await using var fixture = new ExecFixture();

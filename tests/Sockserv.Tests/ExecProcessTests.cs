@@ -87,6 +87,18 @@ public sealed partial class ExecProcessTests : IDisposable
     }
 
     [Fact]
+    public void SIGTERM_to_exec_run_reaches_the_remote_command_and_its_status_comes_back()
+    {
+        var token = AddToken();
+        using var server = StartServer();
+        using var run = SockservProcess.StartWith(ClientEnvironment(token), "exec", "run", "-n", $"127.0.0.1:{server.Port()}", "--", "echo ready; exec sleep 1000");
+        run.WaitForStdout(new Regex("ready\n"), "the command's first line");
+        run.Signal(SockservProcess.SigTerm);
+        run.WaitForExit();
+        Assert.Equal(128 + 15, run.ExitCode);
+    }
+
+    [Fact]
     public void A_client_without_a_token_or_with_a_wrong_one_fails_with_one_line()
     {
         AddToken();
