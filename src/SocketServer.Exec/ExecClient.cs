@@ -43,6 +43,12 @@ public sealed class ExecClient : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(options);
         var remote = HostAddress.Resolve(options.Host, options.Port);
         var where = BaseServer.Describe(remote);
+        if (!options.UseTls && !System.Net.IPAddress.IsLoopback(remote.Address))
+        {
+            // The token would cross the network in the clear.
+            throw new SocketServerException($"plain TCP (no TLS) is for loopback only, and {options.Host} is not loopback: drop --no-tls.");
+        }
+
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         deadline.CancelAfter(options.ConnectTimeout);
         var socket = new Socket(remote.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };

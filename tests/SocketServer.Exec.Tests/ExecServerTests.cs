@@ -347,6 +347,15 @@ public class ExecServerTests
     }
 
     [Fact]
+    public async Task The_client_will_not_send_its_token_in_the_clear_beyond_loopback()
+    {
+        // 192.0.2.1 is TEST-NET-1 (RFC 5737): the check happens before any connect.
+        var options = new ExecClientOptions { Host = "192.0.2.1", Port = 9, Token = "sst_x", UseTls = false };
+        var e = await Assert.ThrowsAsync<SocketServerException>(() => ExecClient.ConnectAsync(options, Ct));
+        Assert.Contains("loopback only", e.Message);
+    }
+
+    [Fact]
     public void Plain_TCP_is_refused_on_an_address_other_machines_reach()
     {
         var state = Directory.CreateTempSubdirectory("sockserv-exec-test-");
