@@ -18,8 +18,9 @@ internal sealed class CommandRun
     private readonly ExecChannel _channel;
     private readonly TimeSpan? _timeLimit;
     private readonly ILogger _logger;
+    // Two readers: the feeder, and the end of the run returning what the feeder never took.
     private readonly Channel<(byte[] Buffer, int Length)> _stdin =
-        Channel.CreateUnbounded<(byte[] Buffer, int Length)>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+        Channel.CreateUnbounded<(byte[] Buffer, int Length)>(new UnboundedChannelOptions { SingleReader = false, SingleWriter = true });
     private readonly SemaphoreSlim _creditGate = new(1, 1);
     private bool _ended;
     private long _credit;
