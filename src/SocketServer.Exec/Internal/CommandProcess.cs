@@ -18,6 +18,10 @@ internal sealed class CommandProcess : IAsyncDisposable
     private readonly long _started = Stopwatch.GetTimestamp();
     private int _signalSent;
 
+    // Set once the group has been emptied after the first process exited: from then on its id
+    // may be reused by an unrelated process group, so nothing more is sent to it.
+    private volatile bool _groupEnded;
+
     private CommandProcess(Process process)
     {
         _process = process;
@@ -137,6 +141,11 @@ internal sealed class CommandProcess : IAsyncDisposable
     /// <summary>Sends <paramref name="signal"/> to the command's whole process group; false when nothing is left to signal.</summary>
     public bool Signal(int signal)
     {
+        if (_groupEnded)
+        {
+            return false;
+        }
+
         Volatile.Write(ref _signalSent, signal);
         return Signals.SendToGroup(_process.Id, signal);
     }
@@ -151,6 +160,7 @@ internal sealed class CommandProcess : IAsyncDisposable
         // a terminal that closes sends them SIGHUP; nothing may be left running, so KILL follows.
         Signals.SendToGroup(_process.Id, Signals.Hup);
         Signals.SendToGroup(_process.Id, Signals.Kill);
+        _groupEnded = true;
         return _process.ExitCode;
     }
 
@@ -173,7 +183,7 @@ internal sealed class CommandProcess : IAsyncDisposable
                 // A process in uninterruptible sleep cannot die yet; the kernel reaps it later.
             }
         }
-        else
+        else if (!_groupEnded)
         {
             Signals.SendToGroup(_process.Id, Signals.Kill);
         }
