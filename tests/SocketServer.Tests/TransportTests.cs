@@ -64,6 +64,13 @@ public class TransportTests
     }
 
     [Fact]
+    public void An_IPv4_address_written_as_IPv6_binds_as_IPv4()
+    {
+        using var server = new TcpServer("::ffff:127.0.0.1", 0, Echo("tcp4", new Probe()));
+        Assert.Equal(IPAddress.Loopback, ((IPEndPoint)server.ServerAddress).Address);
+    }
+
+    [Fact]
     public void An_unresolvable_host_is_reported_plainly()
     {
         var e = Assert.Throws<SocketServerException>(() => HostAddress.Resolve("no-such-host.invalid", 1));

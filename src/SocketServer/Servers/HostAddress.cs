@@ -24,7 +24,8 @@ public static class HostAddress
         var literal = host.StartsWith('[') && host.EndsWith(']') ? host[1..^1] : host;
         if (IPAddress.TryParse(literal, out var address))
         {
-            return new IPEndPoint(address, port);
+            // ::ffff:a.b.c.d is an IPv4 address written as IPv6: an IPv6 socket cannot bind it (EINVAL).
+            return new IPEndPoint(address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address, port);
         }
 
         IPAddress[] found;
