@@ -19,8 +19,6 @@ public sealed class ExecClient : IAsyncDisposable
     private readonly Socket _socket;
     private readonly Stream _stream;
     private readonly ExecChannel _channel;
-    private readonly SemaphoreSlim _creditGranted = new(0);
-    private long _stdinCredit;
 
     private ExecClient(Socket socket, Stream stream, ExecChannel channel, string server)
     {
@@ -122,7 +120,8 @@ public sealed class ExecClient : IAsyncDisposable
         var json = JsonSerializer.SerializeToUtf8Bytes(request, ExecJsonContext.Default.ExecRequest);
         await _channel.SendAsync(MessageType.Run, json, cancellationToken).ConfigureAwait(false);
 
-        Interlocked.Exchange(ref _stdinCredit, 0);
+        // Each command has its own credit: a pump left over from the last one cannot spend it.
+        var credit = new StdinCredit();
         using var stopStdin = new CancellationTokenSource();
         Task? stdinPump = null;
         using var kill = cancellationToken.Register(() => _ = SignalAsync(Signals.Kill, CancellationToken.None).AsTask());
@@ -136,14 +135,10 @@ public sealed class ExecClient : IAsyncDisposable
                         ProcessId = _channel.Payload.Length == 4 ? ReadInt32(_channel.Payload) : 0;
                         stdinPump = stdin is null
                             ? _channel.SendAsync(MessageType.StdinEnd, ReadOnlyMemory<byte>.Empty, CancellationToken.None).AsTask()
-                            : PumpStdinAsync(stdin, stopStdin.Token);
+                            : PumpStdinAsync(stdin, credit, stopStdin.Token);
                         break;
                     case MessageType.StdinCredit when _channel.Payload.Length == 4:
-                        Interlocked.Add(ref _stdinCredit, ReadInt32(_channel.Payload));
-                        if (_creditGranted.CurrentCount == 0)
-                        {
-                            _creditGranted.Release();
-                        }
+                        credit.Grant(ReadInt32(_channel.Payload));
 
                         break;
                     case MessageType.Stdout:
@@ -186,11 +181,10 @@ public sealed class ExecClient : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await _channel.DisposeAsync().ConfigureAwait(false);
-        _creditGranted.Dispose();
         await DisposeAsync(_stream, _socket).ConfigureAwait(false);
     }
 
-    private async Task PumpStdinAsync(Stream stdin, CancellationToken cancellationToken)
+    private async Task PumpStdinAsync(Stream stdin, StdinCredit credit, CancellationToken cancellationToken)
     {
         var buffer = ArrayPool<byte>.Shared.Rent(ExecProtocol.MaxChunkSize);
         try
@@ -198,19 +192,14 @@ public sealed class ExecClient : IAsyncDisposable
             while (true)
             {
                 // Send only what the server granted: it queues no more than that for a command.
-                long credit;
-                while ((credit = Interlocked.Read(ref _stdinCredit)) <= 0)
-                {
-                    await _creditGranted.WaitAsync(cancellationToken).ConfigureAwait(false);
-                }
-
-                var read = await stdin.ReadAsync(buffer.AsMemory(0, (int)Math.Min(credit, ExecProtocol.MaxChunkSize)), cancellationToken).ConfigureAwait(false);
+                var allowed = await credit.WaitAsync(cancellationToken).ConfigureAwait(false);
+                var read = await stdin.ReadAsync(buffer.AsMemory(0, (int)Math.Min(allowed, ExecProtocol.MaxChunkSize)), cancellationToken).ConfigureAwait(false);
                 if (read == 0)
                 {
                     break;
                 }
 
-                Interlocked.Add(ref _stdinCredit, -read);
+                credit.Spend(read);
                 await _channel.SendAsync(MessageType.Stdin, buffer.AsMemory(0, read), cancellationToken).ConfigureAwait(false);
             }
 
@@ -324,5 +313,35 @@ public sealed class ExecClient : IAsyncDisposable
         }
 
         socket.Dispose();
+    }
+
+    /// <summary>Stdin bytes the server has room for (its StdinCredit frames), less what was sent.</summary>
+    private sealed class StdinCredit
+    {
+        private readonly SemaphoreSlim _granted = new(0);
+        private long _available;
+
+        public void Grant(int bytes)
+        {
+            Interlocked.Add(ref _available, bytes);
+            if (_granted.CurrentCount == 0)
+            {
+                _granted.Release();
+            }
+        }
+
+        public void Spend(int bytes) => Interlocked.Add(ref _available, -bytes);
+
+        /// <summary>Waits until some credit is available and returns how much.</summary>
+        public async ValueTask<long> WaitAsync(CancellationToken cancellationToken)
+        {
+            long available;
+            while ((available = Interlocked.Read(ref _available)) <= 0)
+            {
+                await _granted.WaitAsync(cancellationToken).ConfigureAwait(false);
+            }
+
+            return available;
+        }
     }
 }
