@@ -111,6 +111,11 @@ public sealed class ExecClient : IAsyncDisposable
     /// <paramref name="stdout"/> and <paramref name="stderr"/> as it comes. Cancelling kills it
     /// (a KILL signal) and still waits for its end.
     /// </summary>
+    /// <remarks>
+    /// A <paramref name="stdin"/> whose reads ignore cancellation (a terminal) may still have a
+    /// read pending when the command ends; that read's bytes are dropped. Do not pass the same
+    /// such stream to a later command on this connection: give each command its own, or none.
+    /// </remarks>
     /// <exception cref="ExecRemoteException">The server refused the command (bad request, busy, could not start).</exception>
     public async Task<ExecResult> RunAsync(ExecRequest request, Stream? stdin, Stream stdout, Stream stderr, CancellationToken cancellationToken = default)
     {
@@ -165,9 +170,10 @@ public sealed class ExecClient : IAsyncDisposable
         finally
         {
             await stopStdin.CancelAsync().ConfigureAwait(false);
-            if (stdinPump is not null)
+            if (stdinPump is not null && credit.Sending)
             {
-                // A pump blocked on a read that cannot be cancelled (a terminal) is left behind; it sends nothing more.
+                // Let a frame being sent finish whole. A pump blocked on a read that ignores
+                // cancellation (a terminal) is not waited for: it can send nothing more.
                 await Task.WhenAny(stdinPump, Task.Delay(TimeSpan.FromSeconds(1), CancellationToken.None)).ConfigureAwait(false);
             }
         }
@@ -193,17 +199,31 @@ public sealed class ExecClient : IAsyncDisposable
             {
                 // Send only what the server granted: it queues no more than that for a command.
                 var allowed = await credit.WaitAsync(cancellationToken).ConfigureAwait(false);
-                var read = await stdin.ReadAsync(buffer.AsMemory(0, (int)Math.Min(allowed, ExecProtocol.MaxChunkSize)), cancellationToken).ConfigureAwait(false);
+                int read;
+                try
+                {
+                    read = await stdin.ReadAsync(buffer.AsMemory(0, (int)Math.Min(allowed, ExecProtocol.MaxChunkSize)), cancellationToken).ConfigureAwait(false);
+                }
+                catch (IOException)
+                {
+                    // The caller's stdin failed (a directory, a broken device): the command gets end-of-file, not a wait forever.
+                    read = 0;
+                }
+
                 if (read == 0)
                 {
                     break;
                 }
 
                 credit.Spend(read);
+                credit.Sending = true;
                 await _channel.SendAsync(MessageType.Stdin, buffer.AsMemory(0, read), cancellationToken).ConfigureAwait(false);
+                credit.Sending = false;
             }
 
+            credit.Sending = true;
             await _channel.SendAsync(MessageType.StdinEnd, ReadOnlyMemory<byte>.Empty, cancellationToken).ConfigureAwait(false);
+            credit.Sending = false;
         }
         catch (Exception e) when (e is OperationCanceledException or IOException or ObjectDisposedException)
         {
@@ -320,6 +340,14 @@ public sealed class ExecClient : IAsyncDisposable
     {
         private readonly SemaphoreSlim _granted = new(0);
         private long _available;
+        private volatile bool _sending;
+
+        /// <summary>True while the pump is handing a frame to the connection.</summary>
+        public bool Sending
+        {
+            get => _sending;
+            set => _sending = value;
+        }
 
         public void Grant(int bytes)
         {

@@ -1,5 +1,6 @@
 using System.IO.Pipelines;
 using System.Text;
+using SocketServer.Exec.Internal;
 using SocketServer.Exec.Tests.Fixtures;
 
 namespace SocketServer.Exec.Tests;
@@ -179,6 +180,38 @@ public class ExecServerTests
         var result = await run.WaitAsync(TimeSpan.FromSeconds(30), Ct);
         Assert.Equal(15, result.Signal);
         Assert.True(await Processes.AllGoneAsync([client.ProcessId], TimeSpan.FromSeconds(10)));
+    }
+
+    [Fact]
+    public async Task A_daemon_that_keeps_the_output_pipes_open_does_not_hold_up_the_exit()
+    {
+        await using var fixture = new ExecFixture();
+        await using var client = await fixture.ConnectAsync();
+        var request = ExecRequest.ForShell("setsid -f sh -c 'echo $$; exec sleep 60'; sleep 0.2; echo done >&2");
+        request.TimeLimitMilliseconds = 30_000;
+        var (result, output) = await Output.RunAsync(client, request);
+        var daemon = int.Parse(output.Out.Trim(), System.Globalization.CultureInfo.InvariantCulture);
+        try
+        {
+            Assert.Equal("done\n", output.Err);
+            Assert.Equal(0, result.ExitCode);
+            Assert.False(result.TimedOut);
+        }
+        finally
+        {
+            // It left the command's group on purpose; the test still stops what it started.
+            Signals.SendToGroup(daemon, Signals.Kill);
+        }
+    }
+
+    [Fact]
+    public async Task A_stdin_that_fails_to_read_gives_the_command_end_of_file()
+    {
+        await using var fixture = new ExecFixture();
+        await using var client = await fixture.ConnectAsync();
+        var (result, output) = await Output.RunAsync(client, ExecRequest.ForShell("cat; echo got-eof"), new FailingStream());
+        Assert.Equal("got-eof\n", output.Out);
+        Assert.Equal(0, result.ExitCode);
     }
 
     [Fact]
@@ -393,5 +426,33 @@ public class ExecServerTests
 
             reader.AdvanceTo(read.Buffer.Start, read.Buffer.End);
         }
+    }
+
+    private sealed class FailingStream : Stream
+    {
+        public override bool CanRead => true;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => false;
+
+        public override long Length => throw new NotSupportedException();
+
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) =>
+            ValueTask.FromException<int>(new IOException("Is a directory"));
+
+        public override int Read(byte[] buffer, int offset, int count) => throw new IOException("Is a directory");
+
+        public override void Flush()
+        {
+        }
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 }

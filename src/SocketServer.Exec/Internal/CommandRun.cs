@@ -25,6 +25,11 @@ internal sealed class CommandRun
     private bool _ended;
     private long _credit;
     private int _timedOut;
+    private bool _exited;
+
+    // After the command's first process exits, how long its output pipes may stay open (held by
+    // something that left its group) before the Exit frame goes out anyway.
+    private static readonly TimeSpan OutputGrace = TimeSpan.FromSeconds(2);
 
     public CommandRun(CommandProcess process, ExecChannel channel, TimeSpan? timeLimit, ILogger logger)
     {
@@ -64,13 +69,29 @@ internal sealed class CommandRun
 
         using var stdinDone = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var stdin = FeedStdinAsync(stdinDone.Token);
-        var stdout = PumpAsync(_process.StandardOutput, MessageType.Stdout, cancellationToken);
-        var stderr = PumpAsync(_process.StandardError, MessageType.Stderr, cancellationToken);
+        using var stopReading = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var stdout = PumpAsync(_process.StandardOutput, MessageType.Stdout, stopReading.Token, cancellationToken);
+        var stderr = PumpAsync(_process.StandardError, MessageType.Stderr, stopReading.Token, cancellationToken);
         int exitCode;
         try
         {
             exitCode = await _process.WaitForExitAsync(cancellationToken).ConfigureAwait(false);
-            await Task.WhenAll(stdout, stderr).ConfigureAwait(false);
+            Volatile.Write(ref _exited, true);
+            var pumps = Task.WhenAll(stdout, stderr);
+            if (await Task.WhenAny(pumps, Task.Delay(OutputGrace, cancellationToken)).ConfigureAwait(false) != pumps)
+            {
+                // Something that left the group (a daemon) still holds the pipes open: what is
+                // written is sent, and after the grace the Exit goes out; only reads are cancelled,
+                // never a frame half sent.
+                await stopReading.CancelAsync().ConfigureAwait(false);
+            }
+
+            await pumps.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            cancellationToken.ThrowIfCancellationRequested();
+            if (pumps.Exception is { } failed && failed.InnerExceptions.Any(e => e is not OperationCanceledException))
+            {
+                await pumps.ConfigureAwait(false);
+            }
         }
         catch
         {
@@ -128,8 +149,11 @@ internal sealed class CommandRun
 
     private void TimeUp()
     {
-        Volatile.Write(ref _timedOut, 1);
-        _process.Signal(Signals.Kill);
+        // Only a kill that reached a running command makes it "timed out".
+        if (!_process.HasExited && _process.Signal(Signals.Kill))
+        {
+            Volatile.Write(ref _timedOut, 1);
+        }
     }
 
     /// <summary>Grants the window, writes queued stdin to the command, and grants again what was written.</summary>
@@ -191,14 +215,41 @@ internal sealed class CommandRun
         }
     }
 
-    private async Task PumpAsync(Stream source, MessageType type, CancellationToken cancellationToken)
+    private async Task PumpAsync(Stream source, MessageType type, CancellationToken stopReading, CancellationToken cancellationToken)
     {
         var buffer = ArrayPool<byte>.Shared.Rent(ExecProtocol.MaxChunkSize);
         try
         {
-            int read;
-            while ((read = await source.ReadAsync(buffer.AsMemory(0, ExecProtocol.MaxChunkSize), cancellationToken).ConfigureAwait(false)) > 0)
+            while (true)
             {
+                int read;
+                if (!Volatile.Read(ref _exited))
+                {
+                    // A read begun while the command runs; the run cancels it (stopReading) if the
+                    // pipe is still held open after the command's exit and the grace.
+                    read = await source.ReadAsync(buffer.AsMemory(0, ExecProtocol.MaxChunkSize), stopReading).ConfigureAwait(false);
+                }
+                else
+                {
+                    // After the exit, what is left in the pipe reads at once; a read that waits is
+                    // waiting on something outside the group, and gets the grace only.
+                    using var bounded = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                    bounded.CancelAfter(OutputGrace);
+                    try
+                    {
+                        read = await source.ReadAsync(buffer.AsMemory(0, ExecProtocol.MaxChunkSize), bounded.Token).ConfigureAwait(false);
+                    }
+                    catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+                    {
+                        return;
+                    }
+                }
+
+                if (read == 0)
+                {
+                    return;
+                }
+
                 await _channel.SendAsync(type, buffer.AsMemory(0, read), cancellationToken).ConfigureAwait(false);
             }
         }

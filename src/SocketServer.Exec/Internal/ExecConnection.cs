@@ -55,7 +55,10 @@ internal sealed class ExecConnection(ExecServer server) : AsyncStreamRequestHand
 
     private async ValueTask ServeAsync(Action authenticated, CancellationToken cancellationToken)
     {
-        var stream = await SecureAsync(cancellationToken).ConfigureAwait(false);
+        // One deadline for the TLS handshake and the Hello together: a peer holds a login slot no longer.
+        using var handshake = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        handshake.CancelAfter(server.Options.HandshakeTimeout);
+        var stream = await SecureAsync(handshake.Token, cancellationToken).ConfigureAwait(false);
         if (stream is null)
         {
             return;
@@ -68,7 +71,7 @@ internal sealed class ExecConnection(ExecServer server) : AsyncStreamRequestHand
             {
                 try
                 {
-                    var name = await AuthenticateAsync(channel, cancellationToken).ConfigureAwait(false);
+                    var name = await AuthenticateAsync(channel, handshake.Token, cancellationToken).ConfigureAwait(false);
                     authenticated();
                     if (name is not null)
                     {
@@ -93,7 +96,7 @@ internal sealed class ExecConnection(ExecServer server) : AsyncStreamRequestHand
         }
     }
 
-    private async ValueTask<Stream?> SecureAsync(CancellationToken cancellationToken)
+    private async ValueTask<Stream?> SecureAsync(CancellationToken handshake, CancellationToken cancellationToken)
     {
         if (server.Certificate is null)
         {
@@ -101,13 +104,11 @@ internal sealed class ExecConnection(ExecServer server) : AsyncStreamRequestHand
         }
 
         var tls = new SslStream(Stream, leaveInnerStreamOpen: true);
-        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        deadline.CancelAfter(server.Options.HandshakeTimeout);
         try
         {
             await tls.AuthenticateAsServerAsync(
                 new SslServerAuthenticationOptions { ServerCertificateContext = server.CertificateContext, ClientCertificateRequired = false },
-                deadline.Token).ConfigureAwait(false);
+                handshake).ConfigureAwait(false);
             return tls;
         }
         catch (Exception e) when (e is AuthenticationException or IOException or OperationCanceledException)
@@ -119,14 +120,12 @@ internal sealed class ExecConnection(ExecServer server) : AsyncStreamRequestHand
     }
 
     /// <summary>The client's name when its Hello carries our version and a known token; null after refusing it.</summary>
-    private async ValueTask<string?> AuthenticateAsync(ExecChannel channel, CancellationToken cancellationToken)
+    private async ValueTask<string?> AuthenticateAsync(ExecChannel channel, CancellationToken handshake, CancellationToken cancellationToken)
     {
-        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        deadline.CancelAfter(server.Options.HandshakeTimeout);
         byte[]? frame;
         try
         {
-            frame = await channel.ReadFirstAsync(ExecProtocol.MaxHelloSize, deadline.Token).ConfigureAwait(false);
+            frame = await channel.ReadFirstAsync(ExecProtocol.MaxHelloSize, handshake).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
