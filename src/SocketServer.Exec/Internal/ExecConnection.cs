@@ -58,7 +58,7 @@ internal sealed class ExecConnection(ExecServer server) : AsyncStreamRequestHand
         // One deadline for the TLS handshake and the Hello together: a peer holds a login slot no longer.
         using var handshake = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         handshake.CancelAfter(server.Options.HandshakeTimeout);
-        var stream = await SecureAsync(handshake.Token, cancellationToken).ConfigureAwait(false);
+        var stream = await SecureAsync(handshake.Token).ConfigureAwait(false);
         if (stream is null)
         {
             return;
@@ -96,7 +96,7 @@ internal sealed class ExecConnection(ExecServer server) : AsyncStreamRequestHand
         }
     }
 
-    private async ValueTask<Stream?> SecureAsync(CancellationToken handshake, CancellationToken cancellationToken)
+    private async ValueTask<Stream?> SecureAsync(CancellationToken handshake)
     {
         if (server.Certificate is null)
         {
