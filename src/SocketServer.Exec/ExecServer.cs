@@ -14,7 +14,7 @@ namespace SocketServer.Exec;
 /// </summary>
 public sealed class ExecServer : IAsyncDisposable, IDisposable
 {
-    private ExecServer(ExecServerOptions options, TokenStore tokens, X509Certificate2? certificate, bool certificateCreated, ILogger logger)
+    private ExecServer(ExecServerOptions options, IPEndPoint address, TokenStore tokens, X509Certificate2? certificate, bool certificateCreated, ILogger logger)
     {
         Options = options;
         Tokens = tokens;
@@ -31,7 +31,7 @@ public sealed class ExecServer : IAsyncDisposable, IDisposable
             DrainTimeout = options.DrainTimeout,
             LoggerFactory = options.LoggerFactory,
         };
-        Server = new TcpServer(options.Host, options.Port, HandlerFactory.Of(() => new ExecConnection(this)), new AsyncModel(), serverOptions);
+        Server = new TcpServer(address, HandlerFactory.Of(() => new ExecConnection(this)), new AsyncModel(), serverOptions);
     }
 
     /// <summary>The options the server runs with.</summary>
@@ -104,7 +104,7 @@ public sealed class ExecServer : IAsyncDisposable, IDisposable
             ExecLog.Certificate(logger, ServerCertificate.Fingerprint(certificate), created ? "created" : "loaded");
         }
 
-        return new ExecServer(options, tokens, certificate, created, logger);
+        return new ExecServer(options, address, tokens, certificate, created, logger);
     }
 
     /// <summary>Stops serving, waits for sessions up to the drain timeout, then kills what still runs.</summary>

@@ -59,6 +59,37 @@ internal static class Cli
         return (source, registrations);
     }
 
+    /// <summary>
+    /// What every serving command does: make the server (a user's mistake is one line and exit 1),
+    /// announce it, serve until SIGINT/SIGTERM, then close it gracefully.
+    /// </summary>
+    public static async Task<int> ServeAsync<TServer>(Func<TServer> create, Func<TServer, BaseServer> serving, Func<TServer, Task> announce)
+        where TServer : IAsyncDisposable
+    {
+        TServer server;
+        try
+        {
+            server = create();
+        }
+        catch (Exception e) when (Explain(e) is { } message)
+        {
+            return Fail(message);
+        }
+
+        var (stop, signals) = Stopping();
+        using (signals)
+        using (stop)
+        {
+            await using (server)
+            {
+                await announce(server);
+                await serving(server).ServeForeverAsync(stop.Token);
+            }
+        }
+
+        return ExitCodes.Ok;
+    }
+
     /// <summary>Sorts an exception into a one-line message, or null when it is a bug that should show in full.</summary>
     public static string? Explain(Exception e) => e switch
     {

@@ -82,38 +82,21 @@ internal static class EchoCommand
         return command;
     }
 
-    private static async Task<int> RunAsync(EchoServerOptions options)
-    {
-        BaseServer server;
-        try
+    private static Task<int> RunAsync(EchoServerOptions options) => Cli.ServeAsync(
+        () => EchoServer.Create(options),
+        server => server,
+        server =>
         {
-            server = EchoServer.Create(options);
-        }
-        catch (Exception e) when (Cli.Explain(e) is { } message)
-        {
-            return Cli.Fail(message);
-        }
-
-        var (stop, signals) = Cli.Stopping();
-        using (signals)
-        using (stop)
-        {
-            await using (server)
+            var kind = options.Transport switch
             {
-                var kind = options.Transport switch
-                {
-                    EchoTransport.Tcp => "tcp",
-                    EchoTransport.Udp => "udp",
-                    EchoTransport.UnixStream => "unix",
-                    _ => "unix-dgram",
-                };
-                // The one line a script waits for: where we listen (with --port 0, the port chosen).
-                Console.WriteLine($"sockserv echo: serving {kind} on {BaseServer.Describe(server.ServerAddress)} " +
-                    $"(mode {options.Mode}{(options.Upper ? ", upper-case" : string.Empty)}); Ctrl+C stops");
-                await server.ServeForeverAsync(stop.Token);
-            }
-        }
-
-        return ExitCodes.Ok;
-    }
+                EchoTransport.Tcp => "tcp",
+                EchoTransport.Udp => "udp",
+                EchoTransport.UnixStream => "unix",
+                _ => "unix-dgram",
+            };
+            // The one line a script waits for: where we listen (with --port 0, the port chosen).
+            Console.WriteLine($"sockserv echo: serving {kind} on {BaseServer.Describe(server.ServerAddress)} " +
+                $"(mode {options.Mode}{(options.Upper ? ", upper-case" : string.Empty)}); Ctrl+C stops");
+            return Task.CompletedTask;
+        });
 }

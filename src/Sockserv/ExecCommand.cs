@@ -76,23 +76,11 @@ internal static class ExecCommand
                 DefaultTimeLimit = result.GetValue(timeLimit) is { } s ? TimeSpan.FromSeconds(s) : null,
                 LoggerFactory = loggers,
             };
-            ExecServer server;
-            try
-            {
-                server = ExecServer.Create(options);
-            }
-            catch (Exception e) when (Cli.Explain(e) is { } message)
-            {
-                return Cli.Fail(message);
-            }
-
-            var (stop, signals) = Cli.Stopping();
-            using (signals)
-            using (stop)
-            {
-                await using (server)
+            return await Cli.ServeAsync(
+                () => ExecServer.Create(options),
+                server => server.Server,
+                async server =>
                 {
-                    var tokens = new TokenStore(options.StateDirectory);
                     if (server.CertificateCreated)
                     {
                         Console.WriteLine($"sockserv exec: created a certificate in {options.StateDirectory}");
@@ -100,16 +88,11 @@ internal static class ExecCommand
 
                     Console.WriteLine($"sockserv exec: serving on {BaseServer.Describe(server.Server.ServerAddress)} " +
                         (server.Fingerprint is { } fingerprint ? $"(TLS, certificate {fingerprint})" : "(plain TCP, loopback only)") + "; Ctrl+C stops");
-                    if (tokens.Names().Count == 0)
+                    if (new TokenStore(options.StateDirectory).Names().Count == 0)
                     {
                         await Console.Error.WriteLineAsync($"sockserv exec: no tokens yet, so nobody can log in: run 'sockserv exec token add NAME --state-dir {options.StateDirectory}'");
                     }
-
-                    await server.Server.ServeForeverAsync(stop.Token);
-                }
-            }
-
-            return ExitCodes.Ok;
+                });
         });
         return command;
     }
@@ -122,28 +105,14 @@ internal static class ExecCommand
             options.CommandTimeout = TimeSpan.FromSeconds(seconds);
         }
 
-        BaseServer server;
-        try
-        {
-            server = LegacyExecServer.Create(options, loggers);
-        }
-        catch (Exception e) when (Cli.Explain(e) is { } message)
-        {
-            return Cli.Fail(message);
-        }
-
-        var (stop, signals) = Cli.Stopping();
-        using (signals)
-        using (stop)
-        {
-            await using (server)
+        return await Cli.ServeAsync(
+            () => LegacyExecServer.Create(options, loggers),
+            server => server,
+            server =>
             {
                 Console.WriteLine($"sockserv exec: serving the course's legacy protocol on {BaseServer.Describe(server.ServerAddress)} (no authentication, no TLS); Ctrl+C stops");
-                await server.ServeForeverAsync(stop.Token);
-            }
-        }
-
-        return ExitCodes.Ok;
+                return Task.CompletedTask;
+            });
     }
 
     private sealed class ClientOptions

@@ -277,9 +277,17 @@ public class ExecServerTests
     }
 
     [Fact]
-    public async Task The_per_client_cap_refuses_a_second_command_and_the_session_goes_on()
+    public Task The_per_client_cap_refuses_a_second_command_and_the_session_goes_on() =>
+        AssertCapRefusesSecondClientAsync(o => o.MaxCommandsPerClient = 1, "per-client limit");
+
+    [Fact]
+    public Task The_server_wide_cap_refuses_a_command_from_any_client() =>
+        AssertCapRefusesSecondClientAsync(o => o.MaxCommands = 1, "the server runs 1 commands already");
+
+    /// <summary>One client holds the only slot; a second is refused as Busy, then served once the slot is free.</summary>
+    private static async Task AssertCapRefusesSecondClientAsync(Action<ExecServerOptions> cap, string reason)
     {
-        await using var fixture = new ExecFixture(o => o.MaxCommandsPerClient = 1);
+        await using var fixture = new ExecFixture(cap);
         await using var first = await fixture.ConnectAsync();
         await using var second = await fixture.ConnectAsync();
         var stdin = new Pipe();
@@ -289,31 +297,13 @@ public class ExecServerTests
 
         var refused = await Assert.ThrowsAsync<ExecRemoteException>(() => Output.RunAsync(second, ExecRequest.ForShell("true")));
         Assert.Equal(ErrorCode.Busy, refused.Code);
-        Assert.Contains("per-client limit", refused.Message);
+        Assert.Contains(reason, refused.Message);
 
         await stdin.Writer.CompleteAsync();
         Assert.Equal(0, (await blocked.WaitAsync(TimeSpan.FromSeconds(30), Ct)).ExitCode);
         var (result, output) = await Output.RunAsync(second, ExecRequest.ForShell("echo now"));
         Assert.Equal("now\n", output.Out);
         Assert.Equal(0, result.ExitCode);
-    }
-
-    [Fact]
-    public async Task The_server_wide_cap_refuses_a_command_from_any_client()
-    {
-        await using var fixture = new ExecFixture(o => o.MaxCommands = 1);
-        await using var first = await fixture.ConnectAsync();
-        await using var second = await fixture.ConnectAsync();
-        var stdin = new Pipe();
-        var stdout = new Pipe();
-        var blocked = first.RunAsync(ExecRequest.ForShell("echo running; cat >/dev/null"), stdin.Reader.AsStream(), stdout.Writer.AsStream(), Stream.Null, Ct);
-        await ReadUntilAsync(stdout.Reader, "running\n");
-        var refused = await Assert.ThrowsAsync<ExecRemoteException>(() => Output.RunAsync(second, ExecRequest.ForShell("true")));
-        Assert.Equal(ErrorCode.Busy, refused.Code);
-        Assert.Contains("the server runs 1 commands already", refused.Message);
-        await stdin.Writer.CompleteAsync();
-        Assert.Equal(0, (await blocked.WaitAsync(TimeSpan.FromSeconds(30), Ct)).ExitCode);
-        Assert.Equal("ok\n", (await Output.RunAsync(second, ExecRequest.ForShell("echo ok"))).Output.Out);
     }
 
     [Fact]

@@ -47,21 +47,21 @@ public sealed partial class ExecProcessTests : IDisposable
         var fingerprint = Fingerprint().Match(server.Stdout).Value;
         Assert.NotEmpty(fingerprint);
 
-        using var first = SockservProcess.RunWith(ClientEnvironment(token), string.Empty, "exec", "run", $"127.0.0.1:{server.Port()}", "--", "echo out; echo err >&2; exit 5");
+        using var first = SockservProcess.RunWith(ClientEnvironment(token), string.Empty, "exec", "run", $"127.0.0.1:{server.Port}", "--", "echo out; echo err >&2; exit 5");
         Assert.Equal(5, first.ExitCode);
         Assert.Equal("out\n", first.Stdout);
         Assert.Contains("err\n", first.Stderr, StringComparison.Ordinal);
         Assert.Contains(fingerprint, first.Stderr, StringComparison.Ordinal);
 
-        using var second = SockservProcess.RunWith(ClientEnvironment(token), "hello there\n", "exec", "run", $"127.0.0.1:{server.Port()}", "--", "tr", "a-z", "A-Z");
+        using var second = SockservProcess.RunWith(ClientEnvironment(token), "hello there\n", "exec", "run", $"127.0.0.1:{server.Port}", "--", "tr", "a-z", "A-Z");
         Assert.Equal(0, second.ExitCode);
         Assert.Equal("HELLO THERE\n", second.Stdout);
         Assert.DoesNotContain(fingerprint, second.Stderr, StringComparison.Ordinal);
 
         // A pinned fingerprint that no longer matches: refused, saying which line of which file.
         var knownHosts = _temp.File("known_hosts");
-        File.WriteAllText(knownHosts, $"127.0.0.1:{server.Port()} SHA256:{string.Join(':', Enumerable.Repeat("AB", 32))}\n");
-        using var changed = SockservProcess.RunWith(ClientEnvironment(token), string.Empty, "exec", "run", $"127.0.0.1:{server.Port()}", "--", "true");
+        File.WriteAllText(knownHosts, $"127.0.0.1:{server.Port} SHA256:{string.Join(':', Enumerable.Repeat("AB", 32))}\n");
+        using var changed = SockservProcess.RunWith(ClientEnvironment(token), string.Empty, "exec", "run", $"127.0.0.1:{server.Port}", "--", "true");
         Assert.Equal(255, changed.ExitCode);
         Assert.Contains("has changed", changed.Stderr, StringComparison.Ordinal);
         Assert.Contains($"line 1 of {knownHosts}", changed.Stderr, StringComparison.Ordinal);
@@ -69,7 +69,7 @@ public sealed partial class ExecProcessTests : IDisposable
         File.Delete(knownHosts);
 
         // A program the server cannot find ends as a shell's would: 127 and one line.
-        using var missing = SockservProcess.RunWith(ClientEnvironment(token), string.Empty, "exec", "run", $"127.0.0.1:{server.Port()}", "--no-shell", "--", "no-such-program");
+        using var missing = SockservProcess.RunWith(ClientEnvironment(token), string.Empty, "exec", "run", $"127.0.0.1:{server.Port}", "--no-shell", "--", "no-such-program");
         Assert.Equal(127, missing.ExitCode);
         Assert.Contains("no such program", missing.Stderr, StringComparison.Ordinal);
     }
@@ -80,7 +80,7 @@ public sealed partial class ExecProcessTests : IDisposable
         var token = AddToken();
         using var server = StartServer();
         var target = _temp.File(string.Empty).TrimEnd('/');
-        using var shell = SockservProcess.RunWith(ClientEnvironment(token), $"cd {target}\n\npwd\nexit\n", "exec", "shell", $"127.0.0.1:{server.Port()}");
+        using var shell = SockservProcess.RunWith(ClientEnvironment(token), $"cd {target}\n\npwd\nexit\n", "exec", "shell", $"127.0.0.1:{server.Port}");
         Assert.Equal(0, shell.ExitCode);
         Assert.Contains(">> ", shell.Stdout, StringComparison.Ordinal);
         Assert.Contains(target + "\n", shell.Stdout, StringComparison.Ordinal);
@@ -91,7 +91,7 @@ public sealed partial class ExecProcessTests : IDisposable
     {
         var token = AddToken();
         using var server = StartServer();
-        using var run = SockservProcess.StartWith(ClientEnvironment(token), "exec", "run", "-n", $"127.0.0.1:{server.Port()}", "--", "echo ready; exec sleep 1000");
+        using var run = SockservProcess.StartWith(ClientEnvironment(token), "exec", "run", "-n", $"127.0.0.1:{server.Port}", "--", "echo ready; exec sleep 1000");
         run.WaitForStdout(new Regex("ready\n"), "the command's first line");
         run.Signal(SockservProcess.SigTerm);
         run.WaitForExit();
@@ -103,11 +103,11 @@ public sealed partial class ExecProcessTests : IDisposable
     {
         AddToken();
         using var server = StartServer();
-        using var none = SockservProcess.RunWith(new Dictionary<string, string?> { ["SOCKSERV_TOKEN"] = null, ["SOCKSERV_KNOWN_HOSTS"] = _temp.File("kh") }, string.Empty, "exec", "run", $"127.0.0.1:{server.Port()}", "--", "true");
+        using var none = SockservProcess.RunWith(new Dictionary<string, string?> { ["SOCKSERV_TOKEN"] = null, ["SOCKSERV_KNOWN_HOSTS"] = _temp.File("kh") }, string.Empty, "exec", "run", $"127.0.0.1:{server.Port}", "--", "true");
         Assert.Equal(255, none.ExitCode);
         Assert.Contains("no token", none.Stderr, StringComparison.Ordinal);
 
-        using var wrong = SockservProcess.RunWith(ClientEnvironment("sst_wrong"), string.Empty, "exec", "run", $"127.0.0.1:{server.Port()}", "--", "true");
+        using var wrong = SockservProcess.RunWith(ClientEnvironment("sst_wrong"), string.Empty, "exec", "run", $"127.0.0.1:{server.Port}", "--", "true");
         Assert.Equal(255, wrong.ExitCode);
         Assert.Contains("authentication failed", wrong.Stderr, StringComparison.Ordinal);
         Assert.DoesNotContain("   at ", wrong.Stderr, StringComparison.Ordinal);
@@ -142,7 +142,7 @@ public sealed partial class ExecProcessTests : IDisposable
                     data = got
                 sys.stdout.write("%d:%s\n" % (len(data), data.decode()))
             """;
-        var (code, stdout, stderr) = Peer.Run("python3", string.Empty, "-c", client, server.Port().ToString(System.Globalization.CultureInfo.InvariantCulture), "echo hello", "seq 1 1000");
+        var (code, stdout, stderr) = Peer.Run("python3", string.Empty, "-c", client, server.Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "echo hello", "seq 1 1000");
         Assert.True(code == 0, stderr);
         var expected = string.Concat(Enumerable.Range(1, 1000).Select(i => $"{i}\n"));
         Assert.Equal($"6:hello\n\n{expected.Length}:{expected}\n", stdout);
@@ -174,11 +174,5 @@ public sealed partial class ExecProcessTests : IDisposable
     private static partial Regex Fingerprint();
 
     [GeneratedRegex(@"serving .*on 127\.0\.0\.1:(?<port>\d+)")]
-    internal static partial Regex ServingOn();
-}
-
-internal static class ExecServing
-{
-    public static int Port(this SockservProcess server) =>
-        int.Parse(ExecProcessTests.ServingOn().Match(server.Stdout).Groups["port"].Value, System.Globalization.CultureInfo.InvariantCulture);
+    private static partial Regex ServingOn();
 }

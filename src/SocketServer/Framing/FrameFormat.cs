@@ -114,7 +114,8 @@ public abstract class FrameFormat
     /// <summary>Writes <paramref name="message"/> as one frame (header or delimiter included) into <paramref name="output"/>. Nothing is written when the message is refused.</summary>
     /// <exception cref="FrameTooLargeException">The message is longer than <see cref="MaxMessageSize"/>.</exception>
     /// <exception cref="ArgumentException">The message does not fit the format (a fixed size it does not have, a delimiter inside it).</exception>
-    public abstract void Write(IBufferWriter<byte> output, ReadOnlySpan<byte> message);
+    /// <remarks>A message is a frame whose head is the whole message and whose body is empty: formats implement the two-part overload only.</remarks>
+    public void Write(IBufferWriter<byte> output, ReadOnlySpan<byte> message) => Write(output, message, default);
 
     /// <summary>
     /// Writes one frame whose message is <paramref name="head"/> followed by <paramref name="body"/>,

@@ -110,7 +110,7 @@ public sealed partial class SockservProcess : IDisposable
         }
     }
 
-    /// <summary>The port from the serving line (<c>… serving tcp on 127.0.0.1:PORT …</c>).</summary>
+    /// <summary>The port from the serving line (<c>… serving tcp on 127.0.0.1:PORT …</c>, or exec's <c>… serving on 127.0.0.1:PORT …</c>).</summary>
     public int Port => int.Parse(ServingLine().Match(Stdout).Groups["port"].Value, System.Globalization.CultureInfo.InvariantCulture);
 
     public int ExitCode => _process.ExitCode;
@@ -176,7 +176,8 @@ public sealed partial class SockservProcess : IDisposable
         _process.Dispose();
     }
 
-    [GeneratedRegex(@"serving \S+ on (?:\S*:(?<port>\d+)|\S+)")]
+    // "serving tcp on 127.0.0.1:PORT", "serving on …" (exec), "serving the course's legacy protocol on …", "serving unix on PATH".
+    [GeneratedRegex(@"serving (?:\S+ )*?on (?:\S*:(?<port>\d+)|\S+)")]
     private static partial Regex ServingLine();
 
     /// <summary>Copies a stream's text as it comes, character for character (a prompt has no line end).</summary>

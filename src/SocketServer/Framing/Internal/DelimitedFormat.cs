@@ -69,8 +69,6 @@ internal sealed class DelimitedFormat : FrameFormat
         return false;
     }
 
-    public override void Write(IBufferWriter<byte> output, ReadOnlySpan<byte> message) => Write(output, message, default);
-
     public override void Write(IBufferWriter<byte> output, ReadOnlySpan<byte> head, ReadOnlySpan<byte> body)
     {
         ArgumentNullException.ThrowIfNull(output);

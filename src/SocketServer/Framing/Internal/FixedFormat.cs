@@ -23,8 +23,6 @@ internal sealed class FixedFormat : FrameFormat
         return true;
     }
 
-    public override void Write(IBufferWriter<byte> output, ReadOnlySpan<byte> message) => Write(output, message, default);
-
     public override void Write(IBufferWriter<byte> output, ReadOnlySpan<byte> head, ReadOnlySpan<byte> body)
     {
         ArgumentNullException.ThrowIfNull(output);

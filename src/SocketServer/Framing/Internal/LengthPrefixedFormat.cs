@@ -44,8 +44,6 @@ internal sealed class LengthPrefixedFormat : FrameFormat
         return true;
     }
 
-    public override void Write(IBufferWriter<byte> output, ReadOnlySpan<byte> message) => Write(output, message, default);
-
     public override void Write(IBufferWriter<byte> output, ReadOnlySpan<byte> head, ReadOnlySpan<byte> body)
     {
         ArgumentNullException.ThrowIfNull(output);
