@@ -27,6 +27,22 @@ public abstract class ConcurrencyModel : IDisposable
     /// </summary>
     protected internal virtual bool WaitsOnClose => true;
 
+    /// <summary>
+    /// Where this process's requests come from when it does not accept them itself (a forking model's
+    /// worker process): the server then neither binds nor accepts, and serves what the feed gives it.
+    /// Null (the default): the server's own socket.
+    /// </summary>
+    internal virtual RequestFeed? Feed => null;
+
+    /// <summary>
+    /// Called each time the server starts serving, on the serving thread, before the first request is
+    /// taken: a model starts what must exist before requests arrive (worker processes). May throw to
+    /// refuse to serve.
+    /// </summary>
+    protected internal virtual void Starting(BaseServer server)
+    {
+    }
+
     /// <summary>Runs or schedules one verified request. Called on the serving thread; must not block on the handler unless the model is synchronous.</summary>
     protected internal abstract void ProcessRequest(BaseServer server, Request request);
 

@@ -27,7 +27,15 @@ public abstract partial class BaseServer
         {
             while (!_shutdownRequested)
             {
-                if (WaitForRequest(interval) && !_shutdownRequested)
+                if (_feed is not null)
+                {
+                    Dispatch(_feed.Take(interval));
+                    if (_feed.IsEnded)
+                    {
+                        break;
+                    }
+                }
+                else if (WaitForRequest(interval) && !_shutdownRequested)
                 {
                     HandleRequestNoBlock();
                 }
@@ -62,7 +70,12 @@ public abstract partial class BaseServer
                 Request? request;
                 if (pending is null)
                 {
-                    var next = GetRequestAsync(token);
+                    if (_feed is { IsEnded: true })
+                    {
+                        break;
+                    }
+
+                    var next = _feed?.TakeAsync(token) ?? GetRequestAsync(token);
                     if (next.IsCompletedSuccessfully)
                     {
                         Dispatch(next.Result);
@@ -157,8 +170,19 @@ public abstract partial class BaseServer
     /// </summary>
     public void HandleRequest()
     {
-        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0 || Socket is null, this);
-        if (WaitForRequest(Timeout ?? System.Threading.Timeout.InfiniteTimeSpan))
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0 || (Socket is null && _feed is null), this);
+        if (_feed is not null)
+        {
+            if (_feed.Take(Timeout ?? System.Threading.Timeout.InfiniteTimeSpan) is { } fed)
+            {
+                Dispatch(fed);
+            }
+            else
+            {
+                HandleTimeout();
+            }
+        }
+        else if (WaitForRequest(Timeout ?? System.Threading.Timeout.InfiniteTimeSpan))
         {
             HandleRequestNoBlock();
         }
@@ -188,9 +212,22 @@ public abstract partial class BaseServer
             throw new InvalidOperationException("The server is already serving.");
         }
 
+        try
+        {
+            Model.Starting(this);
+        }
+        catch
+        {
+            Volatile.Write(ref _serving, 0);
+            throw;
+        }
+
         _isShutDown.Reset();
         Volatile.Write(ref _servingThreadId, Environment.CurrentManagedThreadId);
-        ServerLog.Serving(Logger, Kind == RequestKind.Stream ? "stream" : "datagram", ServerAddress, Model.Name);
+        if (_feed is null)
+        {
+            ServerLog.Serving(Logger, Kind == RequestKind.Stream ? "stream" : "datagram", ServerAddress, Model.Name);
+        }
     }
 
     private void EndServing()
@@ -198,7 +235,11 @@ public abstract partial class BaseServer
         _shutdownRequested = false;
         Volatile.Write(ref _servingThreadId, 0);
         Volatile.Write(ref _serving, 0);
-        ServerLog.Stopped(Logger, ServerAddress);
+        if (_feed is null)
+        {
+            ServerLog.Stopped(Logger, ServerAddress);
+        }
+
         _isShutDown.Set();
     }
 
@@ -255,6 +296,24 @@ public abstract partial class BaseServer
     {
         if (request is null)
         {
+            return;
+        }
+
+        if (_feed is not null)
+        {
+            // Handed over by the master, which verified it and counted it against its limits.
+            _inFlight.TryAdd(request, int.MaxValue);
+            ServerMetrics.ActiveRequests.Add(1);
+            try
+            {
+                ProcessRequest(request);
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                HandleError(request, e);
+                Complete(request);
+            }
+
             return;
         }
 
@@ -344,6 +403,7 @@ public abstract partial class BaseServer
         Refuse(request, reason);
         _inFlight.Remove(request);
         ServerMetrics.ActiveRequests.Add(-1);
+        _feed?.Completed(request);
     }
 
     private void Refuse(Request request, string reason)
@@ -358,7 +418,11 @@ public abstract partial class BaseServer
         ShutdownRequestQuietly(request);
         _inFlight.Remove(request);
         ServerMetrics.ActiveRequests.Add(-1);
+        _feed?.Completed(request);
     }
+
+    /// <summary>A model reports that a request it handed to another process is over (handled there, or lost with it).</summary>
+    internal void CompleteHandedOff(Request request) => Complete(request);
 
     private void ShutdownRequestQuietly(Request request)
     {

@@ -26,6 +26,7 @@ public abstract partial class BaseServer : IDisposable, IAsyncDisposable
     private readonly InFlightRequests _inFlight = new();
     private readonly CancellationTokenSource _stopping = new();
     private readonly CancellationTokenSource _aborted = new();
+    private readonly RequestFeed? _feed;
     private Socket? _socket;
     private int _disposed;
     private bool? _allowReuseAddress;
@@ -64,8 +65,22 @@ public abstract partial class BaseServer : IDisposable, IAsyncDisposable
         }
 
         Model.Attach(this);
+        _feed = Model.Feed;
+        if (_feed is not null)
+        {
+            // A worker process: the master bound the socket and accepts; this server serves what it hands over.
+            if (_feed.Kind != Kind)
+            {
+                Model.Dispose();
+                throw new InvalidOperationException(
+                    $"This worker process built a {Kind.ToString().ToLowerInvariant()} server, but its master serves {_feed.Kind.ToString().ToLowerInvariant()} requests: " +
+                    "a worker must build the same server as its master.");
+            }
 
-        if (bindAndActivate)
+            ServerAddress = _feed.ServerAddress;
+            _socket = _feed.Socket;
+        }
+        else if (bindAndActivate)
         {
             try
             {
@@ -129,6 +144,12 @@ public abstract partial class BaseServer : IDisposable, IAsyncDisposable
     /// <summary>Accept IPv4 clients on an IPv6 wildcard bind; read by <see cref="ServerBind"/>.</summary>
     public bool DualMode { get; set; }
 
+    /// <summary>
+    /// True in a worker process of the forking model: another process (the master) bound the socket,
+    /// accepts and verifies requests, and hands them to this server, which does not bind.
+    /// </summary>
+    public bool ServesForMaster => _feed is not null;
+
     /// <summary>Requests being handled now.</summary>
     public int ActiveRequests => _inFlight.Count;
 
@@ -140,6 +161,9 @@ public abstract partial class BaseServer : IDisposable, IAsyncDisposable
 
     /// <summary>The server's logger.</summary>
     protected ILogger Logger { get; }
+
+    /// <summary>The server's logger, for its concurrency model.</summary>
+    internal ILogger ModelLogger => Logger;
 
     /// <summary>Python's <c>fileno()</c>: the socket's descriptor, for selectors.</summary>
     public nint FileNo() => (Socket ?? throw new ObjectDisposedException(GetType().Name)).Handle;

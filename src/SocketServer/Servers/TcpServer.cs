@@ -47,6 +47,11 @@ public class TcpServer : BaseServer
     /// <inheritdoc />
     public override void ServerBind()
     {
+        if (ServesForMaster)
+        {
+            return; // A worker process: its master holds the socket.
+        }
+
         var unixPath = ServerAddress is UnixDomainSocketEndPoint ? ServerAddress.ToString() : null;
         if (unixPath is not null)
         {
@@ -81,6 +86,11 @@ public class TcpServer : BaseServer
     /// <inheritdoc />
     public override void ServerActivate()
     {
+        if (ServesForMaster)
+        {
+            return;
+        }
+
         var socket = RequireSocket();
         socket.Listen(RequestQueueSize);
 

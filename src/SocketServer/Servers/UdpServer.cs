@@ -30,7 +30,13 @@ public class UdpServer : TcpServer
     protected override SocketType SocketType => SocketType.Dgram;
 
     /// <summary>Nothing to do: a datagram socket does not listen. It is made non-blocking, so a lost race costs a retry.</summary>
-    public override void ServerActivate() => RequireSocket().Blocking = false;
+    public override void ServerActivate()
+    {
+        if (!ServesForMaster)
+        {
+            RequireSocket().Blocking = false;
+        }
+    }
 
     /// <summary>An endpoint of this server's family, for the receive calls to fill in.</summary>
     protected virtual EndPoint AnyEndPoint => ServerAddress.AddressFamily == AddressFamily.InterNetworkV6
