@@ -113,7 +113,7 @@ public class ThreadingUnixDatagramServer : UnixDatagramServer
     }
 }
 
-/// <summary>Python's <c>ForkingTCPServer</c>: not yet available (constructing it throws <see cref="NotSupportedException"/>) until the worker-process model lands.</summary>
+/// <summary>Python's <c>ForkingTCPServer</c>: a <see cref="TcpServer"/> running each request in a worker process (<see cref="ForkingModel"/>; Linux).</summary>
 public class ForkingTcpServer : TcpServer
 {
     /// <summary>Creates and binds the server.</summary>
@@ -127,9 +127,29 @@ public class ForkingTcpServer : TcpServer
         : base(host, port, handler, new ForkingModel(), options, bindAndActivate)
     {
     }
+
+    /// <summary>Python's <c>max_children</c>: see <see cref="ForkingModel.MaxChildren"/>.</summary>
+    public int MaxChildren
+    {
+        get => ((ForkingModel)Model).MaxChildren;
+        set => ((ForkingModel)Model).MaxChildren = value;
+    }
+
+    /// <summary>Python's <c>block_on_close</c>: see <see cref="ForkingModel.BlockOnClose"/>.</summary>
+    public bool BlockOnClose
+    {
+        get => ((ForkingModel)Model).BlockOnClose;
+        set => ((ForkingModel)Model).BlockOnClose = value;
+    }
+
+    /// <summary>Python's <c>active_children</c>: see <see cref="ForkingModel.ActiveChildren"/>.</summary>
+    public IReadOnlyList<int> ActiveChildren => ((ForkingModel)Model).ActiveChildren;
+
+    /// <summary>Python's <c>collect_children</c>: see <see cref="ForkingModel.CollectChildren"/>.</summary>
+    public void CollectChildren() => ((ForkingModel)Model).CollectChildren();
 }
 
-/// <summary>Python's <c>ForkingUDPServer</c>: not yet available (constructing it throws <see cref="NotSupportedException"/>) until the worker-process model lands.</summary>
+/// <summary>Python's <c>ForkingUDPServer</c>: a <see cref="UdpServer"/> running each request in a worker process (<see cref="ForkingModel"/>; Linux).</summary>
 public class ForkingUdpServer : UdpServer
 {
     /// <summary>Creates and binds the server.</summary>
@@ -143,9 +163,29 @@ public class ForkingUdpServer : UdpServer
         : base(host, port, handler, new ForkingModel(), options, bindAndActivate)
     {
     }
+
+    /// <summary>Python's <c>max_children</c>: see <see cref="ForkingModel.MaxChildren"/>.</summary>
+    public int MaxChildren
+    {
+        get => ((ForkingModel)Model).MaxChildren;
+        set => ((ForkingModel)Model).MaxChildren = value;
+    }
+
+    /// <summary>Python's <c>block_on_close</c>: see <see cref="ForkingModel.BlockOnClose"/>.</summary>
+    public bool BlockOnClose
+    {
+        get => ((ForkingModel)Model).BlockOnClose;
+        set => ((ForkingModel)Model).BlockOnClose = value;
+    }
+
+    /// <summary>Python's <c>active_children</c>: see <see cref="ForkingModel.ActiveChildren"/>.</summary>
+    public IReadOnlyList<int> ActiveChildren => ((ForkingModel)Model).ActiveChildren;
+
+    /// <summary>Python's <c>collect_children</c>: see <see cref="ForkingModel.CollectChildren"/>.</summary>
+    public void CollectChildren() => ((ForkingModel)Model).CollectChildren();
 }
 
-/// <summary>Python's <c>ForkingUnixStreamServer</c>: not yet available (constructing it throws <see cref="NotSupportedException"/>) until the worker-process model lands.</summary>
+/// <summary>Python's <c>ForkingUnixStreamServer</c>: a <see cref="UnixStreamServer"/> running each request in a worker process (<see cref="ForkingModel"/>; Linux).</summary>
 public class ForkingUnixStreamServer : UnixStreamServer
 {
     /// <summary>Creates and binds the server on the socket file <paramref name="path"/>.</summary>
@@ -153,9 +193,29 @@ public class ForkingUnixStreamServer : UnixStreamServer
         : base(path, handler, new ForkingModel(), options, bindAndActivate)
     {
     }
+
+    /// <summary>Python's <c>max_children</c>: see <see cref="ForkingModel.MaxChildren"/>.</summary>
+    public int MaxChildren
+    {
+        get => ((ForkingModel)Model).MaxChildren;
+        set => ((ForkingModel)Model).MaxChildren = value;
+    }
+
+    /// <summary>Python's <c>block_on_close</c>: see <see cref="ForkingModel.BlockOnClose"/>.</summary>
+    public bool BlockOnClose
+    {
+        get => ((ForkingModel)Model).BlockOnClose;
+        set => ((ForkingModel)Model).BlockOnClose = value;
+    }
+
+    /// <summary>Python's <c>active_children</c>: see <see cref="ForkingModel.ActiveChildren"/>.</summary>
+    public IReadOnlyList<int> ActiveChildren => ((ForkingModel)Model).ActiveChildren;
+
+    /// <summary>Python's <c>collect_children</c>: see <see cref="ForkingModel.CollectChildren"/>.</summary>
+    public void CollectChildren() => ((ForkingModel)Model).CollectChildren();
 }
 
-/// <summary>Python's <c>ForkingUnixDatagramServer</c>: not yet available (constructing it throws <see cref="NotSupportedException"/>) until the worker-process model lands.</summary>
+/// <summary>Python's <c>ForkingUnixDatagramServer</c>: a <see cref="UnixDatagramServer"/> running each request in a worker process (<see cref="ForkingModel"/>; Linux).</summary>
 public class ForkingUnixDatagramServer : UnixDatagramServer
 {
     /// <summary>Creates and binds the server on the socket file <paramref name="path"/>.</summary>
@@ -163,4 +223,24 @@ public class ForkingUnixDatagramServer : UnixDatagramServer
         : base(path, handler, new ForkingModel(), options, bindAndActivate)
     {
     }
+
+    /// <summary>Python's <c>max_children</c>: see <see cref="ForkingModel.MaxChildren"/>.</summary>
+    public int MaxChildren
+    {
+        get => ((ForkingModel)Model).MaxChildren;
+        set => ((ForkingModel)Model).MaxChildren = value;
+    }
+
+    /// <summary>Python's <c>block_on_close</c>: see <see cref="ForkingModel.BlockOnClose"/>.</summary>
+    public bool BlockOnClose
+    {
+        get => ((ForkingModel)Model).BlockOnClose;
+        set => ((ForkingModel)Model).BlockOnClose = value;
+    }
+
+    /// <summary>Python's <c>active_children</c>: see <see cref="ForkingModel.ActiveChildren"/>.</summary>
+    public IReadOnlyList<int> ActiveChildren => ((ForkingModel)Model).ActiveChildren;
+
+    /// <summary>Python's <c>collect_children</c>: see <see cref="ForkingModel.CollectChildren"/>.</summary>
+    public void CollectChildren() => ((ForkingModel)Model).CollectChildren();
 }

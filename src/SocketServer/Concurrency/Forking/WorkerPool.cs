@@ -34,6 +34,7 @@ internal sealed class WorkerPool : IDisposable
     private readonly string _controlPath;
     private readonly Socket _listener;
     private readonly Timer _timer;
+    private readonly CancellationTokenRegistration _onStopping;
     private readonly CancellationTokenRegistration _onAbort;
     private readonly SemaphoreSlim _changed = new(0);
     private int _nextWorker;
@@ -70,6 +71,7 @@ internal sealed class WorkerPool : IDisposable
         new Thread(Admit) { IsBackground = true, Name = "socketserver workers accept" }.Start();
         var tick = TimeSpan.FromTicks(Math.Clamp(model.HangTimeout.Ticks / 4, TimeSpan.TicksPerMillisecond * 50, TimeSpan.TicksPerSecond));
         _timer = new Timer(_ => Supervise(), null, tick, tick);
+        _onStopping = server.Stopping.Register(Stop);
         _onAbort = server.Aborted.Register(() => KillAll("the drain timeout passed with its requests still running"));
     }
 
@@ -137,14 +139,13 @@ internal sealed class WorkerPool : IDisposable
         string? refusal = null;
         lock (_gate)
         {
-            if (TrySend(request))
-            {
-                return;
-            }
-
             if (_closing)
             {
                 refusal = "the server is closing";
+            }
+            else if (TrySend(request))
+            {
+                return;
             }
             else if (_pending.Count >= _model.MaxQueue)
             {
@@ -396,7 +397,7 @@ internal sealed class WorkerPool : IDisposable
         Lose(worker);
 
         // A worker that closed its channel is on its way out; one that lingers is of no use.
-        if (!worker.Process.WaitForExit(ExitGrace))
+        if (!HasExited(worker, ExitGrace))
         {
             Kill(worker, "it closed its control connection but did not exit");
         }
@@ -591,7 +592,7 @@ internal sealed class WorkerPool : IDisposable
         Worker[] workers;
         lock (_gate)
         {
-            workers = [.. _workers.Where(w => !w.Gone || !w.Process.HasExited)];
+            workers = [.. _workers];
         }
 
         foreach (var worker in workers)
@@ -600,11 +601,14 @@ internal sealed class WorkerPool : IDisposable
         }
     }
 
-    /// <summary>Refuses what is queued, tells every worker to stop, waits for them to exit (killing stragglers), and removes the control socket.</summary>
-    public void Dispose()
+    /// <summary>
+    /// The server began to close: take no more requests (refuse what is queued) and tell every worker
+    /// to stop, so each closes its own server — its handlers see <c>Stopping</c> — and drains what it
+    /// holds while the master's drain waits for their reports. No worker starts after this.
+    /// </summary>
+    private void Stop()
     {
         Request[] queued;
-        Worker[] workers;
         lock (_gate)
         {
             if (_closing)
@@ -615,20 +619,32 @@ internal sealed class WorkerPool : IDisposable
             _closing = true;
             queued = [.. _pending];
             _pending.Clear();
-            workers = [.. _workers];
-            foreach (var worker in workers.Where(w => w.Ready))
+            foreach (var worker in _workers.Where(w => w.Ready))
             {
                 worker.Stopped = DescriptorPassing.Send(worker.Channel!, [WorkerMessages.Stop], -1) == 0;
             }
         }
 
-        _onAbort.Dispose();
-        _timer.Dispose();
-        _listener.Dispose();
         foreach (var request in queued)
         {
             _server.RefuseRequest(request, "the server is closing");
         }
+    }
+
+    /// <summary>Stops the workers (if closing has not already), waits for them to exit (killing stragglers), and removes the control socket.</summary>
+    public void Dispose()
+    {
+        Stop();
+        Worker[] workers;
+        lock (_gate)
+        {
+            workers = [.. _workers];
+        }
+
+        _onStopping.Dispose();
+        _onAbort.Dispose();
+        _timer.Dispose();
+        _listener.Dispose();
 
         var deadline = Stopwatch.GetTimestamp() + (long)(ExitGrace.TotalSeconds * Stopwatch.Frequency);
         foreach (var worker in workers)
@@ -660,7 +676,7 @@ internal sealed class WorkerPool : IDisposable
         }
         catch (InvalidOperationException)
         {
-            return true; // Disposed: its exit was already handled.
+            return true; // Disposed: its exit was already handled (OnExited).
         }
     }
 

@@ -35,6 +35,7 @@ internal sealed partial class WorkerSession : RequestFeed, IDisposable
     private TimeSpan _drainTimeout = TimeSpan.FromSeconds(5);
     private Timer? _orphanWatchdog;
     private volatile bool _ended;
+    private bool _stopped;
     private int _disposed;
 
     private WorkerSession(Socket channel, RequestKind kind, EndPoint serverAddress, Socket? socket)
@@ -203,10 +204,12 @@ internal sealed partial class WorkerSession : RequestFeed, IDisposable
                         Send([WorkerMessages.Pong]);
                         break;
                     case WorkerMessages.Stop:
+                        // Keep reading: pings still need answers until this process has drained and exits.
                         DescriptorPassing.Close(descriptor);
                         WorkerLog.Stopping(_logger, Environment.ProcessId);
+                        _stopped = true;
                         End();
-                        return;
+                        break;
                     default:
                         DescriptorPassing.Close(descriptor);
                         break;
@@ -224,7 +227,11 @@ internal sealed partial class WorkerSession : RequestFeed, IDisposable
         }
 
         // The master died (or closed on us): serve out what we hold, then make sure this process ends.
-        WorkerLog.MasterGone(_logger, Environment.ProcessId, reason);
+        if (!_stopped)
+        {
+            WorkerLog.MasterGone(_logger, Environment.ProcessId, reason);
+        }
+
         End();
         _orphanWatchdog = new Timer(static _ => SysKill(Environment.ProcessId, 9), null, _drainTimeout + OrphanGrace, System.Threading.Timeout.InfiniteTimeSpan);
     }

@@ -1,0 +1,286 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using System.Text.RegularExpressions;
+
+namespace SocketServer.Forking.Tests.Fixtures;
+
+/// <summary>
+/// tests/apps/ForkingApp run as a real master (<c>dotnet ForkingApp.dll …</c>), which starts its own
+/// workers. Disposing kills the master and every worker it started, if any still run.
+/// </summary>
+public sealed partial class ForkingApp : IDisposable
+{
+    public static readonly TimeSpan Wait = TimeSpan.FromSeconds(30);
+
+    private readonly Process _process;
+    private readonly StringBuilder _stderr = new();
+    private readonly Lock _gate = new();
+    private readonly HashSet<int> _seenWorkers = [];
+    private readonly TaskCompletionSource<string> _serving = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    private ForkingApp(string[] arguments)
+    {
+        var start = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "ForkingApp.dll"));
+        foreach (var argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        start.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
+        _process = Process.Start(start)!;
+        _ = Task.Run(async () =>
+        {
+            while (await _process.StandardOutput.ReadLineAsync() is { } line)
+            {
+                if (ServingLine().Match(line) is { Success: true } match)
+                {
+                    _serving.TrySetResult(match.Groups[1].Value);
+                }
+            }
+
+            _serving.TrySetException(new InvalidOperationException("ForkingApp ended before serving:\n" + Stderr));
+        });
+        _ = Task.Run(async () =>
+        {
+            while (await _process.StandardError.ReadLineAsync() is { } line)
+            {
+                lock (_gate)
+                {
+                    _stderr.AppendLine(line);
+                }
+            }
+        });
+    }
+
+    public int Pid => _process.Id;
+
+    public Process Process => _process;
+
+    /// <summary>The address the master serves: host:port, or a socket path.</summary>
+    public string Address { get; private set; } = "";
+
+    public int Port => int.Parse(Address[(Address.LastIndexOf(':') + 1)..], CultureInfo.InvariantCulture);
+
+    public string Stderr
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _stderr.ToString();
+            }
+        }
+    }
+
+    /// <summary>Starts the master and waits until it and its first workers serve.</summary>
+    public static async Task<ForkingApp> StartAsync(params string[] arguments)
+    {
+        var app = new ForkingApp(arguments);
+        try
+        {
+            app.Address = await app._serving.Task.WaitAsync(Wait);
+            return app;
+        }
+        catch
+        {
+            app.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The master's worker processes now: its children, read from /proc.</summary>
+    public IReadOnlyList<int> Workers()
+    {
+        var workers = Processes.ChildrenOf(Pid);
+        lock (_gate)
+        {
+            _seenWorkers.UnionWith(workers);
+        }
+
+        return workers;
+    }
+
+    /// <summary>Waits until <paramref name="text"/> shows in the master's (and workers') log.</summary>
+    public async Task WaitForLogAsync(string text)
+    {
+        var deadline = DateTime.UtcNow + Wait;
+        while (!Stderr.Contains(text, StringComparison.Ordinal))
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"'{text}' never appeared in the log:\n{Stderr}");
+            }
+
+            await Task.Delay(20);
+        }
+    }
+
+    public void Signal(int signal) => Processes.Signal(Pid, signal);
+
+    /// <summary>Waits for the master to exit and checks it exited with 0.</summary>
+    public async Task ExitsCleanlyAsync()
+    {
+        await _process.WaitForExitAsync().WaitAsync(Wait);
+        Assert.True(_process.ExitCode == 0, $"the master exited with {_process.ExitCode}; the log:\n{Stderr}");
+    }
+
+    public void Dispose()
+    {
+        var workers = Workers();
+        if (!_process.HasExited)
+        {
+            _process.Kill();
+            _process.WaitForExit(Wait);
+        }
+
+        int[] seen;
+        lock (_gate)
+        {
+            seen = [.. _seenWorkers];
+        }
+
+        foreach (var pid in workers.Concat(seen).Distinct())
+        {
+            Processes.Signal(pid, 9);
+        }
+
+        _process.Dispose();
+    }
+
+    [GeneratedRegex(@"^serving (\S+) pid \d+$")]
+    private static partial Regex ServingLine();
+}
+
+/// <summary>Processes as /proc shows them.</summary>
+public static class Processes
+{
+    public static IReadOnlyList<int> ChildrenOf(int parent)
+    {
+        var children = new List<int>();
+        foreach (var directory in Directory.EnumerateDirectories("/proc"))
+        {
+            if (int.TryParse(Path.GetFileName(directory), out var pid) && Stat(pid) is { } stat && stat.Parent == parent && stat.State != 'Z')
+            {
+                children.Add(pid);
+            }
+        }
+
+        return children;
+    }
+
+    /// <summary>True while the process exists and is not a zombie waiting to be reaped.</summary>
+    public static bool IsAlive(int pid) => Stat(pid) is { State: not 'Z' and not 'X' };
+
+    public static int ParentOf(int pid) => Stat(pid)?.Parent ?? 0;
+
+    public static async Task AllGoneAsync(IEnumerable<int> pids)
+    {
+        var deadline = DateTime.UtcNow + ForkingApp.Wait;
+        var list = pids.ToList();
+        while (list.Any(IsAlive))
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"processes still running: {string.Join(", ", list.Where(IsAlive))}");
+            }
+
+            await Task.Delay(20);
+        }
+    }
+
+    public static void Signal(int pid, int signal)
+    {
+        using var kill = Process.Start(new ProcessStartInfo("kill", [$"-{signal}", pid.ToString(CultureInfo.InvariantCulture)]) { RedirectStandardError = true })!;
+        kill.WaitForExit();
+    }
+
+    private static (char State, int Parent)? Stat(int pid)
+    {
+        try
+        {
+            var text = File.ReadAllText($"/proc/{pid}/stat");
+            var fields = text[(text.LastIndexOf(')') + 2)..].Split(' ');
+            return (fields[0][0], int.Parse(fields[1], CultureInfo.InvariantCulture));
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+}
+
+/// <summary>A line-based client of ForkingApp's probe handler.</summary>
+public sealed class LineClient : IDisposable
+{
+    private readonly Socket _socket;
+    private readonly StreamReader _reader;
+    private readonly NetworkStream _stream;
+
+    private readonly ForkingApp _app;
+
+    private LineClient(Socket socket, ForkingApp app)
+    {
+        _socket = socket;
+        _app = app;
+        _stream = new NetworkStream(socket, ownsSocket: true);
+        _reader = new StreamReader(_stream, Encoding.UTF8);
+    }
+
+    public static async Task<LineClient> ConnectAsync(ForkingApp app, bool unix = false)
+    {
+        var socket = unix
+            ? new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified)
+            : new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        EndPoint target = unix ? new UnixDomainSocketEndPoint(app.Address) : new IPEndPoint(IPAddress.Loopback, app.Port);
+        await socket.ConnectAsync(target).WaitAsync(ForkingApp.Wait);
+        return new LineClient(socket, app);
+    }
+
+    /// <summary>Sends a line and returns the answer, or null when the server closed the connection.</summary>
+    public async Task<string?> AskAsync(string line)
+    {
+        try
+        {
+            await _stream.WriteAsync(Encoding.UTF8.GetBytes(line + "\n")).AsTask().WaitAsync(ForkingApp.Wait);
+            return await _reader.ReadLineAsync().WaitAsync(ForkingApp.Wait);
+        }
+        catch (IOException)
+        {
+            return null; // Reset: the process that held the connection died.
+        }
+    }
+
+    public async Task<int> PidAsync() => int.Parse(await AskAsync("pid") ?? throw new InvalidOperationException("no answer to pid; the log:\n" + _app.Stderr), CultureInfo.InvariantCulture);
+
+    /// <summary>Waits until the server ends the connection (EOF or reset); returns what came before it.</summary>
+    public async Task<string> ReadToEndAsync()
+    {
+        try
+        {
+            return await _reader.ReadToEndAsync().WaitAsync(ForkingApp.Wait);
+        }
+        catch (IOException)
+        {
+            return "";
+        }
+    }
+
+    public void Dispose()
+    {
+        _reader.Dispose();
+        _socket.Dispose();
+    }
+}

@@ -1,0 +1,12 @@
+namespace SocketServer.Forking.Tests.Fixtures;
+
+public sealed class TempDirectory : IDisposable
+{
+    private readonly DirectoryInfo _directory = Directory.CreateTempSubdirectory("sockserv-test-");
+
+    public string Path => _directory.FullName;
+
+    public string File(string name) => System.IO.Path.Combine(_directory.FullName, name);
+
+    public void Dispose() => _directory.Delete(recursive: true);
+}
