@@ -4,16 +4,16 @@ namespace SocketServer.Echo;
 public static class EchoServer
 {
     /// <summary>The models <c>--mode</c> accepts, in the order the help lists them.</summary>
-    public static IReadOnlyList<string> Modes { get; } = ["sync", "threading", "pool", "async"];
+    public static IReadOnlyList<string> Modes { get; } = ["sync", "threading", "pool", "async", "forking"];
 
     /// <summary>Makes the model named <paramref name="mode"/>.</summary>
-    public static ConcurrencyModel CreateModel(string mode, int poolThreads = 64, int poolQueue = 1024) => mode switch
+    public static ConcurrencyModel CreateModel(string mode, int poolThreads = 64, int poolQueue = 1024, int maxChildren = 40) => mode switch
     {
         "sync" => new SyncModel(),
         "threading" => new ThreadingModel(),
         "pool" => new ThreadPoolModel(poolThreads, poolQueue),
         "async" => new AsyncModel(),
-        "forking" => new ForkingModel(),
+        "forking" => new ForkingModel { MaxChildren = maxChildren },
         _ => throw new ArgumentException($"unknown mode '{mode}': use one of {string.Join(", ", Modes)}.", nameof(mode)),
     };
 
@@ -21,7 +21,7 @@ public static class EchoServer
     public static BaseServer Create(EchoServerOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        var model = CreateModel(options.Mode, options.PoolThreads, options.PoolQueue);
+        var model = CreateModel(options.Mode, options.PoolThreads, options.PoolQueue, options.MaxChildren);
 
         // Thread-based models get the plain blocking handler (nothing between thread and socket);
         // the async model gets the task-based one.

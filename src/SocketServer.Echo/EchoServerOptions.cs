@@ -18,7 +18,7 @@ public sealed class EchoServerOptions
     /// <summary>Socket file for the Unix transports.</summary>
     public string? UnixPath { get; set; }
 
-    /// <summary>Concurrency model: sync, threading, pool, async (and forking, once it exists).</summary>
+    /// <summary>Concurrency model: sync, threading, pool, async or forking.</summary>
     public string Mode { get; set; } = "threading";
 
     /// <summary>Pool model: threads.</summary>
@@ -26,6 +26,9 @@ public sealed class EchoServerOptions
 
     /// <summary>Pool model: queued requests before refusing.</summary>
     public int PoolQueue { get; set; } = 1024;
+
+    /// <summary>Forking model: the most worker processes (Python's <c>max_children</c>).</summary>
+    public int MaxChildren { get; set; } = 40;
 
     /// <summary>The server's own limits and logging.</summary>
     public ServerOptions Server { get; set; } = new();

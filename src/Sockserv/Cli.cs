@@ -82,8 +82,21 @@ internal static class Cli
         {
             await using (server)
             {
-                await announce(server);
-                await serving(server).ServeForeverAsync(stop.Token);
+                // A worker process (forking model) runs this same command; its master alone announces.
+                if (!ForkingModel.IsWorkerProcess)
+                {
+                    await announce(server);
+                }
+
+                try
+                {
+                    await serving(server).ServeForeverAsync(stop.Token);
+                }
+                catch (Exception e) when (Explain(e) is { } message)
+                {
+                    // Serving can fail before the first request too (worker processes that cannot start).
+                    return Fail(message);
+                }
             }
         }
 

@@ -19,10 +19,11 @@ internal static class EchoCommand
         mode.AcceptOnlyFromAmong([.. EchoServer.Modes]);
         var poolThreads = new Option<int>("--pool-threads") { Description = "Pool model: threads", DefaultValueFactory = _ => 64 };
         var poolQueue = new Option<int>("--pool-queue") { Description = "Pool model: requests that may wait for a thread", DefaultValueFactory = _ => 1024 };
+        var maxChildren = new Option<int>("--max-children") { Description = "Forking model: most worker processes", DefaultValueFactory = _ => 40 };
         var maxConnections = new Option<int>("--max-connections") { Description = "Requests in flight at once; more are refused", DefaultValueFactory = _ => 10_000 };
         var drain = new Option<double>("--drain-timeout") { Description = "Seconds to let in-flight requests finish at shutdown", DefaultValueFactory = _ => 5 };
         var verbose = new Option<bool>("--verbose", "-v") { Description = "Log each connection (debug level)" };
-        foreach (var positive in new[] { poolThreads, maxConnections })
+        foreach (var positive in new[] { poolThreads, maxChildren, maxConnections })
         {
             positive.Validators.Add(r =>
             {
@@ -54,6 +55,7 @@ internal static class EchoCommand
         command.Options.Add(mode);
         command.Options.Add(poolThreads);
         command.Options.Add(poolQueue);
+        command.Options.Add(maxChildren);
         command.Options.Add(maxConnections);
         command.Options.Add(drain);
         command.Options.Add(verbose);
@@ -70,6 +72,7 @@ internal static class EchoCommand
                 Mode = result.GetValue(mode)!,
                 PoolThreads = result.GetValue(poolThreads),
                 PoolQueue = result.GetValue(poolQueue),
+                MaxChildren = result.GetValue(maxChildren),
                 Server = new ServerOptions
                 {
                     MaxConnections = result.GetValue(maxConnections),

@@ -52,20 +52,52 @@ public class LifecycleTests
     }
 
     [Fact]
-    public void Forking_presets_say_they_are_not_yet_available()
+    public void Forking_presets_bind_and_start_no_worker_before_serving()
     {
-        var handler = HandlerFactory.Of<SyncHandler>();
+        var stream = HandlerFactory.Of<SyncHandler>();
+        var datagram = HandlerFactory.Of(() => new DatagramTestHandler(new Probe()));
+        using var directory = new TempDirectory();
         foreach (var create in new Func<BaseServer>[]
         {
-            () => new ForkingTcpServer("127.0.0.1", 0, handler),
-            () => new ForkingUdpServer("127.0.0.1", 0, handler),
-            () => new ForkingUnixStreamServer("/nonexistent/x.sock", handler),
-            () => new ForkingUnixDatagramServer("/nonexistent/x.sock", handler),
+            () => new ForkingTcpServer("127.0.0.1", 0, stream),
+            () => new ForkingUdpServer("127.0.0.1", 0, datagram),
+            () => new ForkingUnixStreamServer(directory.File("s.sock"), stream),
+            () => new ForkingUnixDatagramServer(directory.File("d.sock"), datagram),
         })
         {
-            var e = Assert.Throws<NotSupportedException>(create);
-            Assert.Contains("not yet available", e.Message);
+            using var server = create();
+            var model = Assert.IsType<ForkingModel>(server.Model);
+            Assert.Equal("forking", model.Name);
+            Assert.Equal(40, model.MaxChildren);
+            Assert.Empty(model.ActiveChildren);
+            Assert.False(server.ServesForMaster);
+            Assert.NotNull(server.Socket);
         }
+    }
+
+    [Fact]
+    public void Workers_that_cannot_start_make_serving_fail_with_the_reason()
+    {
+        var model = new ForkingModel { MinChildren = 1, WorkerStartInfo = () => new System.Diagnostics.ProcessStartInfo("/bin/false") };
+        using var server = new TcpServer("127.0.0.1", 0, HandlerFactory.Of<SyncHandler>(), model);
+
+        var e = Assert.Throws<SocketServerException>(() => server.ServeForever());
+
+        Assert.Contains("no worker process started", e.Message);
+        Assert.Contains("exited with code 1 before it connected", e.Message);
+        Assert.False(server.IsServing);
+        Assert.Empty(model.ActiveChildren);
+    }
+
+    [Fact]
+    public void Forking_limits_are_checked_when_the_server_is_built()
+    {
+        Assert.Throws<ArgumentOutOfRangeException>(() =>
+            new TcpServer("127.0.0.1", 0, HandlerFactory.Of<SyncHandler>(), new ForkingModel { MaxChildren = 0 }));
+        Assert.Throws<ArgumentOutOfRangeException>(() =>
+            new TcpServer("127.0.0.1", 0, HandlerFactory.Of<SyncHandler>(), new ForkingModel { RequestsPerChild = 0 }));
+        Assert.Throws<ArgumentOutOfRangeException>(() =>
+            new TcpServer("127.0.0.1", 0, HandlerFactory.Of<SyncHandler>(), new ForkingModel { HangTimeout = TimeSpan.Zero }));
     }
 
     [Fact]

@@ -13,6 +13,7 @@ public class EchoProcessTests
     [InlineData("threading")]
     [InlineData("pool")]
     [InlineData("async")]
+    [InlineData("forking")]
     public void Echo_upper_answers_upper_cased_in_every_mode(string mode)
     {
         using var server = SockservProcess.StartEcho("--upper", "--port", "0", "--mode", mode);

@@ -30,6 +30,8 @@ namespace SocketServer;
 /// </remarks>
 public sealed class ForkingModel : ConcurrencyModel
 {
+    private const string SetsidPath = "/usr/bin/setsid";
+
     private static int s_attached;
 
     private readonly Lock _gate = new();
@@ -185,8 +187,22 @@ public sealed class ForkingModel : ConcurrencyModel
         }
 
         var path = Environment.ProcessPath ?? throw new SocketServerException("cannot tell which program to start as a worker (no process path); set WorkerStartInfo.");
-        var start = new ProcessStartInfo(path);
         var arguments = Environment.GetCommandLineArgs();
+
+        // Through setsid(1) where it exists, so the worker is out of the terminal's process group
+        // from its first instruction: a Ctrl+C while it starts reaches the master alone. (setsid
+        // execs in place, so the process the master started is the worker.) Elsewhere the worker
+        // leaves the group itself once it runs.
+        ProcessStartInfo start;
+        if (File.Exists(SetsidPath))
+        {
+            start = new ProcessStartInfo(SetsidPath);
+            start.ArgumentList.Add(path);
+        }
+        else
+        {
+            start = new ProcessStartInfo(path);
+        }
 
         // Under the dotnet host (dotnet app.dll …) the first argument is the app itself; under an
         // app's own launcher it names the launcher, which is already the program.
