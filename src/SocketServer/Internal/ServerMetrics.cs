@@ -18,6 +18,12 @@ internal static class ServerMetrics
     public static readonly Counter<long> HandlerErrors =
         Meter.CreateCounter<long>("socketserver.handler.errors", "{error}", "Handlers that ended with an exception.");
 
+    public static readonly UpDownCounter<long> Workers =
+        Meter.CreateUpDownCounter<long>("socketserver.workers", "{process}", "Worker processes of forking servers alive now.");
+
+    public static readonly Counter<long> WorkerDeaths =
+        Meter.CreateCounter<long>("socketserver.worker.deaths", "{process}", "Worker processes that died or were killed while their server was not closing.");
+
     public static readonly UpDownCounter<long> ActiveRequests =
         Meter.CreateUpDownCounter<long>("socketserver.requests.active", "{request}", "Requests being handled now.");
 }

@@ -72,7 +72,7 @@ internal sealed class WorkerPool : IDisposable
         var tick = TimeSpan.FromTicks(Math.Clamp(model.HangTimeout.Ticks / 4, TimeSpan.TicksPerMillisecond * 50, TimeSpan.TicksPerSecond));
         _timer = new Timer(_ => Supervise(), null, tick, tick);
         _onStopping = server.Stopping.Register(Stop);
-        _onAbort = server.Aborted.Register(() => KillAll("the drain timeout passed with its requests still running"));
+        _onAbort = server.Aborted.Register(() => KillBusy("the drain timeout passed with its requests still running"));
     }
 
     /// <summary>Process ids of the workers alive now.</summary>
@@ -273,6 +273,7 @@ internal sealed class WorkerPool : IDisposable
         var worker = new Worker(number, process, token) { Pid = process.Id, Started = Stopwatch.GetTimestamp() };
         process.Exited += (_, _) => OnExited(worker);
         _workers.Add(worker);
+        ServerMetrics.Workers.Add(1);
         return true;
     }
 
@@ -464,12 +465,14 @@ internal sealed class WorkerPool : IDisposable
             }
         }
 
+        ServerMetrics.Workers.Add(-1);
         if (closing && (code == 0 || worker.Stopped))
         {
             WorkerLog.Exited(_logger, worker.Number, worker.Pid);
         }
         else
         {
+            ServerMetrics.WorkerDeaths.Add(1);
             WorkerLog.Died(_logger, worker.Number, worker.Pid, Describe(code), worker.Lost);
         }
 
@@ -587,12 +590,12 @@ internal sealed class WorkerPool : IDisposable
         }
     }
 
-    private void KillAll(string reason)
+    private void KillBusy(string reason)
     {
         Worker[] workers;
         lock (_gate)
         {
-            workers = [.. _workers];
+            workers = [.. _workers.Where(w => w.InFlight.Count > 0)];
         }
 
         foreach (var worker in workers)
