@@ -28,6 +28,24 @@ public sealed class ConnectProcessTests : IDisposable
         Assert.Equal(">>> HELLO\n>>> >>> >>> WORLD\n>>> ", stdout.Replace("\r\n", "\n", StringComparison.Ordinal));
     }
 
+    [Theory, MemberData(nameof(Transports))]
+    public void Forking_echo_serves_every_transport_from_its_workers(string transport)
+    {
+        var address = Address(transport);
+        using var server = SockservProcess.StartEcho(["--upper", "--mode", "forking", .. address.Serve]);
+        using var client = SockservProcess.Start(["connect", .. address.Connect(server)]);
+        client.Input.Write("hello\nworld\nquit\n");
+        client.Input.Flush();
+        client.WaitForExit();
+
+        Assert.True(client.ExitCode == 0, client.Stderr);
+        Assert.Equal(">>> HELLO\n>>> WORLD\n>>> ", client.Stdout.Replace("\r\n", "\n", StringComparison.Ordinal));
+        server.Signal(SockservProcess.SigTerm);
+        server.WaitForExit();
+        Assert.Equal(0, server.ExitCode);
+        Assert.Contains("Worker 1 (pid ", server.Stderr);
+    }
+
     [Theory]
     [InlineData("exit\n")]
     [InlineData("")]
