@@ -253,6 +253,25 @@ public sealed class WorkerProcessTests
     }
 
     [Fact]
+    public async Task Without_block_on_close_shutdown_kills_busy_workers_at_once()
+    {
+        // A drain timeout far longer than the test's bound: only not waiting can end it in time.
+        using var app = await ForkingApp.StartAsync("tcp", "127.0.0.1", "--min", "2", "--no-block", "--drain-ms", "600000");
+        using var client = await LineClient.ConnectAsync(app);
+        var busy = await client.PidAsync();
+        var workers = app.Workers();
+        var answer = client.AskAsync("hang");
+        await app.WaitForLogAsync("Serving stream requests");
+
+        app.Signal(15);
+
+        Assert.Null(await answer);
+        await app.ExitsCleanlyAsync();
+        await Processes.AllGoneAsync(workers);
+        Assert.Contains($"(pid {busy}): the server closed without waiting for its requests (BlockOnClose is false)", app.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Shutdown_past_the_drain_timeout_kills_the_workers_still_busy()
     {
         using var app = await ForkingApp.StartAsync("tcp", "127.0.0.1", "--min", "1", "--drain-ms", "300");

@@ -648,6 +648,11 @@ internal sealed class WorkerPool : IDisposable
         _onAbort.Dispose();
         _timer.Dispose();
         _listener.Dispose();
+        if (!_model.BlockOnClose)
+        {
+            // The server did not wait for the workers' requests, and no worker may outlive it.
+            KillBusy("the server closed without waiting for its requests (BlockOnClose is false)");
+        }
 
         var deadline = Stopwatch.GetTimestamp() + (long)(ExitGrace.TotalSeconds * Stopwatch.Frequency);
         foreach (var worker in workers)
