@@ -62,6 +62,24 @@ public sealed class WorkerProcessTests
     }
 
     [Fact]
+    public async Task Workers_serve_from_the_blocking_loop_too()
+    {
+        using var app = await ForkingApp.StartAsync("tcp", "127.0.0.1", "--min", "2", "--blocking");
+        using var first = await LineClient.ConnectAsync(app);
+        using var second = await LineClient.ConnectAsync(app);
+
+        var pids = new[] { await first.PidAsync(), await second.PidAsync() };
+
+        Assert.Equal(2, pids.Distinct().Count());
+        Assert.DoesNotContain(app.Pid, pids);
+        first.Dispose();
+        second.Dispose();
+        app.Signal(15);
+        await app.ExitsCleanlyAsync();
+        await Processes.AllGoneAsync(pids);
+    }
+
+    [Fact]
     public async Task Unix_stream_connections_are_passed_to_workers()
     {
         using var directory = new TempDirectory();
@@ -125,17 +143,22 @@ public sealed class WorkerProcessTests
         var serving = await client.PidAsync();
         var workers = app.Workers();
         Assert.Contains(serving, workers);
+        var control = Processes.UnixSocketPaths(app.Pid).Where(p => p.EndsWith("/control", StringComparison.Ordinal)).Select(Path.GetDirectoryName).Distinct().ToList();
+        Assert.Single(control);
 
+        // A handler that never returns: the worker's own drain cannot end it, only its watchdog can.
+        var answer = client.AskAsync("hang");
         app.Signal(9);
 
         await Processes.AllGoneAsync(workers);
-        Assert.Equal("", await client.ReadToEndAsync());
+        Assert.Null(await answer);
+        Assert.All(control, d => Assert.False(Directory.Exists(d), $"{d} was left behind"));
     }
 
     [Fact]
     public async Task A_request_past_the_time_limit_has_its_worker_killed_and_replaced()
     {
-        using var app = await ForkingApp.StartAsync("tcp", "127.0.0.1", "--min", "1", "--limit-ms", "300");
+        using var app = await ForkingApp.StartAsync("tcp", "127.0.0.1", "--min", "1", "--limit-ms", "2000");
         using var stuck = await LineClient.ConnectAsync(app);
         var stuckPid = await stuck.PidAsync();
 
@@ -150,7 +173,7 @@ public sealed class WorkerProcessTests
     [Fact]
     public async Task A_worker_that_stops_answering_is_killed_and_replaced()
     {
-        using var app = await ForkingApp.StartAsync("tcp", "127.0.0.1", "--min", "1", "--hang-ms", "500");
+        using var app = await ForkingApp.StartAsync("tcp", "127.0.0.1", "--min", "1", "--hang-ms", "2000");
         using var client = await LineClient.ConnectAsync(app);
         var frozen = await client.PidAsync();
 
@@ -198,18 +221,39 @@ public sealed class WorkerProcessTests
         Assert.Equal(pid, await holder.PidAsync());
     }
 
+    [Fact]
+    public async Task Requests_queued_when_closing_begins_are_still_served()
+    {
+        using var app = await ForkingApp.StartAsync("tcp", "127.0.0.1", "--min", "1", "--max", "1", "--per", "1", "--queue", "10", "--drain-ms", "20000");
+        using var holder = await LineClient.ConnectAsync(app);
+        var worker = await holder.PidAsync();
+        using var queued = await LineClient.ConnectAsync(app);
+        var answer = queued.PidAsync();
+        await app.WaitForQueuedAsync();
+
+        app.Signal(15);
+        holder.Dispose(); // the worker frees up; the master hands it the queued connection
+
+        Assert.Equal(worker, await answer);
+        queued.Dispose();
+        await app.ExitsCleanlyAsync();
+    }
+
     [Theory]
     [InlineData("udp")]
     [InlineData("unixdgram")]
+    [InlineData("unixdgram-abstract")]
     public async Task Datagrams_are_answered_by_the_workers_through_the_server_socket(string transport)
     {
         using var directory = new TempDirectory();
-        var unix = transport == "unixdgram";
+        var unix = transport.StartsWith("unixdgram", StringComparison.Ordinal);
+        var clientPath = transport == "unixdgram-abstract" ? "\0socketserver-test-" + Guid.NewGuid().ToString("N") : directory.File("client.sock");
+        transport = unix ? "unixdgram" : transport;
         using var app = await ForkingApp.StartAsync(transport, unix ? directory.File("d.sock") : "127.0.0.1", "--min", "2");
         using var socket = unix
             ? new Socket(AddressFamily.Unix, SocketType.Dgram, ProtocolType.Unspecified)
             : new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
-        socket.Bind(unix ? new UnixDomainSocketEndPoint(directory.File("client.sock")) : new IPEndPoint(IPAddress.Loopback, 0));
+        socket.Bind(unix ? new UnixDomainSocketEndPoint(clientPath) : new IPEndPoint(IPAddress.Loopback, 0));
         EndPoint server = unix ? new UnixDomainSocketEndPoint(app.Address) : new IPEndPoint(IPAddress.Loopback, app.Port);
         var buffer = new byte[256];
 
@@ -236,11 +280,13 @@ public sealed class WorkerProcessTests
     [Fact]
     public async Task Shutdown_waits_for_requests_in_flight_then_stops_every_worker()
     {
-        using var app = await ForkingApp.StartAsync("tcp", "127.0.0.1", "--min", "2");
+        // The request outlasts the 5 s the master gives workers to exit once stopped: only the
+        // master's drain (20 s here) lets it finish.
+        using var app = await ForkingApp.StartAsync("tcp", "127.0.0.1", "--min", "2", "--drain-ms", "20000");
         using var client = await LineClient.ConnectAsync(app);
         await client.PidAsync();
         var workers = app.Workers();
-        var answer = client.AskAsync("sleep 1000");
+        var answer = client.AskAsync("sleep 6000");
         await app.WaitForLogAsync("Serving stream requests");
 
         app.Signal(15);
@@ -261,14 +307,13 @@ public sealed class WorkerProcessTests
         var busy = await client.PidAsync();
         var workers = app.Workers();
         var answer = client.AskAsync("hang");
-        await app.WaitForLogAsync("Serving stream requests");
 
         app.Signal(15);
 
         Assert.Null(await answer);
         await app.ExitsCleanlyAsync();
         await Processes.AllGoneAsync(workers);
-        Assert.Contains($"(pid {busy}): the server closed without waiting for its requests (BlockOnClose is false)", app.Stderr, StringComparison.Ordinal);
+        Assert.True(app.Stderr.Contains($"(pid {busy}): the server closed without waiting for its requests (BlockOnClose is false)", StringComparison.Ordinal), app.Stderr);
     }
 
     [Fact]

@@ -57,7 +57,7 @@ public sealed class ForkingModel : ConcurrencyModel
     /// <summary>Python's <c>max_children</c>: the most worker processes at once. Default 40, as Python.</summary>
     public int MaxChildren { get; set; } = 40;
 
-    /// <summary>Workers started when serving starts, and kept running. Default: the number of cores, at most <see cref="MaxChildren"/>.</summary>
+    /// <summary>Workers started when serving starts, and kept running; at least 1. Default: the number of cores, at most <see cref="MaxChildren"/>.</summary>
     public int MinChildren
     {
         get => Math.Min(_minChildren ?? Environment.ProcessorCount, MaxChildren);
@@ -104,7 +104,8 @@ public sealed class ForkingModel : ConcurrencyModel
     public override string Name => "forking";
 
     /// <inheritdoc />
-    protected internal override bool WaitsOnClose => BlockOnClose;
+    /// <remarks>In a worker always true: whether to wait is the master's decision, and it kills a worker it will not wait for.</remarks>
+    protected internal override bool WaitsOnClose => BlockOnClose || _feed is not null;
 
     internal override RequestFeed? Feed => _feed;
 
@@ -119,7 +120,7 @@ public sealed class ForkingModel : ConcurrencyModel
     {
         ArgumentNullException.ThrowIfNull(server);
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxChildren, 1, nameof(MaxChildren));
-        ArgumentOutOfRangeException.ThrowIfLessThan(MinChildren, 0, nameof(MinChildren));
+        ArgumentOutOfRangeException.ThrowIfLessThan(MinChildren, 1, nameof(MinChildren));
         ArgumentOutOfRangeException.ThrowIfLessThan(RequestsPerChild, 1, nameof(RequestsPerChild));
         ArgumentOutOfRangeException.ThrowIfNegative(MaxQueue, nameof(MaxQueue));
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(HangTimeout, TimeSpan.Zero, nameof(HangTimeout));

@@ -141,10 +141,17 @@ internal static unsafe partial class DescriptorPassing
                     if (message.ControlLength >= HeaderSize + sizeof(int)
                         && *(int*)(control + 8) == SolSocket && *(int*)(control + 12) == ScmRights)
                     {
+                        // One descriptor per message is the protocol; the space has room for two, so
+                        // close whatever else came rather than leak it, and refuse a message that had more.
+                        var count = (int)((*(nuint*)control - HeaderSize) / sizeof(int));
                         descriptor = *(int*)(control + HeaderSize);
-                        if ((message.Flags & MsgCtrunc) != 0)
+                        for (var i = 1; i < count; i++)
                         {
-                            // More descriptors were sent than we take: the kernel dropped the rest; refuse the one we got.
+                            Close(*(int*)(control + HeaderSize + (i * sizeof(int))));
+                        }
+
+                        if (count != 1 || (message.Flags & MsgCtrunc) != 0)
+                        {
                             Close(descriptor);
                             descriptor = -1;
                         }

@@ -421,8 +421,16 @@ public abstract partial class BaseServer
         _feed?.Completed(request);
     }
 
-    /// <summary>A model reports that a request it handed to another process is over (handled there, or lost with it).</summary>
-    internal void CompleteHandedOff(Request request) => Complete(request);
+    /// <summary>
+    /// A model reports that a request it handed to another process is over (handled there, or lost
+    /// with it). Bookkeeping only: that process ran the request's shutdown hooks on its own copy.
+    /// </summary>
+    internal void CompleteHandedOff(Request request)
+    {
+        request.Dispose();
+        _inFlight.Remove(request);
+        ServerMetrics.ActiveRequests.Add(-1);
+    }
 
     private void ShutdownRequestQuietly(Request request)
     {

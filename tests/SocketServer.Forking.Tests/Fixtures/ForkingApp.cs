@@ -126,6 +126,9 @@ public sealed partial class ForkingApp : IDisposable
 
     public void Signal(int signal) => Processes.Signal(Pid, signal);
 
+    /// <summary>Waits until the master has queued a request because every worker was busy (its debug log says so).</summary>
+    public Task WaitForQueuedAsync() => WaitForLogAsync("Queued the request from");
+
     /// <summary>Waits for the master to exit and checks it exited with 0.</summary>
     public async Task ExitsCleanlyAsync()
     {
@@ -148,7 +151,8 @@ public sealed partial class ForkingApp : IDisposable
             seen = [.. _seenWorkers];
         }
 
-        foreach (var pid in workers.Concat(seen).Distinct())
+        // Only processes still running this program: a pid seen earlier may belong to someone else by now.
+        foreach (var pid in workers.Concat(seen).Distinct().Where(p => Processes.CommandLine(p).Contains("ForkingApp.dll", StringComparison.Ordinal)))
         {
             Processes.Signal(pid, 9);
         }
@@ -200,7 +204,60 @@ public static class Processes
     public static void Signal(int pid, int signal)
     {
         using var kill = Process.Start(new ProcessStartInfo("kill", [$"-{signal}", pid.ToString(CultureInfo.InvariantCulture)]) { RedirectStandardError = true })!;
-        kill.WaitForExit();
+        if (!kill.WaitForExit(ForkingApp.Wait))
+        {
+            throw new TimeoutException($"kill -{signal} {pid} did not finish");
+        }
+    }
+
+    public static string CommandLine(int pid)
+    {
+        try
+        {
+            return File.ReadAllText($"/proc/{pid}/cmdline").Replace('\0', ' ');
+        }
+        catch (IOException)
+        {
+            return "";
+        }
+    }
+
+    /// <summary>The paths of the Unix sockets the process has open (from its descriptors and /proc/net/unix).</summary>
+    public static IReadOnlyList<string> UnixSocketPaths(int pid)
+    {
+        var open = OpenBy(pid).ToHashSet();
+        var paths = new List<string>();
+        foreach (var line in File.ReadLines("/proc/net/unix").Skip(1))
+        {
+            var fields = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            if (fields.Length >= 8 && open.Contains($"socket:[{fields[6]}]"))
+            {
+                paths.Add(fields[7]);
+            }
+        }
+
+        return paths;
+    }
+
+    /// <summary>What the process's descriptors point at (paths; sockets show as socket:[inode]).</summary>
+    public static IReadOnlyList<string> OpenBy(int pid)
+    {
+        var targets = new List<string>();
+        try
+        {
+            foreach (var fd in Directory.EnumerateFiles($"/proc/{pid}/fd"))
+            {
+                if (new FileInfo(fd).LinkTarget is { } target)
+                {
+                    targets.Add(target);
+                }
+            }
+        }
+        catch (IOException)
+        {
+        }
+
+        return targets;
     }
 
     private static (char State, int Parent)? Stat(int pid)

@@ -5,7 +5,7 @@ using System.Text;
 using Microsoft.Extensions.Logging;
 using SocketServer;
 
-// forking-app <tcp|udp|unix|unixdgram> <host-or-path> [--async] [--max N] [--min N] [--per N] [--queue N]
+// forking-app <tcp|udp|unix|unixdgram> <host-or-path> [--async] [--blocking] [--max N] [--min N] [--per N] [--queue N]
 //             [--limit-ms N] [--hang-ms N] [--drain-ms N] [--no-block]
 // The master prints "serving <address> pid <pid>" once its workers are up; workers print nothing
 // to stdout. Logs go to stderr.
@@ -56,7 +56,14 @@ void Stop(PosixSignalContext context)
     stop.Cancel();
 }
 
-var serving = Task.Run(() => server.ServeForeverAsync(TimeSpan.FromMilliseconds(100), stop.Token));
+// --blocking: the synchronous loop (ServeForever, stopped by Shutdown); otherwise ServeForeverAsync.
+var serving = options.ContainsKey("--blocking")
+    ? Task.Run(() =>
+    {
+        using var onStop = stop.Token.Register(() => Task.Run(server.Shutdown));
+        server.ServeForever(TimeSpan.FromMilliseconds(100));
+    })
+    : Task.Run(() => server.ServeForeverAsync(TimeSpan.FromMilliseconds(100), stop.Token));
 if (!ForkingModel.IsWorkerProcess)
 {
     // ServeForeverAsync starts the workers before it takes the first request; report once they are up.

@@ -28,4 +28,10 @@ internal static partial class WorkerLog
 
     [LoggerMessage(27, LogLevel.Warning, "Rejected a connection to the workers' control socket: {Reason}")]
     public static partial void Rejected(ILogger logger, string reason);
+
+    [LoggerMessage(29, LogLevel.Debug, "Queued the request from {Client}: every worker is busy ({Waiting} waiting)")]
+    public static partial void Queued(ILogger logger, string client, int waiting);
+
+    [LoggerMessage(28, LogLevel.Error, "Worker pid {Pid}: could not take a request from the master, which is told it is over: {Reason}")]
+    public static partial void Undeliverable(ILogger logger, int pid, string reason);
 }

@@ -26,6 +26,8 @@ internal static class WorkerMessages
     /// <summary>The largest message: a header, an address and the largest datagram a server reads.</summary>
     public const int MaxLength = 1 + 8 + 2 + 512 + 65_536;
 
+    private static readonly UnixDomainSocketEndPoint UnnamedPeer = new("\0");
+
     private const byte IpFamily = 0;
     private const byte UnixFamily = 1;
 
@@ -62,7 +64,7 @@ internal static class WorkerMessages
 
     public static long ReadId(ReadOnlySpan<byte> message) => BinaryPrimitives.ReadInt64LittleEndian(message[1..]);
 
-    /// <summary>Writes an address as a 16-bit length, a family byte and its text (IP: port first).</summary>
+    /// <summary>Writes an address as a 16-bit length, a family byte, then for IP the port and the address as text, for Unix the raw <c>sockaddr_un</c>.</summary>
     public static int WriteAddress(Span<byte> buffer, EndPoint address)
     {
         int length;
@@ -74,8 +76,11 @@ internal static class WorkerMessages
                 length = 3 + Encoding.UTF8.GetBytes(ip.Address.ToString(), buffer[5..]);
                 break;
             default:
+                // The kernel's own form (sockaddr_un), so abstract names ("\0…") and unnamed peers survive the trip.
                 buffer[2] = UnixFamily;
-                length = 1 + Encoding.UTF8.GetBytes(address is UnixDomainSocketEndPoint ? address.ToString() ?? string.Empty : string.Empty, buffer[3..]);
+                var raw = address.Serialize();
+                raw.Buffer.Span[..raw.Size].CopyTo(buffer[3..]);
+                length = 1 + raw.Size;
                 break;
         }
 
@@ -95,8 +100,9 @@ internal static class WorkerMessages
         }
         else
         {
-            var path = Encoding.UTF8.GetString(body[1..]);
-            address = new UnixDomainSocketEndPoint(path.Length == 0 ? "\0" : path);
+            var raw = new SocketAddress(AddressFamily.Unix, body.Length - 1);
+            body[1..].CopyTo(raw.Buffer.Span);
+            address = UnnamedPeer.Create(raw);
         }
 
         return 2 + length;

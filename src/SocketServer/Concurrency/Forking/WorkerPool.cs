@@ -21,6 +21,7 @@ internal sealed class WorkerPool : IDisposable
 
     private static readonly TimeSpan RetryInterval = TimeSpan.FromSeconds(5);
     private static readonly TimeSpan ExitGrace = TimeSpan.FromSeconds(5);
+    private static readonly TimeSpan HelloTimeout = TimeSpan.FromSeconds(5);
 
     private readonly ForkingModel _model;
     private readonly BaseServer _server;
@@ -158,6 +159,7 @@ internal sealed class WorkerPool : IDisposable
             else
             {
                 _pending.Enqueue(request);
+                WorkerLog.Queued(_logger, request.ToString(), _pending.Count);
                 Grow();
             }
         }
@@ -249,18 +251,24 @@ internal sealed class WorkerPool : IDisposable
 
         var number = ++_nextWorker;
         var token = RandomNumberGenerator.GetBytes(WorkerMessages.TokenLength);
-        Process process;
+        var process = new Process { EnableRaisingEvents = true };
+        var worker = new Worker(number, process, token) { Started = Stopwatch.GetTimestamp() };
+
+        // Before Start: Exited is raised once, and a worker that fails at once must still be seen to.
+        // (Its handler waits for _gate, which this method holds until the worker is in the list.)
+        process.Exited += (_, _) => OnExited(worker);
         try
         {
             var start = _model.CreateStartInfo();
             start.UseShellExecute = false;
             start.RedirectStandardInput = true;
             start.Environment[WorkerInvitation.Variable] = new WorkerInvitation(_controlPath, number, token, _serverNumber).Format();
-            process = new Process { StartInfo = start, EnableRaisingEvents = true };
+            process.StartInfo = start;
             process.Start();
         }
         catch (Exception e) when (e is Win32Exception or InvalidOperationException or SocketServerException)
         {
+            process.Dispose();
             _startFailures++;
             _lastFailure = e.Message;
             _lastRetry = Stopwatch.GetTimestamp();
@@ -270,8 +278,7 @@ internal sealed class WorkerPool : IDisposable
 
         // A worker reads nothing from the terminal: its stdin is an empty pipe.
         process.StandardInput.Close();
-        var worker = new Worker(number, process, token) { Pid = process.Id, Started = Stopwatch.GetTimestamp() };
-        process.Exited += (_, _) => OnExited(worker);
+        worker.Pid = process.Id;
         _workers.Add(worker);
         ServerMetrics.Workers.Add(1);
         return true;
@@ -291,21 +298,25 @@ internal sealed class WorkerPool : IDisposable
                 return;
             }
 
-            try
+            // Each on its own, so one that stalls before its hello holds up no other.
+            _ = Task.Run(() =>
             {
-                Welcome(channel);
-            }
-            catch (Exception e) when (e is SocketException or ObjectDisposedException or InvalidDataException)
-            {
-                WorkerLog.Rejected(_logger, e.Message);
-                channel.Dispose();
-            }
+                try
+                {
+                    Welcome(channel);
+                }
+                catch (Exception e) when (e is SocketException or ObjectDisposedException or InvalidDataException)
+                {
+                    WorkerLog.Rejected(_logger, e.Message);
+                    channel.Dispose();
+                }
+            });
         }
     }
 
     private void Welcome(Socket channel)
     {
-        channel.ReceiveTimeout = (int)_model.StartTimeout.TotalMilliseconds;
+        channel.ReceiveTimeout = (int)HelloTimeout.TotalMilliseconds;
         var hello = new byte[64];
         var received = channel.Receive(hello);
         if (received != 5 + WorkerMessages.TokenLength || hello[0] != WorkerMessages.Hello)
@@ -338,12 +349,13 @@ internal sealed class WorkerPool : IDisposable
         }
 
         channel.ReceiveTimeout = 0;
-        var length = WorkerMessages.WriteWelcome(_message.AsSpan(0, 1024), _server.Kind, _server.ServerAddress);
+        var welcome = new byte[1024];
+        var length = WorkerMessages.WriteWelcome(welcome, _server.Kind, _server.ServerAddress);
         var socket = _server.Kind == RequestKind.Datagram ? _server.Socket : null;
         int error;
         lock (_gate)
         {
-            error = DescriptorPassing.Send(channel, _message.AsSpan(0, length), socket?.Handle ?? -1);
+            error = DescriptorPassing.Send(channel, welcome.AsSpan(0, length), socket?.Handle ?? -1);
             if (error == 0 && !worker.Gone && !_closing)
             {
                 worker.Channel = channel;
@@ -450,6 +462,16 @@ internal sealed class WorkerPool : IDisposable
 
     private void OnExited(Worker worker)
     {
+        lock (_gate)
+        {
+            if (worker.Exited || !_workers.Contains(worker))
+            {
+                return;
+            }
+
+            worker.Exited = true;
+        }
+
         Lose(worker);
         var code = worker.Process.ExitCode;
         bool closing;
@@ -457,7 +479,7 @@ internal sealed class WorkerPool : IDisposable
         {
             _workers.Remove(worker);
             closing = _closing;
-            if (!worker.EverReady)
+            if (!worker.EverReady && !closing)
             {
                 _startFailures++;
                 _lastFailure = $"worker {worker.Number} exited with code {code} before it connected; its stderr says why";
@@ -478,6 +500,7 @@ internal sealed class WorkerPool : IDisposable
 
         worker.Process.Dispose();
         _changed.Release();
+        List<Request> hopeless;
         lock (_gate)
         {
             while (!_closing && _workers.Count(w => !w.Gone) < _model.MinChildren && Spawn())
@@ -488,9 +511,33 @@ internal sealed class WorkerPool : IDisposable
             {
                 Grow();
             }
+
+            hopeless = TakeQueueIfHopeless();
         }
 
+        RefuseAll(hopeless, $"no worker process is running ({_lastFailure})");
         Pump();
+    }
+
+    // Under _gate: when workers keep failing to start and none runs, what waits would wait for nothing.
+    private List<Request> TakeQueueIfHopeless()
+    {
+        if (_startFailures < MaxStartFailures || _workers.Any(w => w.Ready))
+        {
+            return [];
+        }
+
+        List<Request> queued = [.. _pending];
+        _pending.Clear();
+        return queued;
+    }
+
+    private void RefuseAll(List<Request> requests, string reason)
+    {
+        foreach (var request in requests)
+        {
+            _server.RefuseRequest(request, reason);
+        }
     }
 
     private static string Describe(int code) => code > 128 && code < 160
@@ -506,6 +553,8 @@ internal sealed class WorkerPool : IDisposable
             {
                 _pending.Dequeue();
             }
+
+            StopWorkersWhenQueueEmpty();
         }
     }
 
@@ -513,6 +562,7 @@ internal sealed class WorkerPool : IDisposable
     {
         var now = Stopwatch.GetTimestamp();
         var kill = new List<(Worker Worker, string Reason)>();
+        List<Request> hopeless;
         lock (_gate)
         {
             if (_closing)
@@ -567,8 +617,11 @@ internal sealed class WorkerPool : IDisposable
             {
                 Grow();
             }
+
+            hopeless = TakeQueueIfHopeless();
         }
 
+        RefuseAll(hopeless, $"no worker process is running ({_lastFailure})");
         foreach (var (worker, reason) in kill)
         {
             Kill(worker, reason);
@@ -577,9 +630,13 @@ internal sealed class WorkerPool : IDisposable
         Pump();
     }
 
-    private void Kill(Worker worker, string reason)
+    private void Kill(Worker worker, string? reason)
     {
-        WorkerLog.Killing(_logger, worker.Number, worker.Pid, reason);
+        if (reason is not null)
+        {
+            WorkerLog.Killing(_logger, worker.Number, worker.Pid, reason);
+        }
+
         try
         {
             worker.Process.Kill();
@@ -605,13 +662,13 @@ internal sealed class WorkerPool : IDisposable
     }
 
     /// <summary>
-    /// The server began to close: take no more requests (refuse what is queued) and tell every worker
-    /// to stop, so each closes its own server — its handlers see <c>Stopping</c> — and drains what it
-    /// holds while the master's drain waits for their reports. No worker starts after this.
+    /// The server began to close: take no more requests, and tell every worker to stop — once the
+    /// queue is served — so each closes its own server (its handlers see <c>Stopping</c>) and drains
+    /// what it holds while the master's drain waits for their reports. No worker starts after this.
     /// </summary>
     private void Stop()
     {
-        Request[] queued;
+        var starting = new List<Worker>();
         lock (_gate)
         {
             if (_closing)
@@ -620,17 +677,35 @@ internal sealed class WorkerPool : IDisposable
             }
 
             _closing = true;
-            queued = [.. _pending];
-            _pending.Clear();
-            foreach (var worker in _workers.Where(w => w.Ready))
+
+            // Workers still starting will get nothing: end them quietly, rather than let them fail to connect.
+            foreach (var worker in _workers.Where(w => !w.Ready && !w.Gone))
             {
-                worker.Stopped = DescriptorPassing.Send(worker.Channel!, [WorkerMessages.Stop], -1) == 0;
+                worker.Stopped = true;
+                starting.Add(worker);
             }
+
+            StopWorkersWhenQueueEmpty();
         }
 
-        foreach (var request in queued)
+        foreach (var worker in starting)
         {
-            _server.RefuseRequest(request, "the server is closing");
+            Kill(worker, null);
+        }
+    }
+
+    // Under _gate. Requests already queued were accepted and verified: they are served during the
+    // drain, and the workers are told to stop once none waits.
+    private void StopWorkersWhenQueueEmpty()
+    {
+        if (!_closing || _pending.Count > 0)
+        {
+            return;
+        }
+
+        foreach (var worker in _workers.Where(w => w.Ready && !w.Stopped))
+        {
+            worker.Stopped = DescriptorPassing.Send(worker.Channel!, [WorkerMessages.Stop], -1) == 0;
         }
     }
 
@@ -639,10 +714,17 @@ internal sealed class WorkerPool : IDisposable
     {
         Stop();
         Worker[] workers;
+        List<Request> queued;
         lock (_gate)
         {
+            // The drain is over (or the server did not wait): what still waits is not served.
+            queued = [.. _pending];
+            _pending.Clear();
+            StopWorkersWhenQueueEmpty();
             workers = [.. _workers];
         }
+
+        RefuseAll(queued, "the server closed before a worker could take it");
 
         _onStopping.Dispose();
         _onAbort.Dispose();
@@ -696,9 +778,12 @@ internal sealed class WorkerPool : IDisposable
 
         public byte[] Token { get; } = token;
 
-        public required int Pid { get; init; }
+        public int Pid { get; set; }
 
         public required long Started { get; init; }
+
+        /// <summary>Its exit was handled (OnExited runs once).</summary>
+        public bool Exited { get; set; }
 
         public Socket? Channel { get; set; }
 

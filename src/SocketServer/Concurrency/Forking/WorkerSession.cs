@@ -26,6 +26,8 @@ internal sealed partial class WorkerSession : RequestFeed, IDisposable
     public static Task ProcessSessionEnded => SessionEnded.Task;
 
     private readonly Socket _channel;
+    private readonly string _controlPath;
+    private readonly int _masterPid;
     private readonly Lock _sendGate = new();
     private readonly ConcurrentQueue<Request> _queue = new();
     private readonly SemaphoreSlim _ready = new(0);
@@ -38,9 +40,11 @@ internal sealed partial class WorkerSession : RequestFeed, IDisposable
     private bool _stopped;
     private int _disposed;
 
-    private WorkerSession(Socket channel, RequestKind kind, EndPoint serverAddress, Socket? socket)
+    private WorkerSession(Socket channel, string controlPath, RequestKind kind, EndPoint serverAddress, Socket? socket)
     {
         _channel = channel;
+        _controlPath = controlPath;
+        _masterPid = SysGetParentId();
         Kind = kind;
         ServerAddress = serverAddress;
         Socket = socket;
@@ -60,6 +64,9 @@ internal sealed partial class WorkerSession : RequestFeed, IDisposable
 
     [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
     private static partial int SysKill(int pid, int signal);
+
+    [LibraryImport("libc", EntryPoint = "getppid")]
+    private static partial int SysGetParentId();
 
     /// <summary>Connects to the master named by <paramref name="invitation"/> and takes its welcome.</summary>
     public static WorkerSession Connect(WorkerInvitation invitation)
@@ -94,7 +101,7 @@ internal sealed partial class WorkerSession : RequestFeed, IDisposable
             // The master's datagram socket is non-blocking, and the flag belongs to the socket both
             // processes share: say so here rather than change it under the master.
             socket?.Blocking = false;
-            return new WorkerSession(channel, kind, address, socket);
+            return new WorkerSession(channel, invitation.ControlPath, kind, address, socket);
         }
         catch (Exception e) when (e is SocketException or IOException)
         {
@@ -155,6 +162,11 @@ internal sealed partial class WorkerSession : RequestFeed, IDisposable
             }
         }
 
+        SendDone(id);
+    }
+
+    private void SendDone(long id)
+    {
         Span<byte> done = stackalloc byte[16];
         Send(done[..WorkerMessages.WriteId(done, WorkerMessages.Done, id)]);
     }
@@ -192,7 +204,7 @@ internal sealed partial class WorkerSession : RequestFeed, IDisposable
                 var message = buffer.AsSpan(0, received);
                 switch (message[0])
                 {
-                    case WorkerMessages.Connection when descriptor >= 0:
+                    case WorkerMessages.Connection:
                         Deliver(message, descriptor);
                         break;
                     case WorkerMessages.Datagram:
@@ -233,24 +245,68 @@ internal sealed partial class WorkerSession : RequestFeed, IDisposable
         }
 
         End();
+        if (SysGetParentId() != _masterPid)
+        {
+            // The master is dead, so nothing else will remove its control socket's directory.
+            TryRemove(Path.GetDirectoryName(_controlPath));
+        }
+
         _orphanWatchdog = new Timer(static _ => SysKill(Environment.ProcessId, 9), null, _drainTimeout + OrphanGrace, System.Threading.Timeout.InfiniteTimeSpan);
+    }
+
+    private static void TryRemove(string? directory)
+    {
+        try
+        {
+            if (directory is not null)
+            {
+                Directory.Delete(directory, recursive: true);
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Another worker of the same master got there first, or it is not ours to remove.
+        }
     }
 
     private void Deliver(ReadOnlySpan<byte> message, nint descriptor)
     {
-        var id = WorkerMessages.ReadId(message);
-        var offset = 9 + WorkerMessages.ReadAddress(message[9..], out var client);
-        Request request;
-        if (descriptor >= 0)
+        if (message.Length < 9)
         {
-            request = new StreamRequest(new Socket(new SafeSocketHandle(descriptor, ownsHandle: true)), client);
+            DescriptorPassing.Close(descriptor);
+            return;
         }
-        else
+
+        var id = WorkerMessages.ReadId(message);
+        Request request;
+        try
         {
-            var packet = message[offset..];
-            var rented = ArrayPool<byte>.Shared.Rent(Math.Max(1, packet.Length));
-            packet.CopyTo(rented);
-            request = new DatagramRequest(rented, packet.Length, Socket!, client);
+            var offset = 9 + WorkerMessages.ReadAddress(message[9..], out var client);
+            if (message[0] == WorkerMessages.Connection)
+            {
+                if (descriptor < 0)
+                {
+                    // The connection did not arrive (this process is out of descriptors, say): the
+                    // master must still hear it is over, or it would count it in flight for ever.
+                    throw new InvalidDataException("a connection arrived without its descriptor (is this process out of file descriptors?)");
+                }
+
+                request = new StreamRequest(new Socket(new SafeSocketHandle(descriptor, ownsHandle: true)), client);
+            }
+            else
+            {
+                var packet = message[offset..];
+                var rented = ArrayPool<byte>.Shared.Rent(Math.Max(1, packet.Length));
+                packet.CopyTo(rented);
+                request = new DatagramRequest(rented, packet.Length, Socket!, client);
+            }
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            DescriptorPassing.Close(descriptor);
+            WorkerLog.Undeliverable(_logger, Environment.ProcessId, e.Message);
+            SendDone(id);
+            return;
         }
 
         lock (_ids)
