@@ -95,6 +95,8 @@ public class LifecycleTests
         Assert.Throws<ArgumentOutOfRangeException>(() =>
             new TcpServer("127.0.0.1", 0, HandlerFactory.Of<SyncHandler>(), new ForkingModel { MaxChildren = 0 }));
         Assert.Throws<ArgumentOutOfRangeException>(() =>
+            new TcpServer("127.0.0.1", 0, HandlerFactory.Of<SyncHandler>(), new ForkingModel { MinChildren = 0 }));
+        Assert.Throws<ArgumentOutOfRangeException>(() =>
             new TcpServer("127.0.0.1", 0, HandlerFactory.Of<SyncHandler>(), new ForkingModel { RequestsPerChild = 0 }));
         Assert.Throws<ArgumentOutOfRangeException>(() =>
             new TcpServer("127.0.0.1", 0, HandlerFactory.Of<SyncHandler>(), new ForkingModel { HangTimeout = TimeSpan.Zero }));

@@ -245,13 +245,31 @@ internal sealed partial class WorkerSession : RequestFeed, IDisposable
         }
 
         End();
-        if (SysGetParentId() != _masterPid)
+        if (!_stopped && MasterIsGone())
         {
             // The master is dead, so nothing else will remove its control socket's directory.
             TryRemove(Path.GetDirectoryName(_controlPath));
         }
 
         _orphanWatchdog = new Timer(static _ => SysKill(Environment.ProcessId, 9), null, _drainTimeout + OrphanGrace, System.Threading.Timeout.InfiniteTimeSpan);
+    }
+
+    // A dying process closes its descriptors before the kernel hands its children to a new parent,
+    // so the channel's end can come a moment before getppid() changes: give it up to a second.
+    private bool MasterIsGone()
+    {
+        var deadline = Environment.TickCount64 + 1000;
+        while (SysGetParentId() == _masterPid)
+        {
+            if (Environment.TickCount64 > deadline)
+            {
+                return false;
+            }
+
+            Thread.Sleep(10);
+        }
+
+        return true;
     }
 
     private static void TryRemove(string? directory)
