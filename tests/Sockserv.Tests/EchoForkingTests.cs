@@ -35,7 +35,7 @@ public class EchoForkingTests
             var holders = new HashSet<int>();
             for (var i = 0; i < clients.Count; i++)
             {
-                Assert.Equal($"CLIENT {i}\n", Receive(clients[i], $"client {i}\n".Length));
+                Assert.Equal($"CLIENT {i}\n", Peer.Receive(clients[i], $"client {i}\n".Length));
                 var holder = HolderOf(server.Port, ((IPEndPoint)clients[i].LocalEndPoint!).Port, server.Id);
                 Assert.NotEqual(server.Id, holder);
                 Assert.Equal(server.Id, ParentOf(holder));
@@ -53,24 +53,6 @@ public class EchoForkingTests
         server.WaitForExit();
         Assert.Equal(0, server.ExitCode);
         Assert.DoesNotContain("   at ", server.Stderr);
-    }
-
-    private static string Receive(Socket socket, int length)
-    {
-        var buffer = new byte[length];
-        var got = 0;
-        while (got < length)
-        {
-            var n = socket.Receive(buffer, got, length - got, SocketFlags.None);
-            if (n == 0)
-            {
-                break;
-            }
-
-            got += n;
-        }
-
-        return Encoding.ASCII.GetString(buffer, 0, got);
     }
 
     /// <summary>The process (the master or one of its children) that has the server's end of the connection from <paramref name="clientPort"/> open.</summary>

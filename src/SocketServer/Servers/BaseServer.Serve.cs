@@ -303,17 +303,7 @@ public abstract partial class BaseServer
         {
             // Handed over by the master, which verified it and counted it against its limits.
             _inFlight.TryAdd(request, int.MaxValue);
-            ServerMetrics.ActiveRequests.Add(1);
-            try
-            {
-                ProcessRequest(request);
-            }
-            catch (Exception e) when (e is not OutOfMemoryException)
-            {
-                HandleError(request, e);
-                Complete(request);
-            }
-
+            HandToModel(request);
             return;
         }
 
@@ -343,6 +333,11 @@ public abstract partial class BaseServer
         }
 
         ServerMetrics.RequestsAccepted.Add(1);
+        HandToModel(request);
+    }
+
+    private void HandToModel(Request request)
+    {
         ServerMetrics.ActiveRequests.Add(1);
         try
         {

@@ -14,12 +14,17 @@ public static class Peer
         using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { ReceiveTimeout = Bounded.Millis };
         socket.Connect(IPAddress.Loopback, port);
         socket.Send(Encoding.UTF8.GetBytes(message));
-        var want = expectedLength ?? Encoding.UTF8.GetByteCount(message);
-        var answer = new byte[want];
+        return Receive(socket, expectedLength ?? Encoding.UTF8.GetByteCount(message));
+    }
+
+    /// <summary>Reads until <paramref name="length"/> bytes came or the peer closed; returns them as UTF-8.</summary>
+    public static string Receive(Socket socket, int length)
+    {
+        var answer = new byte[length];
         var got = 0;
-        while (got < want)
+        while (got < length)
         {
-            var n = socket.Receive(answer, got, want - got, SocketFlags.None);
+            var n = socket.Receive(answer, got, length - got, SocketFlags.None);
             if (n == 0)
             {
                 break;
