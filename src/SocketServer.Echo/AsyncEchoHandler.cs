@@ -19,6 +19,7 @@ public sealed class AsyncEchoHandler : AsyncRequestHandler
     /// <inheritdoc />
     protected override ValueTask HandleAsync(CancellationToken cancellationToken) => Request switch
     {
+        StreamRequest { Transport: { } transport } => EchoTransportAsync(transport, cancellationToken),
         StreamRequest stream => EchoStreamAsync(stream.Connection, cancellationToken),
         DatagramRequest datagram => EchoDatagramAsync(datagram, cancellationToken),
         _ => ValueTask.CompletedTask,
@@ -63,6 +64,44 @@ public sealed class AsyncEchoHandler : AsyncRequestHandler
                 {
                     pending = pending[await connection.SendAsync(pending, SocketFlags.None, cancellationToken).ConfigureAwait(false)..];
                 }
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    // Under the event loop: the loop's stream, so every await completes on the loop's thread.
+    private async ValueTask EchoTransportAsync(Stream transport, CancellationToken cancellationToken)
+    {
+        var buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
+        try
+        {
+            using var idleOrStopping = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, Server.Stopping);
+            while (true)
+            {
+                int received;
+                try
+                {
+                    received = await transport.ReadAsync(buffer, idleOrStopping.Token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException) when (Server.Stopping.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+                {
+                    return;
+                }
+
+                if (received == 0)
+                {
+                    return;
+                }
+
+                if (_upper)
+                {
+                    AsciiCase.ToUpperInPlace(buffer.AsSpan(0, received));
+                }
+
+                await transport.WriteAsync(buffer.AsMemory(0, received), cancellationToken).ConfigureAwait(false);
             }
         }
         finally

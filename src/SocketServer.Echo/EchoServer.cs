@@ -4,7 +4,7 @@ namespace SocketServer.Echo;
 public static class EchoServer
 {
     /// <summary>The models <c>--mode</c> accepts, in the order the help lists them.</summary>
-    public static IReadOnlyList<string> Modes { get; } = ["sync", "threading", "pool", "async", "forking"];
+    public static IReadOnlyList<string> Modes { get; } = ["sync", "threading", "pool", "async", "forking", "eventloop"];
 
     /// <summary>Makes the model named <paramref name="mode"/>.</summary>
     public static ConcurrencyModel CreateModel(string mode, int poolThreads = 64, int poolQueue = 1024, int maxChildren = 40) => mode switch
@@ -14,6 +14,7 @@ public static class EchoServer
         "pool" => new ThreadPoolModel(poolThreads, poolQueue),
         "async" => new AsyncModel(),
         "forking" => new ForkingModel { MaxChildren = maxChildren },
+        "eventloop" => new EventLoopModel(),
         _ => throw new ArgumentException($"unknown mode '{mode}': use one of {string.Join(", ", Modes)}.", nameof(mode)),
     };
 
@@ -26,7 +27,7 @@ public static class EchoServer
         // Thread-based models get the plain blocking handler (nothing between thread and socket);
         // the async model gets the task-based one.
         var upper = options.Upper;
-        var handler = model is AsyncModel
+        var handler = model is AsyncModel or EventLoopModel
             ? HandlerFactory.Of(() => new AsyncEchoHandler(upper))
             : HandlerFactory.Of(() => new EchoHandler(upper));
 

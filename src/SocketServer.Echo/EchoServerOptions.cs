@@ -18,7 +18,7 @@ public sealed class EchoServerOptions
     /// <summary>Socket file for the Unix transports.</summary>
     public string? UnixPath { get; set; }
 
-    /// <summary>Concurrency model: sync, threading, pool, async or forking.</summary>
+    /// <summary>Concurrency model: sync, threading, pool, async, forking or eventloop.</summary>
     public string Mode { get; set; } = "threading";
 
     /// <summary>Pool model: threads.</summary>

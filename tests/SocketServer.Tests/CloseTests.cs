@@ -10,7 +10,7 @@ public class CloseTests
         var data = new TheoryData<string, string>();
         foreach (var transport in Matrix.Transports)
         {
-            foreach (var model in new[] { "threading", "pool", "async" })
+            foreach (var model in new[] { "threading", "pool", "async", "eventloop" })
             {
                 data.Add(transport, model);
             }

@@ -10,7 +10,7 @@ namespace SocketServer;
 /// </summary>
 public abstract class AsyncStreamRequestHandler : AsyncRequestHandler
 {
-    private NetworkStream? _stream;
+    private Stream? _stream;
     private PipeReader? _input;
     private PipeWriter? _output;
 
@@ -20,8 +20,11 @@ public abstract class AsyncStreamRequestHandler : AsyncRequestHandler
     /// <summary>The connected socket.</summary>
     public Socket Connection => ((StreamRequest)Request).Connection;
 
-    /// <summary>The connection as a stream (made on first use).</summary>
-    public Stream Stream => _stream ??= new NetworkStream(Connection, ownsSocket: false);
+    /// <summary>
+    /// The connection as a stream (made on first use): a <see cref="NetworkStream"/>, or under the
+    /// event-loop model the loop's own stream, whose awaits complete on the loop's thread.
+    /// </summary>
+    public Stream Stream => _stream ??= ((StreamRequest)Request).Transport ?? new NetworkStream(Connection, ownsSocket: false);
 
     /// <summary>The connection's incoming bytes as a pipe (made on first use).</summary>
     public PipeReader Input => _input ??= PipeReader.Create(Stream);

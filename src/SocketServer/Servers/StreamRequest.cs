@@ -16,9 +16,22 @@ public sealed class StreamRequest : Request
     /// <summary>The connected socket (Python's <c>request</c> in a stream handler).</summary>
     public Socket Connection { get; }
 
-    /// <inheritdoc />
-    protected override void OnAbort() => Connection.Dispose();
+    /// <summary>
+    /// The connection as a stream, when the concurrency model provides its own: under
+    /// <see cref="EventLoopModel"/>, the loop's stream, whose reads and writes complete on the loop's
+    /// thread (awaiting the socket's own <c>ReceiveAsync</c> instead works, but completes on .NET's
+    /// I/O threads). Null under the other models. <see cref="AsyncStreamRequestHandler.Stream"/> uses it.
+    /// </summary>
+    public Stream? Transport { get; internal set; }
 
     /// <inheritdoc />
-    protected override void Dispose(bool disposing) => Connection.Dispose();
+    protected override void OnAbort() => Dispose(true);
+
+    /// <inheritdoc />
+    protected override void Dispose(bool disposing)
+    {
+        // The model's stream first: it lets go of the socket (an event loop unregisters it) before it closes.
+        Transport?.Dispose();
+        Connection.Dispose();
+    }
 }

@@ -19,7 +19,7 @@ public sealed class Harness : IDisposable
             Hooks.Verify = verify;
         }
 
-        Server = Matrix.CreateServer(transport, Model, Matrix.Handler(transport, model == "async", Probe), Hooks, options, _directory.FullName);
+        Server = Matrix.CreateServer(transport, Model, Matrix.Handler(transport, Matrix.IsAsyncOnly(model), Probe), Hooks, options, _directory.FullName);
     }
 
     public string Transport { get; }

@@ -9,7 +9,10 @@ namespace SocketServer.Tests.Fixtures;
 public static class Matrix
 {
     public static readonly string[] Transports = ["tcp4", "tcp6", "udp4", "udp6", "unix-stream", "unix-dgram"];
-    public static readonly string[] Models = ["sync", "threading", "pool", "async"];
+    public static readonly string[] Models = ["sync", "threading", "pool", "async", "eventloop"];
+
+    /// <summary>Models that run async handlers only.</summary>
+    public static bool IsAsyncOnly(string model) => model is "async" or "eventloop";
 
     public static TheoryData<string, string> All()
     {
@@ -50,6 +53,7 @@ public static class Matrix
         "threading" => new ThreadingModel(),
         "pool" => new ThreadPoolModel(poolThreads, poolQueue),
         "async" => new AsyncModel(),
+        "eventloop" => new EventLoopModel(2),
         _ => throw new ArgumentOutOfRangeException(nameof(name), name, null),
     };
 

@@ -1,0 +1,182 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Net.Sockets;
+using SocketServer.Selectors;
+
+namespace SocketServer.EventLoops;
+
+/// <summary>
+/// One thread, one selector: waits for readiness, completes the operations waiting on it — running
+/// the handlers' continuations right here — then runs what other threads posted and the timers
+/// that are due. Nothing blocks but the selector's wait.
+/// </summary>
+internal sealed class EventLoop : IDisposable
+{
+    private readonly Selector _selector = Selector.CreateDefault();
+    private readonly List<SelectorReady> _ready = [];
+    private readonly ConcurrentQueue<(Action<object?> Action, object? State)> _inbox = new();
+    private readonly PriorityQueue<LoopTimer, long> _timers = new();
+    private readonly Socket _wake;
+    private readonly byte[] _wakeBuffer = new byte[64];
+    private readonly Thread _thread;
+    private int _wakePending;
+    private volatile bool _stopping;
+    private long _busySince;
+    private volatile string? _busyWith;
+
+    public EventLoop(int number)
+    {
+        Number = number;
+
+        // Other threads wake the loop by sending itself a datagram (a socket the selector can watch everywhere).
+        _wake = new Socket(AddressFamily.Unix, SocketType.Dgram, ProtocolType.Unspecified);
+        var self = new UnixDomainSocketEndPoint($"\0socketserver-loop-{Environment.ProcessId}-{Guid.NewGuid():N}");
+        _wake.Bind(self);
+        _wake.Connect(self);
+        _wake.Blocking = false;
+        _selector.Register(_wake, SelectorEvents.Read);
+        _thread = new Thread(Run) { IsBackground = true, Name = $"socketserver loop {number}" };
+        _thread.UnsafeStart();
+    }
+
+    public int Number { get; }
+
+    /// <summary>Connections this loop owns now.</summary>
+    public int Connections { get; private set; }
+
+    public bool IsCurrent => Environment.CurrentManagedThreadId == _thread.ManagedThreadId;
+
+    /// <summary>How long the loop has been running one piece of work, and for whom; null when it waits.</summary>
+    public (TimeSpan Busy, string What)? Stall()
+    {
+        var since = Volatile.Read(ref _busySince);
+        return since == 0 ? null : (Stopwatch.GetElapsedTime(since), _busyWith ?? "(unknown)");
+    }
+
+    /// <summary>Runs <paramref name="action"/> on the loop's thread, soon.</summary>
+    public void Post(Action<object?> action, object? state)
+    {
+        _inbox.Enqueue((action, state));
+        if (Interlocked.Exchange(ref _wakePending, 1) == 0)
+        {
+            _wake.Send([1], SocketFlags.None, out _);
+        }
+    }
+
+    /// <summary>Calls <paramref name="callback"/> on the loop after <paramref name="delay"/>; loop thread only.</summary>
+    public LoopTimer Schedule(TimeSpan delay, Action<object?> callback, object? state)
+    {
+        var timer = new LoopTimer(callback, state);
+        _timers.Enqueue(timer, Stopwatch.GetTimestamp() + (long)(delay.TotalSeconds * Stopwatch.Frequency));
+        return timer;
+    }
+
+    /// <summary>Sets what <paramref name="stream"/> waits for; loop thread only.</summary>
+    public void Watch(LoopStream stream, SelectorEvents wanted, ref SelectorEvents registered)
+    {
+        if (wanted == registered)
+        {
+            return;
+        }
+
+        if (registered == SelectorEvents.None)
+        {
+            _selector.Register(stream.Socket, wanted, stream);
+            Connections++;
+        }
+        else if (wanted == SelectorEvents.None)
+        {
+            _selector.Unregister(stream.Socket);
+            Connections--;
+        }
+        else
+        {
+            _selector.Modify(stream.Socket, wanted, stream);
+        }
+
+        registered = wanted;
+    }
+
+    private void Run()
+    {
+        while (!_stopping)
+        {
+            TimeSpan? timeout = null;
+            if (!_inbox.IsEmpty)
+            {
+                timeout = TimeSpan.Zero;
+            }
+            else if (_timers.TryPeek(out _, out var due))
+            {
+                timeout = TimeSpan.FromTicks(Math.Max(0, (due - Stopwatch.GetTimestamp()) * TimeSpan.TicksPerSecond / Stopwatch.Frequency));
+            }
+
+            _selector.Select(timeout, _ready);
+            foreach (var (key, events) in _ready)
+            {
+                if (key.Data is LoopStream stream)
+                {
+                    Busy(stream.Description);
+                    stream.OnReady(events);
+                }
+                else
+                {
+                    while (_wake.Receive(_wakeBuffer, SocketFlags.None, out var error) > 0 && error == SocketError.Success)
+                    {
+                    }
+                }
+            }
+
+            // Posts made from here on must wake the next wait.
+            Volatile.Write(ref _wakePending, 0);
+            while (_inbox.TryDequeue(out var work))
+            {
+                Busy(null);
+                work.Action(work.State);
+            }
+
+            var now = Stopwatch.GetTimestamp();
+            while (_timers.TryPeek(out var timer, out var due) && due <= now)
+            {
+                _timers.Dequeue();
+                if (!timer.Cancelled)
+                {
+                    Busy(null);
+                    timer.Fire();
+                }
+            }
+
+            Volatile.Write(ref _busySince, 0);
+        }
+    }
+
+    /// <summary>Records what the loop runs now, for stall reports (a continuation runs on behalf of the connection that became ready).</summary>
+    public void Busy(string? what)
+    {
+        _busyWith = what ?? "work posted to the loop";
+        Volatile.Write(ref _busySince, Stopwatch.GetTimestamp());
+    }
+
+    public void Dispose()
+    {
+        _stopping = true;
+        Post(static _ => { }, null);
+        if (!IsCurrent)
+        {
+            _thread.Join(TimeSpan.FromSeconds(5));
+        }
+
+        _selector.Dispose();
+        _wake.Dispose();
+    }
+}
+
+/// <summary>A timer on an event loop: no thread of its own.</summary>
+internal sealed class LoopTimer(Action<object?> callback, object? state)
+{
+    public bool Cancelled { get; private set; }
+
+    public void Cancel() => Cancelled = true;
+
+    public void Fire() => callback(state);
+}

@@ -1,0 +1,388 @@
+using System.Net.Sockets;
+using System.Threading.Tasks.Sources;
+using SocketServer.Selectors;
+
+namespace SocketServer.EventLoops;
+
+/// <summary>
+/// A connection owned by an event loop, as the <see cref="Stream"/> an async handler reads and
+/// writes. A read or write is tried at once (the socket is non-blocking); when it would block, the
+/// loop watches the socket and completes the operation when the selector says ready — running the
+/// handler's continuation on the loop's own thread, with no hop through the thread pool. A write
+/// completes only when the kernel took every byte, so a peer that does not read holds its handler
+/// back instead of filling memory. One read and one write may be pending at a time, as on any
+/// stream. Blocking reads and writes are refused: they would stall the loop.
+/// </summary>
+internal sealed class LoopStream : Stream, IValueTaskSource<int>, IValueTaskSource
+{
+    private readonly EventLoop _loop;
+    private readonly Request _request;
+    private readonly TimeSpan? _idleTimeout;
+    private ManualResetValueTaskSourceCore<int> _read;
+    private ManualResetValueTaskSourceCore<int> _write;
+    private Memory<byte> _readBuffer;
+    private ReadOnlyMemory<byte> _writeLeft;
+    private CancellationTokenRegistration _readCancel;
+    private CancellationTokenRegistration _writeCancel;
+    private bool _reading;
+    private bool _writing;
+    private bool _closed;
+    private SelectorEvents _registered;
+    private long _lastActivity = Environment.TickCount64;
+
+    public LoopStream(EventLoop loop, StreamRequest request, TimeSpan? idleTimeout)
+    {
+        _loop = loop;
+        _request = request;
+        Socket = request.Connection;
+        Description = request.ToString();
+        _idleTimeout = idleTimeout;
+        _read.RunContinuationsAsynchronously = false;
+        _write.RunContinuationsAsynchronously = false;
+        Socket.Blocking = false;
+        if (idleTimeout is { } idle)
+        {
+            _loop.Schedule(idle, static s => ((LoopStream)s!).CheckIdle(), this);
+        }
+    }
+
+    public Socket Socket { get; }
+
+    public string Description { get; }
+
+    public override bool CanRead => true;
+
+    public override bool CanWrite => true;
+
+    public override bool CanSeek => false;
+
+    public override long Length => throw new NotSupportedException();
+
+    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+    public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        if (!_loop.IsCurrent)
+        {
+            // A continuation that resumed elsewhere (after a Task.Delay, say): the loop does the rest.
+            return new ValueTask<int>(RunOnLoop(() => ReadAsync(buffer, cancellationToken).AsTask()));
+        }
+
+        ObjectDisposedException.ThrowIf(_closed, this);
+        if (_reading)
+        {
+            throw new InvalidOperationException("a read is already pending on this connection.");
+        }
+
+        cancellationToken.ThrowIfCancellationRequested();
+        var received = Socket.Receive(buffer.Span, SocketFlags.None, out var error);
+        if (error != SocketError.WouldBlock)
+        {
+            return error == SocketError.Success ? new ValueTask<int>(Done(received)) : ValueTask.FromException<int>(Failure(error));
+        }
+
+        _readBuffer = buffer;
+        _reading = true;
+        _read.Reset();
+        if (cancellationToken.CanBeCanceled)
+        {
+            _readCancel = cancellationToken.UnsafeRegister(static (s, token) => ((LoopStream)s!).Cancel(reading: true, token), this);
+        }
+
+        UpdateInterest();
+        return new ValueTask<int>(this, _read.Version);
+    }
+
+    public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        if (!_loop.IsCurrent)
+        {
+            return new ValueTask(RunOnLoop(() => WriteAsync(buffer, cancellationToken).AsTask().ContinueWith(static _ => 0, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously | TaskContinuationOptions.OnlyOnRanToCompletion, TaskScheduler.Default)));
+        }
+
+        ObjectDisposedException.ThrowIf(_closed, this);
+        if (_writing)
+        {
+            throw new InvalidOperationException("a write is already pending on this connection.");
+        }
+
+        cancellationToken.ThrowIfCancellationRequested();
+        var error = SendSome(ref buffer);
+        if (error != SocketError.WouldBlock)
+        {
+            return error == SocketError.Success ? ValueTask.CompletedTask : ValueTask.FromException(Failure(error));
+        }
+
+        _writeLeft = buffer;
+        _writing = true;
+        _write.Reset();
+        if (cancellationToken.CanBeCanceled)
+        {
+            _writeCancel = cancellationToken.UnsafeRegister(static (s, token) => ((LoopStream)s!).Cancel(reading: false, token), this);
+        }
+
+        UpdateInterest();
+        return new ValueTask(this, _write.Version);
+    }
+
+    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+        ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+    public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+        WriteAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+    public override Task FlushAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public override void Flush()
+    {
+    }
+
+    public override int Read(byte[] buffer, int offset, int count) => throw Blocking();
+
+    public override void Write(byte[] buffer, int offset, int count) => throw Blocking();
+
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+    public override void SetLength(long value) => throw new NotSupportedException();
+
+    /// <summary>The selector says the socket is ready: finish what waits on it. Loop thread.</summary>
+    public void OnReady(SelectorEvents events)
+    {
+        try
+        {
+            Complete(events);
+        }
+        catch (ObjectDisposedException)
+        {
+            // Closed by another thread (an abort at shutdown) before its Close reached the loop.
+            Shut();
+        }
+    }
+
+    private void Complete(SelectorEvents events)
+    {
+        if ((events & SelectorEvents.Read) != 0 && _reading)
+        {
+            var received = Socket.Receive(_readBuffer.Span, SocketFlags.None, out var error);
+            if (error != SocketError.WouldBlock)
+            {
+                _reading = false;
+                _readBuffer = default;
+                _readCancel.Dispose();
+                if (error == SocketError.Success)
+                {
+                    _read.SetResult(Done(received));
+                }
+                else
+                {
+                    _read.SetException(Failure(error));
+                }
+            }
+        }
+
+        if ((events & SelectorEvents.Write) != 0 && _writing && !_closed)
+        {
+            var error = SendSome(ref _writeLeft);
+            if (error != SocketError.WouldBlock)
+            {
+                _writing = false;
+                _writeLeft = default;
+                _writeCancel.Dispose();
+                if (error == SocketError.Success)
+                {
+                    _write.SetResult(0);
+                }
+                else
+                {
+                    _write.SetException(Failure(error));
+                }
+            }
+        }
+
+        // The continuations above may have started new operations or closed the connection.
+        if (!_closed)
+        {
+            UpdateInterest(ready: events);
+        }
+    }
+
+    // Watch for what is pending. Interest in reading stays registered until the socket is ready
+    // with no read waiting (a handler usually reads again at once), which saves two system calls a
+    // message; writing is watched only while a write waits.
+    private void UpdateInterest(SelectorEvents ready = SelectorEvents.None)
+    {
+        var wanted = (_writing ? SelectorEvents.Write : SelectorEvents.None)
+            | (_reading || ((_registered & SelectorEvents.Read) != 0 && (ready & SelectorEvents.Read) == 0) ? SelectorEvents.Read : SelectorEvents.None);
+        _loop.Watch(this, wanted, ref _registered);
+    }
+
+    private int Done(int transferred)
+    {
+        _lastActivity = Environment.TickCount64;
+        return transferred;
+    }
+
+    private SocketError SendSome(ref ReadOnlyMemory<byte> buffer)
+    {
+        while (!buffer.IsEmpty)
+        {
+            var sent = Socket.Send(buffer.Span, SocketFlags.None, out var error);
+            if (error != SocketError.Success)
+            {
+                return error;
+            }
+
+            buffer = buffer[sent..];
+        }
+
+        _lastActivity = Environment.TickCount64;
+        return SocketError.Success;
+    }
+
+    private void Cancel(bool reading, CancellationToken token) => _loop.Post(
+        static s =>
+        {
+            var (stream, reading, token) = ((LoopStream, bool, CancellationToken))s!;
+            stream.CancelNow(reading, token);
+        },
+        (this, reading, token));
+
+    private void CancelNow(bool reading, CancellationToken token)
+    {
+        if (reading && _reading)
+        {
+            _reading = false;
+            _read.SetException(new OperationCanceledException(token));
+        }
+        else if (!reading && _writing)
+        {
+            _writing = false;
+            _write.SetException(new OperationCanceledException(token));
+        }
+
+        if (!_closed)
+        {
+            UpdateInterest();
+        }
+    }
+
+    private void CheckIdle()
+    {
+        if (_closed || _idleTimeout is not { } idle)
+        {
+            return;
+        }
+
+        var quiet = TimeSpan.FromMilliseconds(Environment.TickCount64 - _lastActivity);
+        if (quiet >= idle)
+        {
+            // Idle too long: close it; the pending read fails and the handler ends.
+            _request.Abort();
+            return;
+        }
+
+        _loop.Schedule(idle - quiet, static s => ((LoopStream)s!).CheckIdle(), this);
+    }
+
+    private Task<int> RunOnLoop(Func<Task<int>> operation)
+    {
+        var done = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
+        _loop.Post(
+            static s =>
+            {
+                var (operation, done) = ((Func<Task<int>>, TaskCompletionSource<int>))s!;
+                Task<int> task;
+                try
+                {
+                    task = operation();
+                }
+                catch (Exception e)
+                {
+                    done.TrySetException(e);
+                    return;
+                }
+
+                task.ContinueWith(
+                    static (t, d) =>
+                    {
+                        var tcs = (TaskCompletionSource<int>)d!;
+                        if (t.IsCompletedSuccessfully)
+                        {
+                            tcs.TrySetResult(t.Result);
+                        }
+                        else if (t.IsCanceled)
+                        {
+                            tcs.TrySetCanceled();
+                        }
+                        else
+                        {
+                            tcs.TrySetException(t.Exception!.InnerExceptions);
+                        }
+                    },
+                    done,
+                    CancellationToken.None,
+                    TaskContinuationOptions.ExecuteSynchronously,
+                    TaskScheduler.Default);
+            },
+            (operation, done));
+        return done.Task;
+    }
+
+    private static IOException Failure(SocketError error) =>
+        new($"Unable to transfer data on the connection: {new SocketException((int)error).Message}", new SocketException((int)error));
+
+    private static NotSupportedException Blocking() =>
+        new("A blocking read or write would stall the event loop: use ReadAsync/WriteAsync.");
+
+    protected override void Dispose(bool disposing)
+    {
+        if (!_loop.IsCurrent)
+        {
+            // Unregister on the loop, before the socket closes (posted first, so a new socket given the
+            // same descriptor registers after).
+            _loop.Post(static s => ((LoopStream)s!).Shut(), this);
+            return;
+        }
+
+        Shut();
+    }
+
+    private void Shut()
+    {
+        if (_closed)
+        {
+            return;
+        }
+
+        _closed = true;
+        _loop.Watch(this, SelectorEvents.None, ref _registered);
+        var gone = new IOException("The connection was closed.");
+        if (_reading)
+        {
+            _reading = false;
+            _readCancel.Dispose();
+            _read.SetException(gone);
+        }
+
+        if (_writing)
+        {
+            _writing = false;
+            _writeCancel.Dispose();
+            _write.SetException(gone);
+        }
+    }
+
+    int IValueTaskSource<int>.GetResult(short token) => _read.GetResult(token);
+
+    ValueTaskSourceStatus IValueTaskSource<int>.GetStatus(short token) => _read.GetStatus(token);
+
+    void IValueTaskSource<int>.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
+        _read.OnCompleted(continuation, state, token, flags);
+
+    void IValueTaskSource.GetResult(short token) => _write.GetResult(token);
+
+    ValueTaskSourceStatus IValueTaskSource.GetStatus(short token) => _write.GetStatus(token);
+
+    void IValueTaskSource.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
+        _write.OnCompleted(continuation, state, token, flags);
+}
