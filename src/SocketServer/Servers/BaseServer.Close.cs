@@ -58,6 +58,7 @@ public abstract partial class BaseServer
             ServerClose();
         }
 
+        _waiter?.Dispose();
         Model.Dispose();
         GC.SuppressFinalize(this);
     }

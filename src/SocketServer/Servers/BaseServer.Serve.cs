@@ -12,6 +12,8 @@ public abstract partial class BaseServer
     private CancellationTokenSource? _serveCancellation;
     private int _servingThreadId;
     private int _serving;
+    private Selectors.Selector? _waiter;
+    private readonly List<Selectors.SelectorReady> _waiterReady = [];
 
     /// <summary>
     /// Python's <c>serve_forever</c>: handles requests until <see cref="Shutdown"/>. Waits at most
@@ -243,7 +245,10 @@ public abstract partial class BaseServer
         _isShutDown.Set();
     }
 
-    /// <summary>Waits until the socket has a request or the time passes; false when it passed or the socket closed.</summary>
+    /// <summary>
+    /// Waits until the socket has a request or the time passes; false when it passed or the socket
+    /// closed. Python's <c>_ServerSelector</c>: a poll selector (select on Windows) watching the one socket.
+    /// </summary>
     private bool WaitForRequest(TimeSpan timeout)
     {
         var socket = Socket;
@@ -254,11 +259,15 @@ public abstract partial class BaseServer
 
         try
         {
-            // Socket.Poll takes whole microseconds in an int; an infinite wait is -1.
-            var micros = timeout == System.Threading.Timeout.InfiniteTimeSpan
-                ? -1
-                : (int)Math.Min(int.MaxValue, Math.Max(0, timeout.Ticks / 10));
-            return socket.Poll(micros, SelectMode.SelectRead);
+            if (_waiter?.GetKey(socket) is null)
+            {
+                _waiter?.Dispose();
+                _waiter = OperatingSystem.IsWindows() ? new Selectors.SelectSelector() : new Selectors.PollSelector();
+                _waiter.Register(socket, Selectors.SelectorEvents.Read);
+            }
+
+            _waiter.Select(timeout == System.Threading.Timeout.InfiniteTimeSpan ? null : timeout, _waiterReady);
+            return _waiterReady.Count > 0;
         }
         catch (ObjectDisposedException)
         {
