@@ -139,15 +139,14 @@ public sealed partial class EventLoopModel : ConcurrencyModel
         {
             if (loop.Stall() is { } stall && stall.Busy > StallThreshold)
             {
-                var since = Environment.TickCount64 - (long)stall.Busy.TotalMilliseconds;
                 lock (_reported)
                 {
-                    if (_reported.TryGetValue(loop.Number, out var last) && Math.Abs(last - since) < 50)
+                    if (_reported.TryGetValue(loop.Number, out var last) && last == stall.Since)
                     {
                         continue; // this stall was reported already
                     }
 
-                    _reported[loop.Number] = since;
+                    _reported[loop.Number] = stall.Since;
                 }
 
                 Interlocked.Increment(ref _stalls);

@@ -47,10 +47,10 @@ internal sealed class EventLoop : IDisposable
     public bool IsCurrent => Environment.CurrentManagedThreadId == _thread.ManagedThreadId;
 
     /// <summary>How long the loop has been running one piece of work, and for whom; null when it waits.</summary>
-    public (TimeSpan Busy, string What)? Stall()
+    public (long Since, TimeSpan Busy, string What)? Stall()
     {
         var since = Volatile.Read(ref _busySince);
-        return since == 0 ? null : (Stopwatch.GetElapsedTime(since), _busyWith ?? "(unknown)");
+        return since == 0 ? null : (since, Stopwatch.GetElapsedTime(since), _busyWith ?? "(unknown)");
     }
 
     /// <summary>Runs <paramref name="action"/> on the loop's thread, soon.</summary>

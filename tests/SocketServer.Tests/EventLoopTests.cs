@@ -1,0 +1,265 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using Microsoft.Extensions.Logging;
+using SocketServer.Tests.Fixtures;
+
+namespace SocketServer.Tests;
+
+/// <summary>
+/// What only the event-loop model promises: handlers resume on the loop's own thread, thousands of
+/// connections on a few threads, writes held back by a peer that does not read while the loop
+/// serves others, idle connections closed by a loop timer, and a blocked loop reported.
+/// </summary>
+public sealed class EventLoopTests
+{
+    [Fact]
+    public async Task Handler_awaits_resume_on_the_loop_thread()
+    {
+        var threads = new ConcurrentQueue<string>();
+        using var server = Start(new EventLoopModel(2), () => new ThreadRecordingHandler(threads));
+        using var client = Connect(server);
+
+        for (var i = 0; i < 5; i++)
+        {
+            Assert.Equal($"ping {i}", await RoundTripAsync(client, $"ping {i}"));
+        }
+
+        Assert.NotEmpty(threads);
+        Assert.All(threads, name => Assert.StartsWith("socketserver loop", name, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_thousand_connections_at_once_are_served_by_two_loops()
+    {
+        using var server = Start(new EventLoopModel(2), () => new EchoLineHandler());
+        var clients = new List<Socket>();
+        try
+        {
+            for (var i = 0; i < 1000; i++)
+            {
+                clients.Add(Connect(server));
+            }
+
+            for (var i = 0; i < clients.Count; i++)
+            {
+                await clients[i].SendAsync(Encoding.ASCII.GetBytes($"client {i}\n"));
+            }
+
+            for (var i = 0; i < clients.Count; i++)
+            {
+                Assert.Equal($"client {i}", await ReadLineAsync(clients[i]));
+            }
+
+            Assert.Equal(1000, server.ActiveRequests);
+        }
+        finally
+        {
+            clients.ForEach(c => c.Dispose());
+        }
+    }
+
+    [Fact]
+    public async Task A_client_that_does_not_read_holds_back_its_handler_not_the_loop()
+    {
+        var written = new StrongBox<long>();
+        var flood = new TaskCompletionSource();
+        using var server = Start(new EventLoopModel(1), () => new FloodOrEchoHandler(written, flood));
+        using var sleeper = Connect(server);
+        sleeper.ReceiveBufferSize = 64 * 1024;
+        await sleeper.SendAsync("flood\n"u8.ToArray());
+
+        // The handler writes 256 MB to a client that reads nothing: its writes stop completing once
+        // the kernel's buffers are full, and the one loop keeps serving another connection meanwhile.
+        using var other = Connect(server);
+        Bounded.WaitFor(() => Interlocked.Read(ref written.Value) > 0, "the flood to start");
+        for (var i = 0; i < 20; i++)
+        {
+            Assert.Equal($"still here {i}", await RoundTripAsync(other, $"still here {i}"));
+        }
+
+        var before = Interlocked.Read(ref written.Value);
+        Assert.Equal($"again", await RoundTripAsync(other, "again"));
+        Assert.InRange(before, 1, 64L * 1024 * 1024);
+        Assert.False(flood.Task.IsCompleted);
+
+        sleeper.Dispose();
+        Bounded.Await(flood.Task, "the flooding handler to end once its client left");
+    }
+
+    [Fact]
+    public async Task An_idle_connection_is_closed_by_a_loop_timer()
+    {
+        using var server = Start(new EventLoopModel(1) { IdleTimeout = TimeSpan.FromMilliseconds(200) }, () => new EchoLineHandler());
+        using var busy = Connect(server);
+        Assert.Equal("hello", await RoundTripAsync(busy, "hello"));
+
+        using var idle = Connect(server);
+        var buffer = new byte[16];
+        Assert.Equal(0, await idle.ReceiveAsync(buffer.AsMemory()).AsTask().WaitAsync(Bounded.Wait));
+    }
+
+    [Fact]
+    public async Task A_handler_that_blocks_its_loop_is_reported_with_its_client()
+    {
+        using var logs = new ListLogger();
+        var model = new EventLoopModel(1) { StallThreshold = TimeSpan.FromMilliseconds(100) };
+        using var server = Start(model, () => new BlockingHandler(), new ServerOptions { LoggerFactory = logs });
+        using var client = Connect(server);
+        var local = client.LocalEndPoint!.ToString()!;
+
+        await client.SendAsync("block\n"u8.ToArray());
+        Assert.Equal("unblocked", await ReadLineAsync(client));
+
+        Assert.Equal(1, model.StallsReported);
+        Assert.Contains(logs.Messages, m => m.Contains("stuck", StringComparison.Ordinal) && m.Contains(local, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void A_synchronous_handler_is_refused_at_construction()
+    {
+        var e = Assert.Throws<NotSupportedException>(() => new TcpServer("127.0.0.1", 0, HandlerFactory.Of<BlockingSyncHandler>(), new EventLoopModel()));
+        Assert.Contains("event-loop model", e.Message);
+    }
+
+    private static TcpServer Start(EventLoopModel model, Func<AsyncStreamRequestHandler> handler, ServerOptions? options = null)
+    {
+        var server = new TcpServer(new IPEndPoint(IPAddress.Loopback, 0), HandlerFactory.Of(handler), model, options);
+        new Thread(() => server.ServeForever(TimeSpan.FromMilliseconds(50))) { IsBackground = true }.Start();
+        return server;
+    }
+
+    private static Socket Connect(TcpServer server)
+    {
+        var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        socket.Connect((IPEndPoint)server.ServerAddress);
+        return socket;
+    }
+
+    private static async Task<string> RoundTripAsync(Socket socket, string line)
+    {
+        await socket.SendAsync(Encoding.ASCII.GetBytes(line + "\n"));
+        return await ReadLineAsync(socket);
+    }
+
+    private static async Task<string> ReadLineAsync(Socket socket)
+    {
+        var bytes = new List<byte>();
+        var one = new byte[1];
+        while (true)
+        {
+            var n = await socket.ReceiveAsync(one.AsMemory()).AsTask().WaitAsync(Bounded.Wait);
+            if (n == 0 || one[0] == '\n')
+            {
+                return Encoding.ASCII.GetString([.. bytes]);
+            }
+
+            bytes.Add(one[0]);
+        }
+    }
+
+    private sealed class StrongBox<T>
+    {
+        public T Value = default!;
+    }
+
+    private sealed class EchoLineHandler : AsyncStreamRequestHandler
+    {
+        protected override async ValueTask HandleAsync(CancellationToken cancellationToken)
+        {
+            using var reader = new StreamReader(Stream, Encoding.ASCII, leaveOpen: true);
+            while (await reader.ReadLineAsync(cancellationToken) is { } line)
+            {
+                await Stream.WriteAsync(Encoding.ASCII.GetBytes(line + "\n"), cancellationToken);
+            }
+        }
+    }
+
+    private sealed class ThreadRecordingHandler(ConcurrentQueue<string> threads) : AsyncStreamRequestHandler
+    {
+        protected override async ValueTask HandleAsync(CancellationToken cancellationToken)
+        {
+            var buffer = new byte[256];
+            int n;
+            while ((n = await Stream.ReadAsync(buffer, cancellationToken)) > 0)
+            {
+                threads.Enqueue(Thread.CurrentThread.Name ?? "(unnamed)");
+                await Stream.WriteAsync(buffer.AsMemory(0, n), cancellationToken);
+                threads.Enqueue(Thread.CurrentThread.Name ?? "(unnamed)");
+            }
+        }
+    }
+
+    private sealed class FloodOrEchoHandler(StrongBox<long> written, TaskCompletionSource ended) : AsyncStreamRequestHandler
+    {
+        protected override async ValueTask HandleAsync(CancellationToken cancellationToken)
+        {
+            using var reader = new StreamReader(Stream, Encoding.ASCII, leaveOpen: true);
+            var first = await reader.ReadLineAsync(cancellationToken);
+            if (first != "flood")
+            {
+                await Stream.WriteAsync(Encoding.ASCII.GetBytes(first + "\n"), cancellationToken);
+                while (await reader.ReadLineAsync(cancellationToken) is { } line)
+                {
+                    await Stream.WriteAsync(Encoding.ASCII.GetBytes(line + "\n"), cancellationToken);
+                }
+
+                return;
+            }
+
+            var chunk = new byte[64 * 1024];
+            try
+            {
+                for (var i = 0; i < 4096; i++)
+                {
+                    await Stream.WriteAsync(chunk, cancellationToken);
+                    Interlocked.Add(ref written.Value, chunk.Length);
+                }
+            }
+            finally
+            {
+                ended.TrySetResult();
+            }
+        }
+    }
+
+    private sealed class BlockingHandler : AsyncStreamRequestHandler
+    {
+        protected override async ValueTask HandleAsync(CancellationToken cancellationToken)
+        {
+            using var reader = new StreamReader(Stream, Encoding.ASCII, leaveOpen: true);
+            if (await reader.ReadLineAsync(cancellationToken) == "block")
+            {
+                // The user's bug this model reports: blocking the loop's thread.
+                Thread.Sleep(1000);
+                await Stream.WriteAsync("unblocked\n"u8.ToArray(), cancellationToken);
+            }
+        }
+    }
+
+    private sealed class BlockingSyncHandler : StreamRequestHandler;
+
+    private sealed class ListLogger : ILoggerFactory, ILogger
+    {
+        public ConcurrentQueue<string> Messages { get; } = new();
+
+        public ILogger CreateLogger(string categoryName) => this;
+
+        public void AddProvider(ILoggerProvider provider)
+        {
+        }
+
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => true;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
+            Messages.Enqueue(formatter(state, exception));
+
+        public void Dispose()
+        {
+        }
+    }
+}
