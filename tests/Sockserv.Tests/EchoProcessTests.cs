@@ -14,6 +14,7 @@ public class EchoProcessTests
     [InlineData("pool")]
     [InlineData("async")]
     [InlineData("forking")]
+    [InlineData("eventloop")]
     public void Echo_upper_answers_upper_cased_in_every_mode(string mode)
     {
         using var server = SockservProcess.StartEcho("--upper", "--port", "0", "--mode", mode);
