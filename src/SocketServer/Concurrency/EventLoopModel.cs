@@ -118,7 +118,7 @@ public sealed partial class EventLoopModel : ConcurrencyModel
                 var loops = new EventLoop[Loops];
                 for (var i = 0; i < loops.Length; i++)
                 {
-                    loops[i] = new EventLoop(i + 1);
+                    loops[i] = new EventLoop(i + 1, _logger);
                 }
 
                 var period = TimeSpan.FromTicks(Math.Max(TimeSpan.TicksPerMillisecond * 10, StallThreshold.Ticks / 2));

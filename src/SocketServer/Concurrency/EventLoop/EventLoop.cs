@@ -10,7 +10,7 @@ namespace SocketServer.EventLoops;
 /// the handlers' continuations right here — then runs what other threads posted and the timers
 /// that are due. Nothing blocks but the selector's wait.
 /// </summary>
-internal sealed class EventLoop : IDisposable
+internal sealed partial class EventLoop : IDisposable
 {
     private readonly Selector _selector = Selector.CreateDefault();
     private readonly List<SelectorReady> _ready = [];
@@ -18,21 +18,25 @@ internal sealed class EventLoop : IDisposable
     private readonly PriorityQueue<LoopTimer, long> _timers = new();
     private readonly Socket _wake;
     private readonly byte[] _wakeBuffer = new byte[64];
+    private static readonly byte[] WakeByte = [1];
+
     private readonly Thread _thread;
+    private readonly Microsoft.Extensions.Logging.ILogger _logger;
     private int _wakePending;
     private volatile bool _stopping;
     private long _busySince;
     private volatile string? _busyWith;
 
-    public EventLoop(int number)
+    public EventLoop(int number, Microsoft.Extensions.Logging.ILogger logger)
     {
         Number = number;
+        _logger = logger;
 
-        // Other threads wake the loop by sending itself a datagram (a socket the selector can watch everywhere).
-        _wake = new Socket(AddressFamily.Unix, SocketType.Dgram, ProtocolType.Unspecified);
-        var self = new UnixDomainSocketEndPoint($"\0socketserver-loop-{Environment.ProcessId}-{Guid.NewGuid():N}");
-        _wake.Bind(self);
-        _wake.Connect(self);
+        // Other threads wake the loop by sending itself a datagram: a socket every selector can watch.
+        // Connected to itself, it takes datagrams from no one else.
+        _wake = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        _wake.Bind(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 0));
+        _wake.Connect(_wake.LocalEndPoint!);
         _wake.Blocking = false;
         _selector.Register(_wake, SelectorEvents.Read);
         _thread = new Thread(Run) { IsBackground = true, Name = $"socketserver loop {number}" };
@@ -59,7 +63,7 @@ internal sealed class EventLoop : IDisposable
         _inbox.Enqueue((action, state));
         if (Interlocked.Exchange(ref _wakePending, 1) == 0)
         {
-            _wake.Send([1], SocketFlags.None, out _);
+            _wake.Send(WakeByte, SocketFlags.None, out _);
         }
     }
 
@@ -117,7 +121,14 @@ internal sealed class EventLoop : IDisposable
                 if (key.Data is LoopStream stream)
                 {
                     Busy(stream.Description);
-                    stream.OnReady(events);
+                    try
+                    {
+                        stream.OnReady(events);
+                    }
+                    catch (Exception e) when (e is not OutOfMemoryException)
+                    {
+                        LoopFailed(_logger, Number, e);
+                    }
                 }
                 else
                 {
@@ -132,7 +143,7 @@ internal sealed class EventLoop : IDisposable
             while (_inbox.TryDequeue(out var work))
             {
                 Busy(null);
-                work.Action(work.State);
+                Guard(work.Action, work.State);
             }
 
             var now = Stopwatch.GetTimestamp();
@@ -142,13 +153,30 @@ internal sealed class EventLoop : IDisposable
                 if (!timer.Cancelled)
                 {
                     Busy(null);
-                    timer.Fire();
+                    Guard(static t => ((LoopTimer)t!).Fire(), timer);
                 }
             }
 
             Volatile.Write(ref _busySince, 0);
         }
     }
+
+    // Handlers' failures end in their own tasks; anything else escaping would end the loop's thread
+    // (and the process), so it is logged and the loop goes on.
+    private void Guard(Action<object?> work, object? state)
+    {
+        try
+        {
+            work(state);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            LoopFailed(_logger, Number, e);
+        }
+    }
+
+    [Microsoft.Extensions.Logging.LoggerMessage(31, Microsoft.Extensions.Logging.LogLevel.Error, "Event loop {Loop}: work failed; the loop goes on")]
+    private static partial void LoopFailed(Microsoft.Extensions.Logging.ILogger logger, int loop, Exception exception);
 
     /// <summary>Records what the loop runs now, for stall reports (a continuation runs on behalf of the connection that became ready).</summary>
     public void Busy(string? what)
@@ -161,9 +189,10 @@ internal sealed class EventLoop : IDisposable
     {
         _stopping = true;
         Post(static _ => { }, null);
-        if (!IsCurrent)
+        if (!IsCurrent && !_thread.Join(TimeSpan.FromSeconds(5)))
         {
-            _thread.Join(TimeSpan.FromSeconds(5));
+            // A handler holds the thread: leave the selector to it rather than pull it from under its feet.
+            return;
         }
 
         _selector.Dispose();
