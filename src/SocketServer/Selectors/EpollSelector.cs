@@ -24,7 +24,7 @@ public sealed unsafe partial class EpollSelector : Selector
     private static readonly int EventSize = RuntimeInformation.ProcessArchitecture == Architecture.X64 ? 12 : 16;
     private static readonly int DataOffset = RuntimeInformation.ProcessArchitecture == Architecture.X64 ? 4 : 8;
 
-    private readonly int _epoll;
+    private int _epoll;
     private byte[] _events = new byte[64 * 16];
 
     /// <summary>Creates the epoll instance (close-on-exec).</summary>
@@ -137,6 +137,12 @@ public sealed unsafe partial class EpollSelector : Selector
     protected override void Dispose(bool disposing)
     {
         base.Dispose(disposing);
-        _ = SysClose(_epoll);
+
+        // Once only: a second close could hit a descriptor number someone else has been given since.
+        var epoll = Interlocked.Exchange(ref _epoll, -1);
+        if (epoll >= 0)
+        {
+            _ = SysClose(epoll);
+        }
     }
 }

@@ -62,6 +62,9 @@ public abstract class Selector : IDisposable
         ArgumentNullException.ThrowIfNull(socket);
         ObjectDisposedException.ThrowIf(_disposed, this);
         CheckEvents(events);
+
+        // A closed Socket still reports its old number, which may belong to someone else by now.
+        ObjectDisposedException.ThrowIf(socket.SafeHandle.IsClosed, socket);
         var fd = socket.Handle;
         if (_bySocket.ContainsKey(socket) || _byDescriptor.ContainsKey(fd))
         {
