@@ -101,6 +101,21 @@ public sealed class EventLoopTests
     }
 
     [Fact]
+    public async Task A_client_silent_since_it_connected_is_closed_by_the_handshake_timer()
+    {
+        using var server = Start(new EventLoopModel(1) { HandshakeTimeout = TimeSpan.FromMilliseconds(200) }, () => new EchoLineHandler());
+        using var talker = Connect(server);
+        Assert.Equal("hello", await RoundTripAsync(talker, "hello"));
+
+        using var silent = Connect(server);
+        var buffer = new byte[16];
+        Assert.Equal(0, await silent.ReceiveAsync(buffer.AsMemory()).AsTask().WaitAsync(Bounded.Wait));
+
+        // The talker connected first, so its deadline passed first: having spoken, it is still served.
+        Assert.Equal("still here", await RoundTripAsync(talker, "still here"));
+    }
+
+    [Fact]
     public async Task A_handler_that_blocks_its_loop_is_reported_with_its_client()
     {
         using var logs = new ListLogger();

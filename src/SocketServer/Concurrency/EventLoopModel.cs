@@ -14,8 +14,8 @@ namespace SocketServer;
 /// A handler must not block: while it runs, its loop's other connections wait. A loop busy on one
 /// piece of work for longer than <see cref="StallThreshold"/> is logged with the connection it is
 /// serving. Writes complete when the kernel has taken the bytes, so a client that does not read
-/// holds back only its own handler. <see cref="IdleTimeout"/> closes quiet connections with a
-/// timer on the loop, not a thread.
+/// holds back only its own handler. <see cref="IdleTimeout"/> and <see cref="HandshakeTimeout"/>
+/// close quiet connections with timers on the loop, not threads.
 /// </remarks>
 public sealed partial class EventLoopModel : ConcurrencyModel
 {
@@ -41,6 +41,14 @@ public sealed partial class EventLoopModel : ConcurrencyModel
     /// <summary>A connection with no byte read or written for this long is closed. Null (the default): no limit.</summary>
     public TimeSpan? IdleTimeout { get; set; }
 
+    /// <summary>
+    /// A connection whose client has sent nothing this long after connecting is closed — the first
+    /// bytes of a protocol being its handshake (a client that connects and stays silent, as in a
+    /// slow-loris attack, holds no slot for long). Null (the default): no limit, since an
+    /// interactive client may rightly wait before typing.
+    /// </summary>
+    public TimeSpan? HandshakeTimeout { get; set; }
+
     /// <summary>Stalls reported so far (for tests and health checks).</summary>
     public int StallsReported => Volatile.Read(ref _stalls);
 
@@ -64,6 +72,11 @@ public sealed partial class EventLoopModel : ConcurrencyModel
         if (IdleTimeout is { } idle)
         {
             ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(idle, TimeSpan.Zero, nameof(IdleTimeout));
+        }
+
+        if (HandshakeTimeout is { } handshake)
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(handshake, TimeSpan.Zero, nameof(HandshakeTimeout));
         }
     }
 
@@ -91,7 +104,7 @@ public sealed partial class EventLoopModel : ConcurrencyModel
         {
             try
             {
-                stream.Transport = new LoopStream(loop, stream, IdleTimeout);
+                stream.Transport = new LoopStream(loop, stream, IdleTimeout, HandshakeTimeout);
             }
             catch (ObjectDisposedException)
             {

@@ -29,8 +29,9 @@ internal sealed class LoopStream : Stream, IValueTaskSource<int>, IValueTaskSour
     private bool _closed;
     private SelectorEvents _registered;
     private long _lastActivity = Environment.TickCount64;
+    private bool _heard;
 
-    public LoopStream(EventLoop loop, StreamRequest request, TimeSpan? idleTimeout)
+    public LoopStream(EventLoop loop, StreamRequest request, TimeSpan? idleTimeout, TimeSpan? handshakeTimeout = null)
     {
         _loop = loop;
         _request = request;
@@ -43,6 +44,11 @@ internal sealed class LoopStream : Stream, IValueTaskSource<int>, IValueTaskSour
         if (idleTimeout is { } idle)
         {
             _loop.Schedule(idle, static s => ((LoopStream)s!).CheckIdle(), this);
+        }
+
+        if (handshakeTimeout is { } handshake)
+        {
+            _loop.Schedule(handshake, static s => ((LoopStream)s!).CheckHandshake(), this);
         }
     }
 
@@ -219,6 +225,7 @@ internal sealed class LoopStream : Stream, IValueTaskSource<int>, IValueTaskSour
     private int Done(int transferred)
     {
         _lastActivity = Environment.TickCount64;
+        _heard |= transferred > 0;
         return transferred;
     }
 
@@ -263,6 +270,15 @@ internal sealed class LoopStream : Stream, IValueTaskSource<int>, IValueTaskSour
         if (!_closed)
         {
             UpdateInterest();
+        }
+    }
+
+    // The client has said nothing since it connected: close it (one timer, on the loop, per connection).
+    private void CheckHandshake()
+    {
+        if (!_closed && !_heard)
+        {
+            _request.Abort();
         }
     }
 
