@@ -19,7 +19,7 @@ public sealed class AsyncEchoHandler : AsyncRequestHandler
     /// <inheritdoc />
     protected override ValueTask HandleAsync(CancellationToken cancellationToken) => Request switch
     {
-        StreamRequest { Transport: { } transport } => EchoTransportAsync(transport, cancellationToken),
+        StreamRequest { Transport: { } transport } stream => EchoTransportAsync(stream.Connection, transport, cancellationToken),
         StreamRequest stream => EchoStreamAsync(stream.Connection, cancellationToken),
         DatagramRequest datagram => EchoDatagramAsync(datagram, cancellationToken),
         _ => ValueTask.CompletedTask,
@@ -73,8 +73,13 @@ public sealed class AsyncEchoHandler : AsyncRequestHandler
     }
 
     // Under the event loop: the loop's stream, so every await completes on the loop's thread.
-    private async ValueTask EchoTransportAsync(Stream transport, CancellationToken cancellationToken)
+    private async ValueTask EchoTransportAsync(Socket connection, Stream transport, CancellationToken cancellationToken)
     {
+        if (connection.ProtocolType == ProtocolType.Tcp)
+        {
+            connection.NoDelay = true;
+        }
+
         var buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
         try
         {
