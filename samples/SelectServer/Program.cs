@@ -69,7 +69,16 @@ foreach (var key in selector.Keys)
 
 void Accept()
 {
-    var socket = listener.Accept();
+    Socket socket;
+    try
+    {
+        socket = listener.Accept();
+    }
+    catch (SocketException e) when (e.SocketErrorCode is SocketError.WouldBlock or SocketError.ConnectionAborted)
+    {
+        return; // The client gave up between "ready" and accept.
+    }
+
     socket.Blocking = false;
     Console.WriteLine($"{socket.RemoteEndPoint} connected");
     selector.Register(socket, SelectorEvents.Read, new Connection(socket.RemoteEndPoint!));

@@ -52,6 +52,33 @@ public class LifecycleTests
     }
 
     [Fact]
+    public void HandleRequest_waiting_for_ever_returns_when_the_server_is_closed()
+    {
+        var server = new TcpServer("127.0.0.1", 0, HandlerFactory.Of<SyncHandler>());
+        var tid = 0;
+        var waiting = new Thread(() =>
+        {
+            // This thread's kernel id, so the test can see when it sits in poll(2).
+            Volatile.Write(ref tid, int.Parse(File.ReadAllText("/proc/thread-self/stat").Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture));
+            try
+            {
+                server.HandleRequest(); // Timeout null: waits until a request comes or the socket goes
+            }
+            catch (ObjectDisposedException)
+            {
+            }
+        });
+        waiting.Start();
+        Bounded.WaitFor(
+            () => Volatile.Read(ref tid) != 0 && File.ReadAllText($"/proc/self/task/{Volatile.Read(ref tid)}/wchan").Contains("poll", StringComparison.Ordinal),
+            "HandleRequest to wait in poll");
+
+        server.Dispose();
+
+        Bounded.Join(waiting, "HandleRequest to return after Dispose");
+    }
+
+    [Fact]
     public void Forking_presets_bind_and_start_no_worker_before_serving()
     {
         var stream = HandlerFactory.Of<SyncHandler>();

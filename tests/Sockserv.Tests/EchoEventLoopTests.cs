@@ -12,6 +12,9 @@ public class EchoEventLoopTests
     public void Thousands_of_connections_are_served_by_a_few_threads()
     {
         using var server = SockservProcess.StartEcho("--upper", "--port", "0", "--mode", "eventloop");
+
+        // One client first, so the loops and the runtime's socket threads exist before counting.
+        Assert.Equal("FIRST\n", Peer.TcpExchange(server.Port, "first\n"));
         var threadsBefore = Threads(server.Id);
         var clients = new List<Socket>();
         try

@@ -42,10 +42,10 @@ public sealed partial class EventLoopModel : ConcurrencyModel
     public TimeSpan? IdleTimeout { get; set; }
 
     /// <summary>
-    /// A connection whose client has sent nothing this long after connecting is closed — the first
-    /// bytes of a protocol being its handshake (a client that connects and stays silent, as in a
-    /// slow-loris attack, holds no slot for long). Null (the default): no limit, since an
-    /// interactive client may rightly wait before typing.
+    /// A connection from which its handler has read nothing this long after it connected is closed —
+    /// a protocol's first bytes being its handshake, so a client that connects and stays silent holds
+    /// no slot for long. One byte ends the check (a client trickling bytes is <see cref="IdleTimeout"/>'s
+    /// business). Null (the default): no limit, since an interactive client may rightly wait before typing.
     /// </summary>
     public TimeSpan? HandshakeTimeout { get; set; }
 
@@ -178,9 +178,17 @@ public sealed partial class EventLoopModel : ConcurrencyModel
     protected override void Dispose(bool disposing)
     {
         _watchdog?.Dispose();
-        foreach (var loop in Interlocked.Exchange(ref _loops, null) ?? [])
+        var loops = Interlocked.Exchange(ref _loops, null) ?? [];
+        foreach (var loop in loops)
         {
-            loop.Dispose();
+            loop.Stop();
+        }
+
+        // Together, not one after another: a handler holding one loop must not hold up the others.
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(5);
+        foreach (var loop in loops)
+        {
+            loop.Join(TimeSpan.FromTicks(Math.Max(0, (deadline - DateTime.UtcNow).Ticks)));
         }
     }
 }

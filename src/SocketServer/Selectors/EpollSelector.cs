@@ -20,9 +20,10 @@ public sealed unsafe partial class EpollSelector : Selector
     private const uint EpollPri = 0x2;
     private const uint EpollOut = 0x4;
 
-    // struct epoll_event is packed (12 bytes) on x86-64 and naturally aligned (16) elsewhere.
-    private static readonly int EventSize = RuntimeInformation.ProcessArchitecture == Architecture.X64 ? 12 : 16;
-    private static readonly int DataOffset = RuntimeInformation.ProcessArchitecture == Architecture.X64 ? 4 : 8;
+    // struct epoll_event is packed (12 bytes) on x86 and x86-64, naturally aligned (16) elsewhere.
+    private static readonly bool Packed = RuntimeInformation.ProcessArchitecture is Architecture.X64 or Architecture.X86;
+    private static readonly int EventSize = Packed ? 12 : 16;
+    private static readonly int DataOffset = Packed ? 4 : 8;
 
     private int _epoll;
     private byte[] _events = new byte[64 * 16];

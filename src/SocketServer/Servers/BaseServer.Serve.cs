@@ -266,7 +266,22 @@ public abstract partial class BaseServer
                 _waiter.Register(socket, Selectors.SelectorEvents.Read);
             }
 
-            _waiter.Select(timeout == System.Threading.Timeout.InfiniteTimeSpan ? null : timeout, _waiterReady);
+            // Hold the handle while waiting, as Socket.Poll does: closing the socket from another
+            // thread then shuts it down, which wakes the wait, instead of leaving it on a dead number.
+            var added = false;
+            socket.SafeHandle.DangerousAddRef(ref added);
+            try
+            {
+                _waiter.Select(timeout == System.Threading.Timeout.InfiniteTimeSpan ? null : timeout, _waiterReady);
+            }
+            finally
+            {
+                if (added)
+                {
+                    socket.SafeHandle.DangerousRelease();
+                }
+            }
+
             return _waiterReady.Count > 0;
         }
         catch (ObjectDisposedException)

@@ -30,8 +30,16 @@ public sealed class StreamRequest : Request
     /// <inheritdoc />
     protected override void Dispose(bool disposing)
     {
-        // The model's stream first: it lets go of the socket (an event loop unregisters it) before it closes.
-        Transport?.Dispose();
-        Connection.Dispose();
+        // A model's stream that owns the connection (an event loop's) closes it on its own thread,
+        // after it stops watching it.
+        if (Transport is EventLoops.IOwnsConnection owner)
+        {
+            owner.CloseConnection();
+        }
+        else
+        {
+            Transport?.Dispose();
+            Connection.Dispose();
+        }
     }
 }

@@ -61,9 +61,23 @@ internal sealed partial class EventLoop : IDisposable
     public void Post(Action<object?> action, object? state)
     {
         _inbox.Enqueue((action, state));
-        if (Interlocked.Exchange(ref _wakePending, 1) == 0)
+
+        // From the loop itself no wake is needed: it drains the inbox before it waits again.
+        if (!IsCurrent && Interlocked.Exchange(ref _wakePending, 1) == 0)
+        {
+            Wake();
+        }
+    }
+
+    private void Wake()
+    {
+        try
         {
             _wake.Send(WakeByte, SocketFlags.None, out _);
+        }
+        catch (ObjectDisposedException)
+        {
+            // The loop has ended; what was posted will not run.
         }
     }
 
@@ -85,7 +99,17 @@ internal sealed partial class EventLoop : IDisposable
 
         if (registered == SelectorEvents.None)
         {
-            _selector.Register(stream.Socket, wanted, stream);
+            try
+            {
+                _selector.Register(stream.Socket, wanted, stream);
+            }
+            catch (ArgumentException)
+            {
+                // Its descriptor number is still held by a socket closed while registered: drop those, retry.
+                DropClosed();
+                _selector.Register(stream.Socket, wanted, stream);
+            }
+
             Connections++;
         }
         else if (wanted == SelectorEvents.None)
@@ -103,6 +127,23 @@ internal sealed partial class EventLoop : IDisposable
 
     private void Run()
     {
+        // Awaits in handlers that capture the context (the default) come back to this loop, not the
+        // thread pool, whatever they awaited.
+        SynchronizationContext.SetSynchronizationContext(new LoopContext(this));
+        try
+        {
+            Loop();
+        }
+        finally
+        {
+            // Here, not in Dispose: a loop held by a handler past Dispose still releases what it has when it ends.
+            _selector.Dispose();
+            _wake.Dispose();
+        }
+    }
+
+    private void Loop()
+    {
         while (!_stopping)
         {
             TimeSpan? timeout = null;
@@ -115,7 +156,18 @@ internal sealed partial class EventLoop : IDisposable
                 timeout = TimeSpan.FromTicks(Math.Max(0, (due - Stopwatch.GetTimestamp()) * TimeSpan.TicksPerSecond / Stopwatch.Frequency));
             }
 
-            _selector.Select(timeout, _ready);
+            try
+            {
+                _selector.Select(timeout, _ready);
+            }
+            catch (Exception e) when (e is ObjectDisposedException or SocketException)
+            {
+                // A socket closed while registered (select refuses those): drop it and go on.
+                LoopFailed(_logger, Number, e);
+                DropClosed();
+                continue;
+            }
+
             foreach (var (key, events) in _ready)
             {
                 if (key.Data is LoopStream stream)
@@ -185,18 +237,49 @@ internal sealed partial class EventLoop : IDisposable
         Volatile.Write(ref _busySince, Stopwatch.GetTimestamp());
     }
 
-    public void Dispose()
+    private void DropClosed()
+    {
+        foreach (var key in _selector.Keys.Where(k => k.Socket.SafeHandle.IsClosed).ToList())
+        {
+            if (key.Data is LoopStream stream)
+            {
+                stream.OnClosedUnderneath();
+            }
+            else
+            {
+                _selector.Unregister(key.Socket);
+            }
+        }
+    }
+
+    /// <summary>Tells the loop to stop; <see cref="Join"/> waits for it.</summary>
+    public void Stop()
     {
         _stopping = true;
         Post(static _ => { }, null);
-        if (!IsCurrent && !_thread.Join(TimeSpan.FromSeconds(5)))
+        if (!IsCurrent)
         {
-            // A handler holds the thread: leave the selector to it rather than pull it from under its feet.
-            return;
+            // Post skipped the wake only on the loop itself; make sure a waiting loop sees the stop.
+            Wake();
         }
+    }
 
-        _selector.Dispose();
-        _wake.Dispose();
+    /// <summary>Waits up to <paramref name="timeout"/> for the loop's thread to end.</summary>
+    public bool Join(TimeSpan timeout) => IsCurrent || _thread.Join(timeout);
+
+    public void Dispose()
+    {
+        Stop();
+        Join(TimeSpan.FromSeconds(5));
+    }
+
+    /// <summary>Continuations posted to a loop run on it.</summary>
+    private sealed class LoopContext(EventLoop loop) : SynchronizationContext
+    {
+        public override void Post(SendOrPostCallback d, object? state) =>
+            loop.Post(static s => { var (callback, st) = ((SendOrPostCallback, object?))s!; callback(st); }, (d, state));
+
+        public override SynchronizationContext CreateCopy() => this;
     }
 }
 
@@ -205,7 +288,16 @@ internal sealed class LoopTimer(Action<object?> callback, object? state)
 {
     public bool Cancelled { get; private set; }
 
-    public void Cancel() => Cancelled = true;
+    private Action<object?>? _callback = callback;
+    private object? _state = state;
 
-    public void Fire() => callback(state);
+    /// <summary>Cancels it and lets go of what it would have called (it stays queued until due, small).</summary>
+    public void Cancel()
+    {
+        Cancelled = true;
+        _callback = null;
+        _state = null;
+    }
+
+    public void Fire() => _callback?.Invoke(_state);
 }

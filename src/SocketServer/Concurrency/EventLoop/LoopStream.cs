@@ -13,7 +13,7 @@ namespace SocketServer.EventLoops;
 /// back instead of filling memory. One read and one write may be pending at a time, as on any
 /// stream. Blocking reads and writes are refused: they would stall the loop.
 /// </summary>
-internal sealed class LoopStream : Stream, IValueTaskSource<int>, IValueTaskSource
+internal sealed class LoopStream : Stream, IValueTaskSource<int>, IValueTaskSource, IOwnsConnection
 {
     private readonly EventLoop _loop;
     private readonly Request _request;
@@ -30,6 +30,8 @@ internal sealed class LoopStream : Stream, IValueTaskSource<int>, IValueTaskSour
     private SelectorEvents _registered;
     private long _lastActivity = Environment.TickCount64;
     private bool _heard;
+    private LoopTimer? _idleTimer;
+    private LoopTimer? _handshakeTimer;
 
     public LoopStream(EventLoop loop, StreamRequest request, TimeSpan? idleTimeout, TimeSpan? handshakeTimeout = null)
     {
@@ -43,12 +45,12 @@ internal sealed class LoopStream : Stream, IValueTaskSource<int>, IValueTaskSour
         Socket.Blocking = false;
         if (idleTimeout is { } idle)
         {
-            _loop.Schedule(idle, static s => ((LoopStream)s!).CheckIdle(), this);
+            _idleTimer = _loop.Schedule(idle, static s => ((LoopStream)s!).CheckIdle(), this);
         }
 
         if (handshakeTimeout is { } handshake)
         {
-            _loop.Schedule(handshake, static s => ((LoopStream)s!).CheckHandshake(), this);
+            _handshakeTimer = _loop.Schedule(handshake, static s => ((LoopStream)s!).CheckHandshake(), this);
         }
     }
 
@@ -92,7 +94,7 @@ internal sealed class LoopStream : Stream, IValueTaskSource<int>, IValueTaskSour
         _read.Reset();
         if (cancellationToken.CanBeCanceled)
         {
-            _readCancel = cancellationToken.UnsafeRegister(static (s, token) => ((LoopStream)s!).Cancel(reading: true, token), this);
+            _readCancel = cancellationToken.UnsafeRegister(static (s, token) => { var (stream, version) = ((LoopStream, short))s!; stream.Cancel(reading: true, version, token); }, (this, _read.Version));
         }
 
         UpdateInterest();
@@ -103,7 +105,11 @@ internal sealed class LoopStream : Stream, IValueTaskSource<int>, IValueTaskSour
     {
         if (!_loop.IsCurrent)
         {
-            return new ValueTask(RunOnLoop(() => WriteAsync(buffer, cancellationToken).AsTask().ContinueWith(static _ => 0, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously | TaskContinuationOptions.OnlyOnRanToCompletion, TaskScheduler.Default)));
+            return new ValueTask(RunOnLoop(async () =>
+            {
+                await WriteAsync(buffer, cancellationToken).ConfigureAwait(false);
+                return 0;
+            }));
         }
 
         ObjectDisposedException.ThrowIf(_closed, this);
@@ -124,7 +130,7 @@ internal sealed class LoopStream : Stream, IValueTaskSource<int>, IValueTaskSour
         _write.Reset();
         if (cancellationToken.CanBeCanceled)
         {
-            _writeCancel = cancellationToken.UnsafeRegister(static (s, token) => ((LoopStream)s!).Cancel(reading: false, token), this);
+            _writeCancel = cancellationToken.UnsafeRegister(static (s, token) => { var (stream, version) = ((LoopStream, short))s!; stream.Cancel(reading: false, version, token); }, (this, _write.Version));
         }
 
         UpdateInterest();
@@ -246,24 +252,28 @@ internal sealed class LoopStream : Stream, IValueTaskSource<int>, IValueTaskSour
         return SocketError.Success;
     }
 
-    private void Cancel(bool reading, CancellationToken token) => _loop.Post(
+    // The registration names the operation it was made for: a token cancelled after that one
+    // completed must not cancel the next.
+    private void Cancel(bool reading, short version, CancellationToken token) => _loop.Post(
         static s =>
         {
-            var (stream, reading, token) = ((LoopStream, bool, CancellationToken))s!;
-            stream.CancelNow(reading, token);
+            var (stream, reading, version, token) = ((LoopStream, bool, short, CancellationToken))s!;
+            stream.CancelNow(reading, version, token);
         },
-        (this, reading, token));
+        (this, reading, version, token));
 
-    private void CancelNow(bool reading, CancellationToken token)
+    private void CancelNow(bool reading, short version, CancellationToken token)
     {
-        if (reading && _reading)
+        if (reading && _reading && _read.Version == version)
         {
             _reading = false;
+            _readBuffer = default;
             _read.SetException(new OperationCanceledException(token));
         }
-        else if (!reading && _writing)
+        else if (!reading && _writing && _write.Version == version)
         {
             _writing = false;
+            _writeLeft = default;
             _write.SetException(new OperationCanceledException(token));
         }
 
@@ -297,7 +307,7 @@ internal sealed class LoopStream : Stream, IValueTaskSource<int>, IValueTaskSour
             return;
         }
 
-        _loop.Schedule(idle - quiet, static s => ((LoopStream)s!).CheckIdle(), this);
+        _idleTimer = _loop.Schedule(idle - quiet, static s => ((LoopStream)s!).CheckIdle(), this);
     }
 
     private Task<int> RunOnLoop(Func<Task<int>> operation)
@@ -350,18 +360,36 @@ internal sealed class LoopStream : Stream, IValueTaskSource<int>, IValueTaskSour
     private static NotSupportedException Blocking() =>
         new("A blocking read or write would stall the event loop: use ReadAsync/WriteAsync.");
 
+    // The handler is done with the stream: stop watching the socket (the request closes it).
     protected override void Dispose(bool disposing)
     {
         if (!_loop.IsCurrent)
         {
-            // Unregister on the loop, before the socket closes (posted first, so a new socket given the
-            // same descriptor registers after).
             _loop.Post(static s => ((LoopStream)s!).Shut(), this);
             return;
         }
 
         Shut();
     }
+
+    /// <summary>
+    /// Closes the connection on the loop, after unregistering it, so the selector never holds a
+    /// closed socket and a new socket given the same descriptor number registers cleanly.
+    /// </summary>
+    public void CloseConnection()
+    {
+        if (!_loop.IsCurrent)
+        {
+            _loop.Post(static s => ((LoopStream)s!).CloseConnection(), this);
+            return;
+        }
+
+        Shut();
+        Socket.Dispose();
+    }
+
+    /// <summary>The socket was closed behind the loop's back (by the handler, say): fail what waits on it.</summary>
+    public void OnClosedUnderneath() => Shut();
 
     private void Shut()
     {
@@ -372,6 +400,10 @@ internal sealed class LoopStream : Stream, IValueTaskSource<int>, IValueTaskSour
 
         _closed = true;
         _loop.Watch(this, SelectorEvents.None, ref _registered);
+        _idleTimer?.Cancel();
+        _handshakeTimer?.Cancel();
+        _readBuffer = default;
+        _writeLeft = default;
         var gone = new IOException("The connection was closed.");
         if (_reading)
         {
@@ -401,4 +433,10 @@ internal sealed class LoopStream : Stream, IValueTaskSource<int>, IValueTaskSour
 
     void IValueTaskSource.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
         _write.OnCompleted(continuation, state, token, flags);
+}
+
+/// <summary>A stream that closes its connection itself (on its own thread), for <see cref="StreamRequest"/> to defer to.</summary>
+internal interface IOwnsConnection
+{
+    void CloseConnection();
 }
