@@ -19,13 +19,14 @@ public sealed class AsyncEchoHandler : AsyncRequestHandler
     /// <inheritdoc />
     protected override ValueTask HandleAsync(CancellationToken cancellationToken) => Request switch
     {
-        StreamRequest { Transport: { } transport } stream => EchoTransportAsync(stream.Connection, transport, cancellationToken),
-        StreamRequest stream => EchoStreamAsync(stream.Connection, cancellationToken),
+        StreamRequest stream => EchoStreamAsync(stream.Connection, stream.Transport, cancellationToken),
         DatagramRequest datagram => EchoDatagramAsync(datagram, cancellationToken),
         _ => ValueTask.CompletedTask,
     };
 
-    private async ValueTask EchoStreamAsync(Socket connection, CancellationToken cancellationToken)
+    // Through the socket's own awaitables, or, under the event loop, through the loop's stream
+    // (the model's Transport), so every await completes on the loop's thread.
+    private async ValueTask EchoStreamAsync(Socket connection, Stream? transport, CancellationToken cancellationToken)
     {
         if (connection.ProtocolType == ProtocolType.Tcp)
         {
@@ -42,7 +43,9 @@ public sealed class AsyncEchoHandler : AsyncRequestHandler
                 int received;
                 try
                 {
-                    received = await connection.ReceiveAsync(buffer, SocketFlags.None, idleOrStopping.Token).ConfigureAwait(false);
+                    received = transport is null
+                        ? await connection.ReceiveAsync(buffer, SocketFlags.None, idleOrStopping.Token).ConfigureAwait(false)
+                        : await transport.ReadAsync(buffer, idleOrStopping.Token).ConfigureAwait(false);
                 }
                 catch (OperationCanceledException) when (Server.Stopping.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
                 {
@@ -60,53 +63,16 @@ public sealed class AsyncEchoHandler : AsyncRequestHandler
                 }
 
                 var pending = buffer.AsMemory(0, received);
+                if (transport is not null)
+                {
+                    await transport.WriteAsync(pending, cancellationToken).ConfigureAwait(false);
+                    continue;
+                }
+
                 while (!pending.IsEmpty)
                 {
                     pending = pending[await connection.SendAsync(pending, SocketFlags.None, cancellationToken).ConfigureAwait(false)..];
                 }
-            }
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
-        }
-    }
-
-    // Under the event loop: the loop's stream, so every await completes on the loop's thread.
-    private async ValueTask EchoTransportAsync(Socket connection, Stream transport, CancellationToken cancellationToken)
-    {
-        if (connection.ProtocolType == ProtocolType.Tcp)
-        {
-            connection.NoDelay = true;
-        }
-
-        var buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
-        try
-        {
-            using var idleOrStopping = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, Server.Stopping);
-            while (true)
-            {
-                int received;
-                try
-                {
-                    received = await transport.ReadAsync(buffer, idleOrStopping.Token).ConfigureAwait(false);
-                }
-                catch (OperationCanceledException) when (Server.Stopping.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
-                {
-                    return;
-                }
-
-                if (received == 0)
-                {
-                    return;
-                }
-
-                if (_upper)
-                {
-                    AsciiCase.ToUpperInPlace(buffer.AsSpan(0, received));
-                }
-
-                await transport.WriteAsync(buffer.AsMemory(0, received), cancellationToken).ConfigureAwait(false);
             }
         }
         finally

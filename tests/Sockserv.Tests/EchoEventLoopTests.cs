@@ -40,10 +40,7 @@ public class EchoEventLoopTests
             clients.ForEach(c => c.Dispose());
         }
 
-        server.Signal(SockservProcess.SigTerm);
-        server.WaitForExit();
-        Assert.Equal(0, server.ExitCode);
-        Assert.DoesNotContain("   at ", server.Stderr);
+        server.StopsCleanlyOn(SockservProcess.SigTerm);
     }
 
     private static int Threads(int pid) => Directory.GetDirectories($"/proc/{pid}/task").Length;

@@ -49,10 +49,7 @@ public class EchoForkingTests
             clients.ForEach(c => c.Dispose());
         }
 
-        server.Signal(SockservProcess.SigTerm);
-        server.WaitForExit();
-        Assert.Equal(0, server.ExitCode);
-        Assert.DoesNotContain("   at ", server.Stderr);
+        server.StopsCleanlyOn(SockservProcess.SigTerm);
     }
 
     /// <summary>The process (the master or one of its children) that has the server's end of the connection from <paramref name="clientPort"/> open.</summary>

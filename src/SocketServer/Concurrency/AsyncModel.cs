@@ -11,16 +11,8 @@ public sealed class AsyncModel : ConcurrencyModel
     public override string Name => "async";
 
     /// <inheritdoc />
-    protected override void Validate(BaseServer server)
-    {
-        ArgumentNullException.ThrowIfNull(server);
-        if (!server.RequestHandler.IsAsync)
-        {
-            throw new NotSupportedException(
-                $"The async model runs handlers derived from AsyncRequestHandler, and {server.RequestHandler.HandlerType.Name} is synchronous: " +
-                "use the threading or pool model for it, or derive it from AsyncStreamRequestHandler / AsyncDatagramRequestHandler.");
-        }
-    }
+    protected override void Validate(BaseServer server) =>
+        RequireAsyncHandler(server, "it would hold a pool thread for its whole connection.");
 
     /// <inheritdoc />
     protected internal override void ProcessRequest(BaseServer server, Request request)

@@ -51,6 +51,18 @@ public abstract class ConcurrencyModel : IDisposable
     {
     }
 
+    /// <summary>For models that run async handlers only: throws <see cref="NotSupportedException"/>, saying <paramref name="why"/>, when the server's handler is synchronous.</summary>
+    protected void RequireAsyncHandler(BaseServer server, string why)
+    {
+        ArgumentNullException.ThrowIfNull(server);
+        if (!server.RequestHandler.IsAsync)
+        {
+            throw new NotSupportedException(
+                $"The {Name} model runs handlers derived from AsyncRequestHandler, and {server.RequestHandler.HandlerType.Name} is synchronous: " +
+                $"{why} Use the threading or pool model for it, or derive it from AsyncStreamRequestHandler / AsyncDatagramRequestHandler.");
+        }
+    }
+
     internal void Attach(BaseServer server)
     {
         if (Interlocked.CompareExchange(ref _server, server, null) is not null)

@@ -60,13 +60,7 @@ public sealed partial class EventLoopModel : ConcurrencyModel
     /// <inheritdoc />
     protected override void Validate(BaseServer server)
     {
-        ArgumentNullException.ThrowIfNull(server);
-        if (!server.RequestHandler.IsAsync)
-        {
-            throw new NotSupportedException(
-                $"The event-loop model runs handlers derived from AsyncRequestHandler, and {server.RequestHandler.HandlerType.Name} is synchronous: " +
-                "a blocking handler would stall every connection on its loop. Use the threading or pool model for it.");
-        }
+        RequireAsyncHandler(server, "a blocking handler would stall every connection on its loop.");
 
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(StallThreshold, TimeSpan.Zero, nameof(StallThreshold));
         if (IdleTimeout is { } idle)

@@ -155,6 +155,15 @@ public sealed partial class SockservProcess : IDisposable
         }
     }
 
+    /// <summary>Sends <paramref name="signal"/>, waits for the exit, and checks it was a clean one: code 0, no stack trace.</summary>
+    public void StopsCleanlyOn(string signal)
+    {
+        Signal(signal);
+        WaitForExit();
+        Assert.True(ExitCode == 0, $"sockserv exited with {ExitCode}. stderr: {Stderr}");
+        Assert.DoesNotContain("   at ", Stderr);
+    }
+
     public const string SigInt = "INT";
     public const string SigTerm = "TERM";
 
