@@ -33,7 +33,10 @@ public sealed class AsyncEchoHandler : AsyncRequestHandler
             connection.NoDelay = true;
         }
 
-        var buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
+        // Under the event loop, an idle connection holds no buffer: it waits with a zero-byte read,
+        // rents one when bytes are there and gives it back after the answer (thousands of idle
+        // connections, kilobytes each instead of 16 KiB).
+        var buffer = transport is null ? ArrayPool<byte>.Shared.Rent(BufferSize) : null;
         try
         {
             // Between messages, also stop when the server starts closing: an idle client holds up no drain.
@@ -43,9 +46,16 @@ public sealed class AsyncEchoHandler : AsyncRequestHandler
                 int received;
                 try
                 {
-                    received = transport is null
-                        ? await connection.ReceiveAsync(buffer, SocketFlags.None, idleOrStopping.Token).ConfigureAwait(false)
-                        : await transport.ReadAsync(buffer, idleOrStopping.Token).ConfigureAwait(false);
+                    if (transport is null)
+                    {
+                        received = await connection.ReceiveAsync(buffer, SocketFlags.None, idleOrStopping.Token).ConfigureAwait(false);
+                    }
+                    else
+                    {
+                        await transport.ReadAsync(Memory<byte>.Empty, idleOrStopping.Token).ConfigureAwait(false);
+                        buffer ??= ArrayPool<byte>.Shared.Rent(BufferSize);
+                        received = await transport.ReadAsync(buffer, idleOrStopping.Token).ConfigureAwait(false);
+                    }
                 }
                 catch (OperationCanceledException) when (Server.Stopping.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
                 {
@@ -66,6 +76,8 @@ public sealed class AsyncEchoHandler : AsyncRequestHandler
                 if (transport is not null)
                 {
                     await transport.WriteAsync(pending, cancellationToken).ConfigureAwait(false);
+                    ArrayPool<byte>.Shared.Return(buffer!); // rented above, before the read
+                    buffer = null;
                     continue;
                 }
 
@@ -77,7 +89,10 @@ public sealed class AsyncEchoHandler : AsyncRequestHandler
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(buffer);
+            if (buffer is not null)
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+            }
         }
     }
 
