@@ -755,7 +755,8 @@ internal sealed class WorkerPool : IDisposable
         {
         }
 
-        _changed.Dispose();
+        // _changed stays undisposed: a worker that outlived even its kill still raises Exited later,
+        // and releasing a disposed semaphore then would throw on a pool thread (it holds no handle).
     }
 
     private static bool HasExited(Worker worker, TimeSpan wait)
