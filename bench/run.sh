@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# Every concurrency model of `sockserv echo` and the servers a .NET user would pick instead (a C
+# Every concurrent model of `sockserv echo` (all but sync) and the servers a .NET user would pick instead (a C
 # epoll echo, raw .NET sockets, Kestrel, DotNetty, Python's ThreadingTCPServer), under the C load
 # generator, in one run: the server pinned to CPU 0, the load generator to CPU 1 (taskset),
 # 64-byte messages unless noted.
 # Needs: the .NET SDK (with the ASP.NET Core shared framework), gcc, taskset (util-linux), bc, python3.
 # Usage: bench/run.sh [SECONDS] [SERVER-FILTER]   (default 5 s per shape after 1 s of warm-up; a
 #        filter is a regular expression on server names, e.g. 'eventloop|C epoll')
-# Prints a Markdown table and writes it into docs/benchmarks.md between the echo markers.
+# Prints a Markdown table and writes it into docs/benchmarks.md between the echo markers (with a
+# filter, only the rows it kept: restore the file, or run without one, for the full table).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECONDS_PER_SHAPE=${1:-5}

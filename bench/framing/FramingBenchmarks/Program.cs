@@ -1,5 +1,5 @@
 // The framing layer on the async path, through an in-memory pipe (no sockets, so the figures are
-// the framing's own): messages written, flushed and read back, one at a time or a hundred at a time.
+// the framing's own): messages written, flushed and read back, one at a time or ten per flush.
 //   dotnet run -c Release --project bench/framing/FramingBenchmarks [-- --filter '*']
 // MemoryDiagnoser reports bytes allocated per operation, and an operation is one message
 // (OperationsPerInvoke): the target is zero.
@@ -53,7 +53,7 @@ public class FramingRoundTrip
         }
     }
 
-    /// <summary>A burst (pipelined): many messages written and flushed together, then read.</summary>
+    /// <summary>Bursts (pipelined): ten messages written and flushed together, then read; a hundred bursts.</summary>
     [Benchmark(OperationsPerInvoke = MessagesPerBatch)]
     public async Task WriteBurstThenRead()
     {
