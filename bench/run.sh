@@ -136,15 +136,5 @@ echo
 echo "$MACHINE"
 
 DOC=docs/benchmarks.md
-[[ -f "$DOC" ]] || printf '# Benchmarks\n' > "$DOC"
 SECTION=$(printf '<!-- echo:begin -->\n## Echo servers side by side\n\nMeasured by `bench/run.sh` on %s. Server (Release builds, ReadyToRun) pinned to CPU 0 with any worker processes, load generator (`bench/loadgen`, C on epoll, closed loop) pinned to CPU 1; %s s per shape after 1 s of warm-up. CPU per message is the server'"'"'s user+system time (all its processes) over warm-up and run, divided by the messages the warm-up and run carried at the measured rate.\n\n%s\n<!-- echo:end -->' "$MACHINE" "$SECONDS_PER_SHAPE" "$TABLE")
-python3 - "$DOC" "$SECTION" <<'PY'
-import re, sys
-path, section = sys.argv[1], sys.argv[2]
-text = open(path).read()
-if '<!-- echo:begin -->' in text:
-    text = re.sub(r'<!-- echo:begin -->.*?<!-- echo:end -->', lambda _: section, text, flags=re.S)
-else:
-    text = text.rstrip('\n') + '\n\n' + section + '\n'
-open(path, 'w').write(text)
-PY
+python3 bench/write_section.py "$DOC" echo "$SECTION"

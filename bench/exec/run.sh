@@ -81,15 +81,5 @@ echo
 echo "$MACHINE"
 
 DOC=docs/benchmarks.md
-[[ -f "$DOC" ]] || printf '# Benchmarks\n' > "$DOC"
 SECTION=$(printf '<!-- exec:begin -->\n## sockserv exec vs OpenSSH\n\nMeasured by `bench/exec/run.sh` on %s. Both servers and clients on loopback, unpinned; the client'"'"'s stdout goes to /dev/null. sockserv is the published Release build (apphost, ReadyToRun), OpenSSH uses key authentication and its default cipher.\n\n%s\n<!-- exec:end -->' "$MACHINE" "$TABLE")
-python3 - "$DOC" "$SECTION" <<'PY'
-import re, sys
-path, section = sys.argv[1], sys.argv[2]
-text = open(path).read()
-if '<!-- exec:begin -->' in text:
-    text = re.sub(r'<!-- exec:begin -->.*?<!-- exec:end -->', lambda _: section, text, flags=re.S)
-else:
-    text = text.rstrip('\n') + '\n\n' + section + '\n'
-open(path, 'w').write(text)
-PY
+python3 bench/write_section.py "$DOC" exec "$SECTION"
