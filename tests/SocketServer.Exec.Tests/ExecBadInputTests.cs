@@ -99,7 +99,7 @@ public class ExecBadInputTests
         }
 
         Assert.True(await ClosedAsync(socket));
-        Assert.True(await Processes.AllGoneAsync([pid], TimeSpan.FromSeconds(10)));
+        Assert.True(await ProcFs.AllGoneAsync([pid], TimeSpan.FromSeconds(10)));
         await AssertStillServesAsync(fixture);
     }
 

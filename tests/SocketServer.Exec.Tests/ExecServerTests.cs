@@ -179,7 +179,7 @@ public class ExecServerTests
         await client.SignalAsync(15, Ct);
         var result = await run.WaitAsync(TimeSpan.FromSeconds(30), Ct);
         Assert.Equal(15, result.Signal);
-        Assert.True(await Processes.AllGoneAsync([client.ProcessId], TimeSpan.FromSeconds(10)));
+        Assert.True(await ProcFs.AllGoneAsync([client.ProcessId], TimeSpan.FromSeconds(10)));
     }
 
     [Fact]
@@ -239,7 +239,7 @@ public class ExecServerTests
         Assert.True(result.TimedOut);
         Assert.Equal(9, result.Signal);
         var background = int.Parse(output.Out.Trim(), System.Globalization.CultureInfo.InvariantCulture);
-        Assert.True(await Processes.AllGoneAsync([background, client.ProcessId], TimeSpan.FromSeconds(10)));
+        Assert.True(await ProcFs.AllGoneAsync([background, client.ProcessId], TimeSpan.FromSeconds(10)));
     }
 
     [Fact]
@@ -252,10 +252,10 @@ public class ExecServerTests
         var line = await ReadUntilAsync(stdout.Reader, "\n");
         var background = int.Parse(line.Trim(), System.Globalization.CultureInfo.InvariantCulture);
         var main = client.ProcessId;
-        Assert.True(Processes.Alive(background));
+        Assert.True(ProcFs.IsAlive(background));
         await client.DisposeAsync();
         await Assert.ThrowsAnyAsync<Exception>(() => run.WaitAsync(TimeSpan.FromSeconds(30), Ct));
-        Assert.True(await Processes.AllGoneAsync([background, main], TimeSpan.FromSeconds(10)));
+        Assert.True(await ProcFs.AllGoneAsync([background, main], TimeSpan.FromSeconds(10)));
     }
 
     [Fact]
@@ -318,7 +318,7 @@ public class ExecServerTests
         await fixture.DisposeAsync();
         var e = await Assert.ThrowsAnyAsync<SocketServerException>(() => run.WaitAsync(TimeSpan.FromSeconds(30), Ct));
         Assert.True(e is not ExecRemoteException remote || remote.Code == ErrorCode.ShuttingDown, e.Message);
-        Assert.True(await Processes.AllGoneAsync([background, main], TimeSpan.FromSeconds(10)));
+        Assert.True(await ProcFs.AllGoneAsync([background, main], TimeSpan.FromSeconds(10)));
     }
 
     [Fact]

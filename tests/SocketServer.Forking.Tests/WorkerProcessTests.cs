@@ -21,7 +21,7 @@ public sealed class WorkerProcessTests
         var pid = await client.PidAsync();
 
         Assert.NotEqual(app.Pid, pid);
-        Assert.Equal(app.Pid, Processes.ParentOf(pid));
+        Assert.Equal(app.Pid, ProcFs.ParentOf(pid));
         Assert.Equal("HELLO", await client.AskAsync("hello"));
         Assert.Equal(2, app.Workers().Count);
     }
@@ -113,7 +113,7 @@ public sealed class WorkerProcessTests
         var nextPid = await next.PidAsync();
         Assert.NotEqual(doomedPid, nextPid);
         Assert.NotEqual(app.Pid, nextPid);
-        Assert.False(Processes.IsAlive(doomedPid));
+        Assert.False(ProcFs.IsAlive(doomedPid));
     }
 
     [Fact]

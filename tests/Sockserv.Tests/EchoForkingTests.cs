@@ -38,7 +38,7 @@ public class EchoForkingTests
                 Assert.Equal($"CLIENT {i}\n", Peer.Receive(clients[i], $"client {i}\n".Length));
                 var holder = HolderOf(server.Port, ((IPEndPoint)clients[i].LocalEndPoint!).Port, server.Id);
                 Assert.NotEqual(server.Id, holder);
-                Assert.Equal(server.Id, ParentOf(holder));
+                Assert.Equal(server.Id, ProcFs.ParentOf(holder));
                 holders.Add(holder);
             }
 
@@ -56,7 +56,7 @@ public class EchoForkingTests
     private static int HolderOf(int serverPort, int clientPort, int master)
     {
         var inode = ServerSideInode(serverPort, clientPort);
-        foreach (var pid in new[] { master }.Concat(ChildrenOf(master)))
+        foreach (var pid in new[] { master }.Concat(ProcFs.ChildrenOf(master)))
         {
             foreach (var fd in Directory.EnumerateFiles($"/proc/{pid}/fd"))
             {
@@ -86,23 +86,5 @@ public class EchoForkingTests
         }
 
         throw new InvalidOperationException($"no connection {serverPort} <- {clientPort} in /proc/net/tcp");
-    }
-
-    private static IEnumerable<int> ChildrenOf(int parent) =>
-        Directory.EnumerateDirectories("/proc")
-            .Select(d => int.TryParse(Path.GetFileName(d), out var pid) ? pid : 0)
-            .Where(pid => pid > 0 && ParentOf(pid) == parent);
-
-    private static int ParentOf(int pid)
-    {
-        try
-        {
-            var stat = File.ReadAllText($"/proc/{pid}/stat");
-            return int.Parse(stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[1], CultureInfo.InvariantCulture);
-        }
-        catch (IOException)
-        {
-            return 0;
-        }
     }
 }

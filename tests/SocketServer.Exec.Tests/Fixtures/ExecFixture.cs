@@ -128,39 +128,3 @@ internal sealed class HashingStream : Stream
         base.Dispose(disposing);
     }
 }
-
-/// <summary>Processes by id, for checking that nothing is left running.</summary>
-internal static class Processes
-{
-    public static bool Alive(int pid) => System.IO.Directory.Exists($"/proc/{pid}") && !IsZombie(pid);
-
-    private static bool IsZombie(int pid)
-    {
-        try
-        {
-            var stat = File.ReadAllText($"/proc/{pid}/stat");
-            return stat[(stat.LastIndexOf(')') + 2)..].StartsWith('Z');
-        }
-        catch (IOException)
-        {
-            return false;
-        }
-    }
-
-    /// <summary>Waits (bounded) for every pid to be gone; true when they are.</summary>
-    public static async Task<bool> AllGoneAsync(IEnumerable<int> pids, TimeSpan within)
-    {
-        var deadline = DateTime.UtcNow + within;
-        while (pids.Any(Alive))
-        {
-            if (DateTime.UtcNow > deadline)
-            {
-                return false;
-            }
-
-            await Task.Delay(20, TestContext.Current.CancellationToken);
-        }
-
-        return true;
-    }
-}

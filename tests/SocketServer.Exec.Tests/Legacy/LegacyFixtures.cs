@@ -25,22 +25,7 @@ internal static class LegacyBounded
         }
     }
 
-    /// <summary>True once process <paramref name="pid"/> has ended: no /proc entry, or a zombie waiting for a parent to reap it.</summary>
-    public static bool IsGone(int pid)
-    {
-        try
-        {
-            var stat = File.ReadAllText($"/proc/{pid}/stat");
-            var state = stat[stat.LastIndexOf(')') + 2];
-            return state is 'Z' or 'X';
-        }
-        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException or IOException)
-        {
-            return true;
-        }
-    }
-
-    public static void WaitUntilGone(int pid) => WaitFor(() => IsGone(pid), $"process {pid} to end");
+    public static void WaitUntilGone(int pid) => WaitFor(() => !ProcFs.IsAlive(pid), $"process {pid} to end");
 }
 
 /// <summary>A legacy server on a free loopback port, served until disposed.</summary>

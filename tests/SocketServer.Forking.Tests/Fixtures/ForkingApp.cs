@@ -100,7 +100,7 @@ public sealed partial class ForkingApp : IDisposable
     /// <summary>The master's worker processes now: its children, read from /proc.</summary>
     public IReadOnlyList<int> Workers()
     {
-        var workers = Processes.ChildrenOf(Pid);
+        var workers = ProcFs.ChildrenOf(Pid);
         lock (_gate)
         {
             _seenWorkers.UnionWith(workers);
@@ -164,40 +164,16 @@ public sealed partial class ForkingApp : IDisposable
     private static partial Regex ServingLine();
 }
 
-/// <summary>Processes as /proc shows them.</summary>
+/// <summary>Signals and what a process holds open, from /proc (its state and family are <see cref="ProcFs"/>).</summary>
 public static class Processes
 {
-    public static IReadOnlyList<int> ChildrenOf(int parent)
-    {
-        var children = new List<int>();
-        foreach (var directory in Directory.EnumerateDirectories("/proc"))
-        {
-            if (int.TryParse(Path.GetFileName(directory), out var pid) && Stat(pid) is { } stat && stat.Parent == parent && stat.State != 'Z')
-            {
-                children.Add(pid);
-            }
-        }
-
-        return children;
-    }
-
-    /// <summary>True while the process exists and is not a zombie waiting to be reaped.</summary>
-    public static bool IsAlive(int pid) => Stat(pid) is { State: not 'Z' and not 'X' };
-
-    public static int ParentOf(int pid) => Stat(pid)?.Parent ?? 0;
-
+    /// <summary>Waits (bounded) for every process to be gone; fails naming those still running.</summary>
     public static async Task AllGoneAsync(IEnumerable<int> pids)
     {
-        var deadline = DateTime.UtcNow + ForkingApp.Wait;
         var list = pids.ToList();
-        while (list.Any(IsAlive))
+        if (!await ProcFs.AllGoneAsync(list, ForkingApp.Wait))
         {
-            if (DateTime.UtcNow > deadline)
-            {
-                throw new TimeoutException($"processes still running: {string.Join(", ", list.Where(IsAlive))}");
-            }
-
-            await Task.Delay(20);
+            throw new TimeoutException($"processes still running: {string.Join(", ", list.Where(ProcFs.IsAlive))}");
         }
     }
 
@@ -258,24 +234,6 @@ public static class Processes
         }
 
         return targets;
-    }
-
-    private static (char State, int Parent)? Stat(int pid)
-    {
-        try
-        {
-            var text = File.ReadAllText($"/proc/{pid}/stat");
-            var fields = text[(text.LastIndexOf(')') + 2)..].Split(' ');
-            return (fields[0][0], int.Parse(fields[1], CultureInfo.InvariantCulture));
-        }
-        catch (IOException)
-        {
-            return null;
-        }
-        catch (UnauthorizedAccessException)
-        {
-            return null;
-        }
     }
 }
 

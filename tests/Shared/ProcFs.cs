@@ -1,0 +1,64 @@
+using System.Globalization;
+
+namespace SocketServer.Testing;
+
+/// <summary>
+/// Processes as /proc shows them, for the tests that check what runs and what is left behind.
+/// Compiled into every test project (tests/Directory.Build.props), so there is one reading of /proc.
+/// </summary>
+public static class ProcFs
+{
+    /// <summary>True while the process exists and has not ended (a zombie waiting to be reaped has).</summary>
+    public static bool IsAlive(int pid) => Stat(pid) is { State: not 'Z' and not 'X' };
+
+    /// <summary>The parent's id, or 0 when the process is gone.</summary>
+    public static int ParentOf(int pid) => Stat(pid)?.Parent ?? 0;
+
+    /// <summary>The live children of <paramref name="parent"/>.</summary>
+    public static IReadOnlyList<int> ChildrenOf(int parent)
+    {
+        var children = new List<int>();
+        foreach (var directory in Directory.EnumerateDirectories("/proc"))
+        {
+            if (int.TryParse(Path.GetFileName(directory), out var pid) && Stat(pid) is { Parent: var p, State: not 'Z' and not 'X' } && p == parent)
+            {
+                children.Add(pid);
+            }
+        }
+
+        return children;
+    }
+
+    /// <summary>Waits, at most <paramref name="within"/>, for every process to be gone; true when they are.</summary>
+    public static async Task<bool> AllGoneAsync(IEnumerable<int> pids, TimeSpan within)
+    {
+        var list = pids.ToList();
+        var deadline = DateTime.UtcNow + within;
+        while (list.Any(IsAlive))
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                return false;
+            }
+
+            await Task.Delay(20, TestContext.Current.CancellationToken);
+        }
+
+        return true;
+    }
+
+    private static (char State, int Parent)? Stat(int pid)
+    {
+        try
+        {
+            // "pid (comm) state ppid …": comm may hold spaces and parentheses, so read after the last ')'.
+            var text = File.ReadAllText($"/proc/{pid}/stat");
+            var fields = text[(text.LastIndexOf(')') + 2)..].Split(' ');
+            return (fields[0][0], int.Parse(fields[1], CultureInfo.InvariantCulture));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+}
