@@ -10,7 +10,10 @@ namespace SocketServer.Echo;
 /// </summary>
 public sealed class AsyncEchoHandler : AsyncRequestHandler
 {
-    private const int BufferSize = 16 * 1024;
+    // A connection that holds its buffer between messages holds 16 KiB; one that rents it per message
+    // (under the event loop) takes 64 KiB, a quarter of the system calls for bulk transfers.
+    private const int HeldBufferSize = 16 * 1024;
+    private const int RentedBufferSize = 64 * 1024;
     private readonly bool _upper;
 
     /// <summary>Creates a handler; <paramref name="upper"/> upper-cases ASCII letters in the answer.</summary>
@@ -36,7 +39,7 @@ public sealed class AsyncEchoHandler : AsyncRequestHandler
         // Under the event loop, an idle connection holds no buffer: it waits with a zero-byte read,
         // rents one when bytes are there and gives it back after the answer (thousands of idle
         // connections, kilobytes each instead of 16 KiB).
-        var buffer = transport is null ? ArrayPool<byte>.Shared.Rent(BufferSize) : null;
+        var buffer = transport is null ? ArrayPool<byte>.Shared.Rent(HeldBufferSize) : null;
         try
         {
             // Between messages, also stop when the server starts closing: an idle client holds up no drain.
@@ -53,7 +56,7 @@ public sealed class AsyncEchoHandler : AsyncRequestHandler
                     else
                     {
                         await transport.ReadAsync(Memory<byte>.Empty, idleOrStopping.Token).ConfigureAwait(false);
-                        buffer ??= ArrayPool<byte>.Shared.Rent(BufferSize);
+                        buffer ??= ArrayPool<byte>.Shared.Rent(RentedBufferSize);
                         received = await transport.ReadAsync(buffer, idleOrStopping.Token).ConfigureAwait(false);
                     }
                 }

@@ -172,6 +172,44 @@ public sealed class EventLoopTests
     }
 
     [Fact]
+    public async Task Reads_of_any_size_and_zero_byte_waits_see_every_byte_in_order()
+    {
+        // The loop skips system calls it knows would find nothing (after a short read it waits for
+        // readiness; a zero-byte read never asks the socket). Full reads, short reads, zero-byte
+        // waits with bytes already there and with none, and the end of the stream must all still
+        // deliver every byte, once, in order.
+        using var server = Start(new EventLoopModel(1), () => new TrickleEchoHandler());
+        using var client = Connect(server);
+        var sent = new byte[200_000];
+        for (var i = 0; i < sent.Length; i++)
+        {
+            sent[i] = (byte)(i * 7 + i / 251);
+        }
+
+        var echoed = new MemoryStream();
+        var reading = Task.Run(async () =>
+        {
+            var buffer = new byte[8192];
+            int n;
+            while ((n = await client.ReceiveAsync(buffer.AsMemory()).AsTask().WaitAsync(Bounded.Wait)) > 0)
+            {
+                echoed.Write(buffer, 0, n);
+            }
+        });
+
+        // One large write (reads fill their buffers), then small ones (short reads).
+        await client.SendAsync(sent.AsMemory(0, 150_000));
+        for (var offset = 150_000; offset < sent.Length; offset += 5_000)
+        {
+            await client.SendAsync(sent.AsMemory(offset, 5_000));
+        }
+
+        client.Shutdown(SocketShutdown.Send);
+        await reading.WaitAsync(Bounded.Wait);
+        Assert.Equal(sent, echoed.ToArray());
+    }
+
+    [Fact]
     public void A_synchronous_handler_is_refused_at_construction()
     {
         var e = Assert.Throws<NotSupportedException>(() => new TcpServer("127.0.0.1", 0, HandlerFactory.Of<BlockingSyncHandler>(), new EventLoopModel()));
@@ -227,6 +265,28 @@ public sealed class EventLoopTests
             while (await reader.ReadLineAsync(cancellationToken) is { } line)
             {
                 await Stream.WriteAsync(Encoding.ASCII.GetBytes(line + "\n"), cancellationToken);
+            }
+        }
+    }
+
+    // Waits with a zero-byte read, then drains what came in reads of 1 to 7 bytes, echoing each.
+    private sealed class TrickleEchoHandler : AsyncStreamRequestHandler
+    {
+        protected override async ValueTask HandleAsync(CancellationToken cancellationToken)
+        {
+            var buffer = new byte[7];
+            var size = 1;
+            while (true)
+            {
+                _ = await Stream.ReadAsync(Memory<byte>.Empty, cancellationToken); // readiness only
+                var n = await Stream.ReadAsync(buffer.AsMemory(0, size), cancellationToken);
+                if (n == 0)
+                {
+                    return;
+                }
+
+                await Stream.WriteAsync(buffer.AsMemory(0, n), cancellationToken);
+                size = size % buffer.Length + 1;
             }
         }
     }

@@ -30,6 +30,7 @@ internal sealed class LoopStream : Stream, IValueTaskSource<int>, IValueTaskSour
     private SelectorEvents _registered;
     private long _lastActivity = Environment.TickCount64;
     private bool _heard;
+    private Bytes _bytes = Bytes.Unknown;
     private LoopTimer? _idleTimer;
     private LoopTimer? _handshakeTimer;
 
@@ -83,10 +84,28 @@ internal sealed class LoopStream : Stream, IValueTaskSource<int>, IValueTaskSour
         }
 
         cancellationToken.ThrowIfCancellationRequested();
-        var received = Socket.Receive(buffer.Span, SocketFlags.None, out var error);
-        if (error != SocketError.WouldBlock)
+
+        // Ask the socket at once only when bytes may be there: after a short read it was empty, and
+        // the selector (level-triggered) says when it is not. In a request-reply exchange the next
+        // read follows the answer, before the client can have sent more, so asking would cost a
+        // failed system call a message. A zero-byte read never asks the socket: it completes at once
+        // when bytes are known to be there and otherwise waits for readiness, holding no buffer.
+        if (buffer.IsEmpty)
         {
-            return error == SocketError.Success ? new ValueTask<int>(Done(received)) : ValueTask.FromException<int>(Failure(error));
+            if (_bytes == Bytes.Maybe)
+            {
+                return new ValueTask<int>(0);
+            }
+        }
+        else if (_bytes != Bytes.None)
+        {
+            var received = Socket.Receive(buffer.Span, SocketFlags.None, out var error);
+            if (error != SocketError.WouldBlock)
+            {
+                return error == SocketError.Success ? new ValueTask<int>(Done(received, buffer.Length)) : ValueTask.FromException<int>(Failure(error));
+            }
+
+            _bytes = Bytes.None;
         }
 
         _readBuffer = buffer;
@@ -173,17 +192,33 @@ internal sealed class LoopStream : Stream, IValueTaskSource<int>, IValueTaskSour
 
     private void Complete(SelectorEvents events)
     {
+        if ((events & SelectorEvents.Read) != 0)
+        {
+            _bytes = Bytes.Maybe;
+        }
+
         if ((events & SelectorEvents.Read) != 0 && _reading)
         {
-            var received = Socket.Receive(_readBuffer.Span, SocketFlags.None, out var error);
-            if (error != SocketError.WouldBlock)
+            var buffer = _readBuffer;
+            var error = SocketError.Success;
+            var received = 0;
+            if (!buffer.IsEmpty)
+            {
+                received = Socket.Receive(buffer.Span, SocketFlags.None, out error);
+            }
+
+            if (error == SocketError.WouldBlock)
+            {
+                _bytes = Bytes.None;
+            }
+            else
             {
                 _reading = false;
                 _readBuffer = default;
                 _readCancel.Dispose();
                 if (error == SocketError.Success)
                 {
-                    _read.SetResult(Done(received));
+                    _read.SetResult(buffer.IsEmpty ? 0 : Done(received, buffer.Length));
                 }
                 else
                 {
@@ -228,10 +263,13 @@ internal sealed class LoopStream : Stream, IValueTaskSource<int>, IValueTaskSour
         _loop.Watch(this, wanted, ref _registered);
     }
 
-    private int Done(int transferred)
+    private int Done(int transferred, int asked)
     {
         _lastActivity = Environment.TickCount64;
         _heard |= transferred > 0;
+
+        // Fewer bytes than asked for: the socket is empty now (or at its end, which the selector also reports).
+        _bytes = transferred < asked ? Bytes.None : Bytes.Maybe;
         return transferred;
     }
 
@@ -433,6 +471,19 @@ internal sealed class LoopStream : Stream, IValueTaskSource<int>, IValueTaskSour
 
     void IValueTaskSource.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
         _write.OnCompleted(continuation, state, token, flags);
+
+    /// <summary>What the loop knows of a socket's unread bytes, to spare system calls that would find none.</summary>
+    private enum Bytes
+    {
+        /// <summary>Not known yet (a new connection).</summary>
+        Unknown,
+
+        /// <summary>The last read found the socket empty; the selector will say when that changes.</summary>
+        None,
+
+        /// <summary>The selector said readable, or the last read filled its buffer.</summary>
+        Maybe,
+    }
 }
 
 /// <summary>A stream that closes its connection itself (on its own thread), for <see cref="StreamRequest"/> to defer to.</summary>
