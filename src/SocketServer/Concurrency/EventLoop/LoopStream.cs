@@ -24,6 +24,8 @@ internal sealed class LoopStream : Stream, IValueTaskSource<int>, IValueTaskSour
     private ReadOnlyMemory<byte> _writeLeft;
     private CancellationTokenRegistration _readCancel;
     private CancellationTokenRegistration _writeCancel;
+    private CancellationToken _readToken;
+    private CancellationToken _writeToken;
     private bool _reading;
     private bool _writing;
     private bool _closed;
@@ -74,7 +76,7 @@ internal sealed class LoopStream : Stream, IValueTaskSource<int>, IValueTaskSour
         if (!_loop.IsCurrent)
         {
             // A continuation that resumed elsewhere (after a Task.Delay, say): the loop does the rest.
-            return new ValueTask<int>(RunOnLoop(() => ReadAsync(buffer, cancellationToken).AsTask()));
+            return ReadOnLoop(buffer, cancellationToken);
         }
 
         ObjectDisposedException.ThrowIf(_closed, this);
@@ -111,9 +113,10 @@ internal sealed class LoopStream : Stream, IValueTaskSource<int>, IValueTaskSour
         _readBuffer = buffer;
         _reading = true;
         _read.Reset();
+        _readToken = cancellationToken;
         if (cancellationToken.CanBeCanceled)
         {
-            _readCancel = cancellationToken.UnsafeRegister(static (s, token) => { var (stream, version) = ((LoopStream, short))s!; stream.Cancel(reading: true, version, token); }, (this, _read.Version));
+            _readCancel = cancellationToken.UnsafeRegister(static (s, token) => ((LoopStream)s!).Cancel(reading: true, token), this);
         }
 
         UpdateInterest();
@@ -124,11 +127,7 @@ internal sealed class LoopStream : Stream, IValueTaskSource<int>, IValueTaskSour
     {
         if (!_loop.IsCurrent)
         {
-            return new ValueTask(RunOnLoop(async () =>
-            {
-                await WriteAsync(buffer, cancellationToken).ConfigureAwait(false);
-                return 0;
-            }));
+            return WriteOnLoop(buffer, cancellationToken);
         }
 
         ObjectDisposedException.ThrowIf(_closed, this);
@@ -147,9 +146,10 @@ internal sealed class LoopStream : Stream, IValueTaskSource<int>, IValueTaskSour
         _writeLeft = buffer;
         _writing = true;
         _write.Reset();
+        _writeToken = cancellationToken;
         if (cancellationToken.CanBeCanceled)
         {
-            _writeCancel = cancellationToken.UnsafeRegister(static (s, token) => { var (stream, version) = ((LoopStream, short))s!; stream.Cancel(reading: false, version, token); }, (this, _write.Version));
+            _writeCancel = cancellationToken.UnsafeRegister(static (s, token) => ((LoopStream)s!).Cancel(reading: false, token), this);
         }
 
         UpdateInterest();
@@ -290,28 +290,32 @@ internal sealed class LoopStream : Stream, IValueTaskSource<int>, IValueTaskSour
         return SocketError.Success;
     }
 
-    // The registration names the operation it was made for: a token cancelled after that one
-    // completed must not cancel the next.
-    private void Cancel(bool reading, short version, CancellationToken token) => _loop.Post(
+    // A cancellation reaches the loop later than it happened: by then the operation it was meant for
+    // may have completed and another begun. It cancels what is pending only if that waits on the
+    // same token (a token cancelled after its read completed must not cancel the next read, which
+    // may wait on another). The registration's state is the stream itself: nothing allocated a read.
+    private void Cancel(bool reading, CancellationToken token) => _loop.Post(
         static s =>
         {
-            var (stream, reading, version, token) = ((LoopStream, bool, short, CancellationToken))s!;
-            stream.CancelNow(reading, version, token);
+            var (stream, reading, token) = ((LoopStream, bool, CancellationToken))s!;
+            stream.CancelNow(reading, token);
         },
-        (this, reading, version, token));
+        (this, reading, token));
 
-    private void CancelNow(bool reading, short version, CancellationToken token)
+    private void CancelNow(bool reading, CancellationToken token)
     {
-        if (reading && _reading && _read.Version == version)
+        if (reading && _reading && _readToken == token)
         {
             _reading = false;
             _readBuffer = default;
+            _readToken = default;
             _read.SetException(new OperationCanceledException(token));
         }
-        else if (!reading && _writing && _write.Version == version)
+        else if (!reading && _writing && _writeToken == token)
         {
             _writing = false;
             _writeLeft = default;
+            _writeToken = default;
             _write.SetException(new OperationCanceledException(token));
         }
 
@@ -347,6 +351,18 @@ internal sealed class LoopStream : Stream, IValueTaskSource<int>, IValueTaskSour
 
         _idleTimer = _loop.Schedule(idle - quiet, static s => ((LoopStream)s!).CheckIdle(), this);
     }
+
+    // Apart from ReadAsync and WriteAsync: a lambda capturing their parameters would be allocated on
+    // every call, on the loop too, not only on the rare call from another thread.
+    private ValueTask<int> ReadOnLoop(Memory<byte> buffer, CancellationToken cancellationToken) =>
+        new(RunOnLoop(() => ReadAsync(buffer, cancellationToken).AsTask()));
+
+    private ValueTask WriteOnLoop(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken) =>
+        new(RunOnLoop(async () =>
+        {
+            await WriteAsync(buffer, cancellationToken).ConfigureAwait(false);
+            return 0;
+        }));
 
     private Task<int> RunOnLoop(Func<Task<int>> operation)
     {
