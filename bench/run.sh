@@ -1,18 +1,25 @@
 #!/usr/bin/env bash
-# Every concurrent model of `sockserv echo` (all but sync) and the servers a .NET user would pick instead (a C
-# epoll echo, raw .NET sockets, Kestrel, DotNetty, Python's ThreadingTCPServer), under the C load
-# generator, in one run: the server pinned to CPU 0, the load generator to CPU 1 (taskset),
-# 64-byte messages unless noted.
-# Needs: the .NET SDK (with the ASP.NET Core shared framework), gcc, taskset (util-linux), bc, python3.
-# Usage: bench/run.sh [SECONDS] [SERVER-FILTER]   (default 5 s per shape after 1 s of warm-up; a
-#        filter is a regular expression on server names, e.g. 'eventloop|C epoll')
-# Prints a Markdown table and writes it into docs/benchmarks.md between the echo markers (with a
-# filter, only the rows it kept: restore the file, or run without one, for the full table).
+# Every concurrent model of `sockserv echo` (all but sync) and the servers a .NET user would pick
+# instead (a C epoll echo, raw .NET sockets, Kestrel, DotNetty, Python's ThreadingTCPServer), under
+# the C load generator: the server pinned to CPU 0, the load generator to CPU 1 (taskset), 64-byte
+# messages unless noted. Each server and shape is measured REPEATS times, the servers in a new
+# shuffled order each round, and the report gives medians, the spread, and each target of issue 6
+# computed from the same run (bench/report.py).
+# Needs: the .NET SDK (with the ASP.NET Core shared framework), gcc, taskset (util-linux), python3.
+# Usage: bench/run.sh [SECONDS] [SERVER-FILTER]
+#   SECONDS: timed run per measurement (default 5), after the load generator's own 1 s warm-up
+#   SERVER-FILTER: a regular expression on server names, e.g. 'eventloop|C epoll'; with one, the
+#     report goes to stdout only and docs/benchmarks.md is left alone.
+#   Environment: REPEATS (default 3), WARMUP (seconds of load before each measurement, for the JIT;
+#     default 3), RESULTS (a file to keep the raw measurements in, one line each).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECONDS_PER_SHAPE=${1:-5}
-FILTER=${2:-.}
+FILTER=${2:-}
+REPEATS=${REPEATS:-3}
+WARMUP=${WARMUP:-3}
 WORK=$(mktemp -d)
+RESULTS=${RESULTS:-$WORK/results.tsv}
 SERVER_PID=
 cleanup() {
     [[ -n "$SERVER_PID" ]] && kill "$SERVER_PID" 2>/dev/null || true
@@ -26,12 +33,25 @@ dotnet publish src/Sockserv -c Release -o "$WORK/sockserv" -p:PublishReadyToRun=
 dotnet publish bench/servers/RefServers -c Release -o "$WORK/ref" -p:PublishReadyToRun=true -v quiet -nologo >/dev/null
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
-# Resident kilobytes of a process and its live children, from /proc.
+# The processes of a server: itself and its live children (forking's workers).
+family() { echo "$1" $(cat /proc/"$1"/task/*/children 2>/dev/null); }
+
+# Resident kilobytes of a server and its children, from /proc.
 rss_kb() {
-    local total=0
-    for pid in "$1" $(cat /proc/"$1"/task/*/children 2>/dev/null); do
+    local total=0 pid
+    for pid in $(family "$1"); do
         [[ -r /proc/$pid/status ]] || continue
         total=$((total + $(awk '/^VmRSS:/ { print $2 }' /proc/"$pid"/status)))
+    done
+    echo "$total"
+}
+
+# CPU clock ticks (user+system) of a server and its children, from /proc.
+cpu_ticks() {
+    local total=0 pid
+    for pid in $(family "$1"); do
+        [[ -r /proc/$pid/stat ]] || continue
+        total=$((total + $(awk '{ sub(/.*\) /, ""); print $12 + $13 }' /proc/"$pid"/stat)))
     done
     echo "$total"
 }
@@ -51,17 +71,11 @@ SERVERS=(
     "sockserv eventloop|$WORK/sockserv/sockserv echo --port PORT --mode eventloop"
     "sockserv forking|$WORK/sockserv/sockserv echo --port PORT --mode forking --max-children 8"
 )
-
-# CPU seconds (user+system) of a process and its live children, from /proc.
-cpu_seconds() {
-    local total=0 tick
-    tick=$(getconf CLK_TCK)
-    for pid in "$1" $(cat /proc/"$1"/task/*/children 2>/dev/null); do
-        [[ -r /proc/$pid/stat ]] || continue
-        total=$((total + $(awk '{ sub(/.*\) /, ""); print $12 + $13 }' /proc/"$pid"/stat)))
-    done
-    echo "scale=3; $total / $tick" | bc
-}
+if [[ -n "$FILTER" ]]; then
+    kept=()
+    for server in "${SERVERS[@]}"; do [[ "${server%%|*}" =~ $FILTER ]] && kept+=("$server"); done
+    SERVERS=("${kept[@]}")
+fi
 
 # name  loadgen-arguments
 SHAPES=(
@@ -73,68 +87,55 @@ SHAPES=(
     "10k conns|-c 10000 -w 1 -s 64"
 )
 
-TABLE="| server (1 core) | $(for s in "${SHAPES[@]}"; do printf '%s | ' "${s%%|*}"; done)"
-TABLE="${TABLE% | } |"$'\n'"|---|$(for _ in "${SHAPES[@]}"; do printf -- '---|'; done)"
-for server in "${SERVERS[@]}"; do
-    name=${server%%|*}
-    [[ "$name" =~ $FILTER ]] || continue
-    row="| $name |"
+TICK=$(getconf CLK_TCK)
+TIMEFORMAT='%U %S'
+printf 'server\tshape\tround\tresult\tserver_cpu_s\tloadgen_cpu_s\tkb_per_conn\n' >"$RESULTS"
+measure() { # name command shape-name loadgen-arguments round
+    local name=$1 command=$2 shape=$3 load=$4 round=$5 port before after idle_kb busy_kb result times
+    port=$(free_port)
+    # shellcheck disable=SC2086
+    taskset -c 0 ${command//PORT/$port} >"$WORK/server.out" 2>"$WORK/server.err" &
+    SERVER_PID=$!
+    for _ in $(seq 1 100); do grep -q serving "$WORK/server.out" && break; sleep 0.1; done
+    idle_kb=$(rss_kb "$SERVER_PID")
+    # Warm-up: the JIT tiers code up while it runs (slowly on one core).
+    # shellcheck disable=SC2086
+    taskset -c 1 "$WORK/loadgen" -p "$port" -W 0 -d "$WARMUP" $load >/dev/null 2>&1 || true
+    before=$(cpu_ticks "$SERVER_PID")
+    # The timed run: 1 s of the generator's own warm-up at full load, then SECONDS measured; the
+    # server's CPU is read over both (1 + SECONDS at the measured rate).
+    # shellcheck disable=SC2086
+    { time taskset -c 1 "$WORK/loadgen" -p "$port" -W 1 -d "$SECONDS_PER_SHAPE" $load >"$WORK/load.out" 2>&1; } 2>"$WORK/load.time" &
+    local load_pid=$!
+    # Resident memory in the middle of the timed run, for the memory per connection.
+    sleep "$(python3 -c "print(1 + $SECONDS_PER_SHAPE / 2)")"
+    busy_kb=$(rss_kb "$SERVER_PID")
+    wait "$load_pid" || true
+    after=$(cpu_ticks "$SERVER_PID")
+    kill -TERM "$SERVER_PID" 2>/dev/null; wait "$SERVER_PID" 2>/dev/null || true; SERVER_PID=
+    result=$(tr '\n' ' ' <"$WORK/load.out")
+    times=$(tail -1 "$WORK/load.time")
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$shape" "$round" "$result" \
+        "$(python3 -c "print(($after - $before) / $TICK)")" \
+        "$(python3 -c "print(sum(map(float, '$times'.split())))")" \
+        "$(python3 -c "import re; m = re.search(r'conns=(\d+)', '$result'); print(round(($busy_kb - $idle_kb) / int(m.group(1)), 2) if m else '')")" >>"$RESULTS"
+    echo "round $round, $name, $shape: $result" >&2
+}
+
+for round in $(seq 1 "$REPEATS"); do
     for shape in "${SHAPES[@]}"; do
-        port=$(free_port)
-        rm -f "$WORK/server.out"
-        command=${server#*|}
-        # shellcheck disable=SC2086
-        taskset -c 0 ${command//PORT/$port} >"$WORK/server.out" 2>"$WORK/server.err" &
-        SERVER_PID=$!
-        for _ in $(seq 1 100); do grep -q serving "$WORK/server.out" && break; sleep 0.1; done
-        idle_kb=$(rss_kb "$SERVER_PID")
-        # shellcheck disable=SC2086
-        taskset -c 1 "$WORK/loadgen" -p "$port" -W 1 -d 1 ${shape#*|} >/dev/null 2>&1 || true
-        before=$(cpu_seconds "$SERVER_PID")
-        # shellcheck disable=SC2086
-        taskset -c 1 "$WORK/loadgen" -p "$port" -W 1 -d "$SECONDS_PER_SHAPE" ${shape#*|} >"$WORK/load.out" 2>&1 &
-        LOAD_PID=$!
-        # Resident memory in the middle of the timed run, for the memory per connection.
-        sleep "$(echo "1 + $SECONDS_PER_SHAPE / 2" | bc -l)"
-        busy_kb=$(rss_kb "$SERVER_PID")
-        wait "$LOAD_PID" || true
-        result=$(cat "$WORK/load.out")
-        if [[ "$result" != *msgs_per_s=* ]]; then
-            echo "$name / ${shape%%|*}: failed: $result" >&2
-            kill -TERM "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true; SERVER_PID=
-            row="$row failed |"
-            continue
-        fi
-        after=$(cpu_seconds "$SERVER_PID")
-        kill -TERM "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true; SERVER_PID=
-        msgs=$(sed -E 's/.*msgs_per_s=([0-9.]+).*/\1/' <<<"$result")
-        mbs=$(sed -E 's/.*mb_per_s=([0-9.]+).*/\1/' <<<"$result")
-        p99=$(sed -E 's/.*p99_us=([0-9.]+).*/\1/' <<<"$result")
-        errors=$(sed -E 's/.*errors=([0-9]+).*/\1/' <<<"$result")
-        # CPU per message over the warm-up and the timed run together (1 + SECONDS of load at the run's rate).
-        cpu_us=$(echo "scale=2; ($after - $before) * 1000000 / ($msgs * ($SECONDS_PER_SHAPE + 1))" | bc 2>/dev/null || echo "?")
-        conns=$(sed -E 's/.*conns=([0-9]+).*/\1/' <<<"$result")
-        kb_per_conn=$(echo "scale=1; ($busy_kb - $idle_kb) / $conns" | bc 2>/dev/null || echo "?")
-        if [[ "${shape%%|*}" == 8×64* ]]; then
-            cell="$mbs MB/s"
-        elif [[ "${shape%%|*}" == 10k* ]]; then
-            cell="$(printf "%'.0f" "$msgs") msg/s, ${kb_per_conn} KB/conn"
-        else
-            cell="$(printf "%'.0f" "$msgs") msg/s, p99 ${p99} µs"
-        fi
-        [[ "$errors" != "0" ]] && cell="$cell, $errors errors"
-        row="$row $cell, ${cpu_us} µs CPU/msg |"
-        echo "$name / ${shape%%|*}: $result cpu_us_per_msg=$cpu_us kb_per_conn=$kb_per_conn" >&2
+        # A new order each round, so a slow minute of the machine does not always fall on the same server.
+        mapfile -t order < <(printf '%s\n' "${SERVERS[@]}" | shuf)
+        for server in "${order[@]}"; do
+            measure "${server%%|*}" "${server#*|}" "${shape%%|*}" "${shape#*|}" "$round"
+        done
     done
-    TABLE="$TABLE"$'\n'"$row"
 done
 
 MACHINE="$(date -u +%Y-%m-%d), $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), $(uname -sr), .NET $(dotnet --version)"
-echo
-echo "$TABLE"
-echo
-echo "$MACHINE"
-
-DOC=docs/benchmarks.md
-SECTION=$(printf '<!-- echo:begin -->\n## Echo servers side by side\n\nMeasured by `bench/run.sh` on %s. Server (Release builds, ReadyToRun) pinned to CPU 0 with any worker processes, load generator (`bench/loadgen`, C on epoll, closed loop) pinned to CPU 1; %s s per shape after 1 s of warm-up. CPU per message is the server'"'"'s user+system time (all its processes) over warm-up and run, divided by the messages the warm-up and run carried at the measured rate.\n\n%s\n<!-- echo:end -->' "$MACHINE" "$SECONDS_PER_SHAPE" "$TABLE")
-python3 bench/write_section.py "$DOC" echo "$SECTION"
+SETUP="$REPEATS rounds; in each, every server and shape measured for $SECONDS_PER_SHAPE s after $WARMUP s of warm-up load and 1 s of the generator's own, servers in a shuffled order"
+REPORT=$(python3 bench/report.py "$RESULTS" "$MACHINE" "$SETUP" "$SECONDS_PER_SHAPE")
+echo "$REPORT"
+if [[ -z "$FILTER" ]]; then
+    python3 bench/write_section.py docs/benchmarks.md echo "$REPORT"
+fi

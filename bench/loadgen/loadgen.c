@@ -156,6 +156,8 @@ int main(int argc, char **argv) {
             conn_t *c = &cs[events[e].data.u32];
             if (c->fd < 0) continue;
             if (events[e].events & (EPOLLIN | EPOLLERR | EPOLLHUP)) {
+                // Read until a read comes back short: the socket is empty then, and epoll (level-triggered)
+                // reports it again when more arrives. Reading on to EAGAIN would cost a system call a message.
                 ssize_t got;
                 while ((got = recv(c->fd, sink, sink_size, 0)) > 0) {
                     c->received += (size_t)got;
@@ -167,6 +169,7 @@ int main(int argc, char **argv) {
                         if (measuring) { messages++; record(rtt / 1000); }
                         queue_message(c);
                     }
+                    if ((size_t)got < sink_size) break;
                 }
                 if (got == 0 || (got < 0 && errno != EAGAIN)) {
                     errors++;
