@@ -42,8 +42,10 @@ public sealed class AsyncEchoHandler : AsyncRequestHandler
         var buffer = transport is null ? ArrayPool<byte>.Shared.Rent(HeldBufferSize) : null;
         try
         {
-            // Between messages, also stop when the server starts closing: an idle client holds up no drain.
-            using var idleOrStopping = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, Server.Stopping);
+            // Between messages, also stop when the server starts closing: an idle client holds up no
+            // drain. On the loop's stream the wait between messages is a read of its own, which needs
+            // only Stopping (the server always stops before it aborts): no linked source per connection.
+            using var idleOrStopping = transport is null ? CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, Server.Stopping) : null;
             while (true)
             {
                 int received;
@@ -51,13 +53,13 @@ public sealed class AsyncEchoHandler : AsyncRequestHandler
                 {
                     if (transport is null)
                     {
-                        received = await connection.ReceiveAsync(buffer, SocketFlags.None, idleOrStopping.Token).ConfigureAwait(false);
+                        received = await connection.ReceiveAsync(buffer, SocketFlags.None, idleOrStopping!.Token).ConfigureAwait(false);
                     }
                     else
                     {
-                        await transport.ReadAsync(Memory<byte>.Empty, idleOrStopping.Token).ConfigureAwait(false);
+                        await transport.ReadAsync(Memory<byte>.Empty, Server.Stopping).ConfigureAwait(false);
                         buffer ??= ArrayPool<byte>.Shared.Rent(RentedBufferSize);
-                        received = await transport.ReadAsync(buffer, idleOrStopping.Token).ConfigureAwait(false);
+                        received = await transport.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
                     }
                 }
                 catch (OperationCanceledException) when (Server.Stopping.IsCancellationRequested && !cancellationToken.IsCancellationRequested)

@@ -93,7 +93,7 @@ public sealed partial class EventLoopModel : ConcurrencyModel
 
     private void Run(EventLoop loop, BaseServer server, Request request)
     {
-        loop.Busy(request.ToString());
+        loop.Busy(request);
         if (request is StreamRequest stream)
         {
             try

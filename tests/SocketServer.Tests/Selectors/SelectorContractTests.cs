@@ -597,6 +597,39 @@ public sealed class EpollSelectorTests : SelectorContract
         Assert.SkipUnless(OperatingSystem.IsLinux(), "epoll is Linux's");
         return new EpollSelector();
     }
+
+    [Fact]
+    public void Selecting_as_registrations_grow_one_by_one_does_not_allocate_a_buffer_each_time()
+    {
+        // An event loop gains connections one at a time and selects between them. The events buffer
+        // used to be reallocated at the exact new size on every growth: 12 bytes × n per connection,
+        // 600 MB of garbage on the way to 10,000 connections.
+        using var selector = Create();
+        var sockets = new List<Socket>();
+        var ready = new List<SelectorReady>();
+        long selecting = 0;
+        try
+        {
+            for (var i = 0; i < 1500; i++)
+            {
+                var socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+                sockets.Add(socket);
+                socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+                selector.Register(socket, SelectorEvents.Read);
+
+                var before = GC.GetAllocatedBytesForCurrentThread();
+                selector.Select(TimeSpan.Zero, ready);
+                selecting += GC.GetAllocatedBytesForCurrentThread() - before;
+            }
+
+            // Doubling: about 2 × 12 × 1500 bytes in all. Per-growth reallocation: 13.5 MB.
+            Assert.InRange(selecting, 0, 100_000);
+        }
+        finally
+        {
+            sockets.ForEach(s => s.Dispose());
+        }
+    }
 }
 
 public sealed class PollSelectorTests : SelectorContract

@@ -25,7 +25,7 @@ internal sealed partial class EventLoop : IDisposable
     private int _wakePending;
     private volatile bool _stopping;
     private long _busySince;
-    private volatile string? _busyWith;
+    private volatile object? _busyWith;
 
     public EventLoop(int number, Microsoft.Extensions.Logging.ILogger logger)
     {
@@ -54,7 +54,7 @@ internal sealed partial class EventLoop : IDisposable
     public (long Since, TimeSpan Busy, string What)? Stall()
     {
         var since = Volatile.Read(ref _busySince);
-        return since == 0 ? null : (since, Stopwatch.GetElapsedTime(since), _busyWith ?? "(unknown)");
+        return since == 0 ? null : (since, Stopwatch.GetElapsedTime(since), _busyWith?.ToString() ?? "work posted to the loop");
     }
 
     /// <summary>Runs <paramref name="action"/> on the loop's thread, soon.</summary>
@@ -172,7 +172,7 @@ internal sealed partial class EventLoop : IDisposable
             {
                 if (key.Data is LoopStream stream)
                 {
-                    Busy(stream.Description);
+                    Busy(stream.Request);
                     try
                     {
                         stream.OnReady(events);
@@ -231,9 +231,9 @@ internal sealed partial class EventLoop : IDisposable
     private static partial void LoopFailed(Microsoft.Extensions.Logging.ILogger logger, int loop, Exception exception);
 
     /// <summary>Records what the loop runs now, for stall reports (a continuation runs on behalf of the connection that became ready).</summary>
-    public void Busy(string? what)
+    public void Busy(object? what)
     {
-        _busyWith = what ?? "work posted to the loop";
+        _busyWith = what;
         Volatile.Write(ref _busySince, Stopwatch.GetTimestamp());
     }
 

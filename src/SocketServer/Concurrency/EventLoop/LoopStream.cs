@@ -41,7 +41,6 @@ internal sealed class LoopStream : Stream, IValueTaskSource<int>, IValueTaskSour
         _loop = loop;
         _request = request;
         Socket = request.Connection;
-        Description = request.ToString();
         _idleTimeout = idleTimeout;
         _read.RunContinuationsAsynchronously = false;
         _write.RunContinuationsAsynchronously = false;
@@ -59,7 +58,8 @@ internal sealed class LoopStream : Stream, IValueTaskSource<int>, IValueTaskSour
 
     public Socket Socket { get; }
 
-    public string Description { get; }
+    /// <summary>The connection's request, named in stall reports (formatted only then).</summary>
+    public Request Request => _request;
 
     public override bool CanRead => true;
 
