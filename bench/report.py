@@ -94,7 +94,7 @@ out.append(table("server (1 core)", throughput_cell))
 out += ["", "**Latency**: p99 in µs (median of the rounds).", ""]
 out.append(table("server", lambda s, sh: number(median(s, sh, "p99"))))
 out += ["", "**Efficiency**: the server's CPU time (user+system, all its processes) per message, µs; "
-        "at 10k connections also its resident memory per connection (RSS mid-run less RSS idle, ÷ connections).", ""]
+        "at 10k connections also its resident memory per connection (RSS mid-run less RSS after a second of 64-connection load, ÷ connections).", ""]
 
 
 def efficiency(server, shape):

@@ -97,6 +97,11 @@ measure() { # name command shape-name loadgen-arguments round
     taskset -c 0 ${command//PORT/$port} >"$WORK/server.out" 2>"$WORK/server.err" &
     SERVER_PID=$!
     for _ in $(seq 1 100); do grep -q serving "$WORK/server.out" && break; sleep 0.1; done
+    if [[ "$shape" == 10k* ]]; then
+        # Memory per connection leaves out what serving costs once (code paged in, the JIT's work):
+        # the baseline is taken after a second of light load.
+        taskset -c 1 "$WORK/loadgen" -p "$port" -W 0 -d 1 -c 64 >/dev/null 2>&1 || true
+    fi
     idle_kb=$(rss_kb "$SERVER_PID")
     # Warm-up: the JIT tiers code up while it runs (slowly on one core).
     # shellcheck disable=SC2086
