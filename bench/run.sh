@@ -11,7 +11,8 @@
 #   SERVER-FILTER: a regular expression on server names, e.g. 'eventloop|C epoll'; with one, the
 #     report goes to stdout only and docs/benchmarks.md is left alone.
 #   Environment: REPEATS (default 3), WARMUP (seconds of load before each measurement, for the JIT;
-#     default 3), RESULTS (a file to keep the raw measurements in, one line each).
+#     default 3), RESULTS (the file the raw measurements go to, one line each; by default a new
+#     file in /tmp, kept, its name printed at the end).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECONDS_PER_SHAPE=${1:-5}
@@ -19,7 +20,7 @@ FILTER=${2:-}
 REPEATS=${REPEATS:-3}
 WARMUP=${WARMUP:-3}
 WORK=$(mktemp -d)
-RESULTS=${RESULTS:-$WORK/results.tsv}
+RESULTS=${RESULTS:-$(mktemp "${TMPDIR:-/tmp}/bench-echo.XXXXXX.tsv")}
 SERVER_PID=
 cleanup() {
     [[ -n "$SERVER_PID" ]] && kill "$SERVER_PID" 2>/dev/null || true
@@ -91,21 +92,20 @@ TICK=$(getconf CLK_TCK)
 TIMEFORMAT='%U %S'
 printf 'server\tshape\tround\tresult\tserver_cpu_s\tloadgen_cpu_s\tkb_per_conn\n' >"$RESULTS"
 measure() { # name command shape-name loadgen-arguments round
-    local name=$1 command=$2 shape=$3 load=$4 round=$5 port before after idle_kb busy_kb result times
+    local name=$1 command=$2 shape=$3 load=$4 round=$5 port before after idle_kb busy_kb result warm
     port=$(free_port)
     # shellcheck disable=SC2086
     taskset -c 0 ${command//PORT/$port} >"$WORK/server.out" 2>"$WORK/server.err" &
     SERVER_PID=$!
     for _ in $(seq 1 100); do grep -q serving "$WORK/server.out" && break; sleep 0.1; done
-    if [[ "$shape" == 10k* ]]; then
-        # Memory per connection leaves out what serving costs once (code paged in, the JIT's work):
-        # the baseline is taken after a second of light load.
-        taskset -c 1 "$WORK/loadgen" -p "$port" -W 0 -d 1 -c 64 >/dev/null 2>&1 || true
-    fi
-    idle_kb=$(rss_kb "$SERVER_PID")
-    # Warm-up: the JIT tiers code up while it runs (slowly on one core).
+    # Warm-up: the JIT tiers code up while it runs (slowly on one core). For the memory per
+    # connection at 10k, the warm-up runs 64 connections: the baseline then holds what serving
+    # costs once (code paged in, the JIT's work) but no garbage from a first wave of 10,000.
+    warm=$load
+    [[ "$shape" == 10k* ]] && warm="-c 64 -w 1 -s 64"
     # shellcheck disable=SC2086
-    taskset -c 1 "$WORK/loadgen" -p "$port" -W 0 -d "$WARMUP" $load >/dev/null 2>&1 || true
+    taskset -c 1 "$WORK/loadgen" -p "$port" -W 0 -d "$WARMUP" $warm >/dev/null 2>&1 || true
+    idle_kb=$(rss_kb "$SERVER_PID")
     before=$(cpu_ticks "$SERVER_PID")
     # The timed run: 1 s of the generator's own warm-up at full load, then SECONDS measured; the
     # server's CPU is read over both (1 + SECONDS at the measured rate).
@@ -116,14 +116,31 @@ measure() { # name command shape-name loadgen-arguments round
     sleep "$(python3 -c "print(1 + $SECONDS_PER_SHAPE / 2)")"
     busy_kb=$(rss_kb "$SERVER_PID")
     wait "$load_pid" || true
-    after=$(cpu_ticks "$SERVER_PID")
-    kill -TERM "$SERVER_PID" 2>/dev/null; wait "$SERVER_PID" 2>/dev/null || true; SERVER_PID=
-    result=$(tr '\n' ' ' <"$WORK/load.out")
-    times=$(tail -1 "$WORK/load.time")
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$shape" "$round" "$result" \
-        "$(python3 -c "print(($after - $before) / $TICK)")" \
-        "$(python3 -c "print(sum(map(float, '$times'.split())))")" \
-        "$(python3 -c "import re; m = re.search(r'conns=(\d+)', '$result'); print(round(($busy_kb - $idle_kb) / int(m.group(1)), 2) if m else '')")" >>"$RESULTS"
+    result=$(tr '\n\t' '  ' <"$WORK/load.out")
+    if kill -0 "$SERVER_PID" 2>/dev/null; then
+        after=$(cpu_ticks "$SERVER_PID")
+    else
+        # The server died under load: the round failed (and its CPU cannot be read any more).
+        result="failed: the server exited ($(tail -c 300 "$WORK/server.err" | tr '\n\t' '  ')) $result"
+        after=$before
+    fi
+    kill -TERM "$SERVER_PID" 2>/dev/null || true
+    wait "$SERVER_PID" 2>/dev/null || true
+    SERVER_PID=
+    [[ "$result" == *msgs_per_s=* && "$result" != failed:* ]] || result="failed: ${result:-no output from the load generator}"
+    python3 - "$RESULTS" "$name" "$shape" "$round" "$result" "$before" "$after" "$TICK" "$(tail -1 "$WORK/load.time")" "$idle_kb" "$busy_kb" <<'PY'
+import re, sys
+results, name, shape, rnd, result, before, after, tick, times, idle, busy = sys.argv[1:]
+cpu = (int(after) - int(before)) / int(tick)
+try:
+    loadgen = sum(map(float, times.split()))
+except ValueError:
+    loadgen = ""
+m = re.search(r"conns=(\d+)", result)
+kb = round((int(busy) - int(idle)) / int(m.group(1)), 2) if m and int(m.group(1)) else ""
+with open(results, "a", encoding="utf-8") as f:
+    f.write("\t".join(map(str, [name, shape, rnd, result, cpu, loadgen, kb])) + "\n")
+PY
     echo "round $round, $name, $shape: $result" >&2
 }
 
@@ -144,3 +161,4 @@ echo "$REPORT"
 if [[ -z "$FILTER" ]]; then
     python3 bench/write_section.py docs/benchmarks.md echo "$REPORT"
 fi
+echo "raw measurements: $RESULTS" >&2

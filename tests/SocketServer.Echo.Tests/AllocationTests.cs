@@ -7,7 +7,7 @@ namespace SocketServer.Echo.Tests;
 public sealed class Alone;
 
 /// <summary>
-/// The async echo path must not allocate per message. Measured process-wide, so this runs alone;
+/// The echo paths (async, event loop, thread-based) must not allocate per message. Measured process-wide, so this runs alone;
 /// the client is a blocking socket with fixed buffers, which allocates nothing itself.
 /// </summary>
 [Collection(nameof(Alone))]
@@ -15,6 +15,7 @@ public class AllocationTests
 {
     [Theory]
     [InlineData("async", true)]
+    [InlineData("eventloop", true)]
     [InlineData("threading", true)]
     [InlineData("threading", false)]
     [InlineData("pool", false)]

@@ -84,8 +84,17 @@ public sealed class EchoServerTests : IDisposable
         using var client = running.Connect();
         Assert.Equal("idle next", Exchange(client, "idle next"));
 
+        // The same after messages of exactly the event loop's buffer (64 KiB): a read that fills its
+        // buffer must not leave the handler waiting in a read that only the drain's end cancels.
+        var full = new string('f', 64 * 1024);
+        for (var i = 0; i < 4; i++)
+        {
+            Assert.Equal(full, Exchange(client, full));
+        }
+
         // Closing stops reading from idle connections rather than waiting out the drain timeout.
         await running.DisposeAsync();
+        Assert.False(running.Server.Aborted.IsCancellationRequested, "the drain had to abort the idle connection");
         // The server closed first; what the client sees depends on whether our write's reset beat its read.
         var e = Assert.Throws<SocketServerException>(() => client.Exchange("gone?"u8));
         Assert.Matches("closed the connection|reset the connection", e.Message);

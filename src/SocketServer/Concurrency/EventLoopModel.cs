@@ -159,7 +159,7 @@ public sealed partial class EventLoopModel : ConcurrencyModel
                 Interlocked.Increment(ref _stalls);
                 if (_logger is { } logger)
                 {
-                    Stalled(logger, loop.Number, (long)stall.Busy.TotalMilliseconds, stall.What);
+                    Stalled(logger, loop.Number, (long)stall.Busy.TotalMilliseconds, stall.What?.ToString() ?? "work posted to the loop");
                 }
             }
         }

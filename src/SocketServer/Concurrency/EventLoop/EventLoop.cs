@@ -50,11 +50,14 @@ internal sealed partial class EventLoop : IDisposable
 
     public bool IsCurrent => Environment.CurrentManagedThreadId == _thread.ManagedThreadId;
 
-    /// <summary>How long the loop has been running one piece of work, and for whom; null when it waits.</summary>
-    public (long Since, TimeSpan Busy, string What)? Stall()
+    /// <summary>
+    /// How long the loop has been running one piece of work, and for whom (a request, or null for
+    /// work posted to the loop; formatted by whoever reports it); null when it waits.
+    /// </summary>
+    public (long Since, TimeSpan Busy, object? What)? Stall()
     {
         var since = Volatile.Read(ref _busySince);
-        return since == 0 ? null : (since, Stopwatch.GetElapsedTime(since), _busyWith?.ToString() ?? "work posted to the loop");
+        return since == 0 ? null : (since, Stopwatch.GetElapsedTime(since), _busyWith);
     }
 
     /// <summary>Runs <paramref name="action"/> on the loop's thread, soon.</summary>

@@ -268,8 +268,9 @@ internal sealed class LoopStream : Stream, IValueTaskSource<int>, IValueTaskSour
         _lastActivity = Environment.TickCount64;
         _heard |= transferred > 0;
 
-        // Fewer bytes than asked for: the socket is empty now (or at its end, which the selector also reports).
-        _bytes = transferred < asked ? Bytes.None : Bytes.Maybe;
+        // Fewer bytes than asked for: the socket is empty now (or at its end, which the selector also
+        // reports). A full buffer says nothing either way: the next read asks, a zero-byte read waits.
+        _bytes = transferred < asked ? Bytes.None : Bytes.Unknown;
         return transferred;
     }
 
@@ -491,13 +492,13 @@ internal sealed class LoopStream : Stream, IValueTaskSource<int>, IValueTaskSour
     /// <summary>What the loop knows of a socket's unread bytes, to spare system calls that would find none.</summary>
     private enum Bytes
     {
-        /// <summary>Not known yet (a new connection).</summary>
+        /// <summary>Not known (a new connection, or the last read filled its buffer).</summary>
         Unknown,
 
         /// <summary>The last read found the socket empty; the selector will say when that changes.</summary>
         None,
 
-        /// <summary>The selector said readable, or the last read filled its buffer.</summary>
+        /// <summary>The selector said readable, and no read has taken the bytes since.</summary>
         Maybe,
     }
 }
