@@ -13,13 +13,8 @@ cd "$(dirname "$0")/.."
 SERVER=${1:?usage: bench/profile.sh SERVER [LOADGEN-ARGUMENTS] [SECONDS]}
 LOAD=${2:--c 64 -w 1 -s 64}
 SECONDS_TO_RECORD=${3:-4}
-WORK=$(mktemp -d)
-SERVER_PID=
-cleanup() {
-    [[ -n "$SERVER_PID" ]] && kill "$SERVER_PID" 2>/dev/null || true
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
+# shellcheck source=bench/common.sh
+source bench/common.sh
 
 gcc -O2 -Wall -o "$WORK/loadgen" bench/loadgen/loadgen.c
 case "$SERVER" in
@@ -33,7 +28,7 @@ case "$SERVER" in
     *) echo "unknown server '$SERVER'" >&2; exit 2 ;;
 esac
 
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+port=$(free_port)
 # The perf map names JIT-compiled code; W^X off so the map's addresses are the ones that run.
 # shellcheck disable=SC2086
 DOTNET_PerfMapEnabled=1 DOTNET_EnableWriteXorExecute=0 taskset -c 0 ${COMMAND//PORT/$port} >"$WORK/server.out" 2>&1 &

@@ -19,43 +19,28 @@ SECONDS_PER_SHAPE=${1:-5}
 FILTER=${2:-}
 REPEATS=${REPEATS:-3}
 WARMUP=${WARMUP:-3}
-WORK=$(mktemp -d)
+# shellcheck source=bench/common.sh
+source bench/common.sh
 RESULTS=${RESULTS:-$(mktemp "${TMPDIR:-/tmp}/bench-echo.XXXXXX.tsv")}
-SERVER_PID=
-cleanup() {
-    [[ -n "$SERVER_PID" ]] && kill "$SERVER_PID" 2>/dev/null || true
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
 
 gcc -O2 -Wall -o "$WORK/loadgen" bench/loadgen/loadgen.c
 gcc -O2 -Wall -o "$WORK/epoll_echo" bench/servers/c/epoll_echo.c
 dotnet publish src/Sockserv -c Release -o "$WORK/sockserv" -p:PublishReadyToRun=true -v quiet -nologo >/dev/null
 dotnet publish bench/servers/RefServers -c Release -o "$WORK/ref" -p:PublishReadyToRun=true -v quiet -nologo >/dev/null
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
-# The processes of a server: itself and its live children (forking's workers).
-family() { echo "$1" $(cat /proc/"$1"/task/*/children 2>/dev/null); }
-
-# Resident kilobytes of a server and its children, from /proc.
-rss_kb() {
+# A reading summed over a server and its live children (forking's workers), from /proc: the
+# resident kilobytes, or the CPU clock ticks (user+system). A process gone meanwhile counts 0.
+over_family() { # pid reading
     local total=0 pid
-    for pid in $(family "$1"); do
-        [[ -r /proc/$pid/status ]] || continue
-        total=$((total + $(awk '/^VmRSS:/ { print $2 }' /proc/"$pid"/status)))
+    for pid in "$1" $(cat /proc/"$1"/task/*/children 2>/dev/null); do
+        total=$((total + $($2 "$pid" 2>/dev/null || echo 0)))
     done
     echo "$total"
 }
-
-# CPU clock ticks (user+system) of a server and its children, from /proc.
-cpu_ticks() {
-    local total=0 pid
-    for pid in $(family "$1"); do
-        [[ -r /proc/$pid/stat ]] || continue
-        total=$((total + $(awk '{ sub(/.*\) /, ""); print $12 + $13 }' /proc/"$pid"/stat)))
-    done
-    echo "$total"
-}
+resident_kb() { awk '/^VmRSS:/ { kb = $2 } END { print kb + 0 }' /proc/"$1"/status; }
+clock_ticks() { awk '{ sub(/.*\) /, ""); print $12 + $13 }' /proc/"$1"/stat; }
+rss_kb() { over_family "$1" resident_kb; }
+cpu_ticks() { over_family "$1" clock_ticks; }
 
 # The servers: a name, then the command (PORT is replaced by the port).
 SERVERS=(
