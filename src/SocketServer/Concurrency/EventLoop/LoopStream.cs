@@ -101,13 +101,11 @@ internal sealed class LoopStream : Stream, IValueTaskSource<int>, IValueTaskSour
         }
         else if (_bytes != Bytes.None)
         {
-            var received = Socket.Receive(buffer.Span, SocketFlags.None, out var error);
+            var error = Receive(buffer, out var received);
             if (error != SocketError.WouldBlock)
             {
-                return error == SocketError.Success ? new ValueTask<int>(Done(received, buffer.Length)) : ValueTask.FromException<int>(Failure(error));
+                return error == SocketError.Success ? new ValueTask<int>(received) : ValueTask.FromException<int>(Failure(error));
             }
-
-            _bytes = Bytes.None;
         }
 
         _readBuffer = buffer;
@@ -195,30 +193,18 @@ internal sealed class LoopStream : Stream, IValueTaskSource<int>, IValueTaskSour
         if ((events & SelectorEvents.Read) != 0)
         {
             _bytes = Bytes.Maybe;
-        }
 
-        if ((events & SelectorEvents.Read) != 0 && _reading)
-        {
-            var buffer = _readBuffer;
-            var error = SocketError.Success;
+            // A zero-byte read is answered by the readiness itself.
             var received = 0;
-            if (!buffer.IsEmpty)
-            {
-                received = Socket.Receive(buffer.Span, SocketFlags.None, out error);
-            }
-
-            if (error == SocketError.WouldBlock)
-            {
-                _bytes = Bytes.None;
-            }
-            else
+            var error = !_reading || _readBuffer.IsEmpty ? SocketError.Success : Receive(_readBuffer, out received);
+            if (_reading && error != SocketError.WouldBlock)
             {
                 _reading = false;
                 _readBuffer = default;
                 _readCancel.Dispose();
                 if (error == SocketError.Success)
                 {
-                    _read.SetResult(buffer.IsEmpty ? 0 : Done(received, buffer.Length));
+                    _read.SetResult(received);
                 }
                 else
                 {
@@ -263,15 +249,26 @@ internal sealed class LoopStream : Stream, IValueTaskSource<int>, IValueTaskSour
         _loop.Watch(this, wanted, ref _registered);
     }
 
-    private int Done(int transferred, int asked)
+    // One receive, recording what it tells about the socket's bytes.
+    private SocketError Receive(Memory<byte> buffer, out int received)
     {
-        _lastActivity = Environment.TickCount64;
-        _heard |= transferred > 0;
+        received = Socket.Receive(buffer.Span, SocketFlags.None, out var error);
+        if (error == SocketError.WouldBlock)
+        {
+            _bytes = Bytes.None;
+        }
+        else if (error == SocketError.Success)
+        {
+            _lastActivity = Environment.TickCount64;
+            _heard |= received > 0;
 
-        // Fewer bytes than asked for: the socket is empty now (or at its end, which the selector also
-        // reports). A full buffer says nothing either way: the next read asks, a zero-byte read waits.
-        _bytes = transferred < asked ? Bytes.None : Bytes.Unknown;
-        return transferred;
+            // Fewer bytes than asked for: the socket is empty now (or at its end, which the selector
+            // also reports). A full buffer says nothing either way: the next read asks, a zero-byte
+            // read waits.
+            _bytes = received < buffer.Length ? Bytes.None : Bytes.Unknown;
+        }
+
+        return error;
     }
 
     private SocketError SendSome(ref ReadOnlyMemory<byte> buffer)
