@@ -230,6 +230,19 @@ internal sealed class WorkerPool : IDisposable
         }
     }
 
+    // Under _gate: back up to MinChildren, and more if queued requests need the room.
+    private void Replenish()
+    {
+        while (!_closing && _workers.Count(w => !w.Gone) < _model.MinChildren && Spawn())
+        {
+        }
+
+        if (_pending.Count > 0)
+        {
+            Grow();
+        }
+    }
+
     // Under _gate: start a worker when queued requests need more room than the starting ones bring.
     private void Grow()
     {
@@ -503,15 +516,7 @@ internal sealed class WorkerPool : IDisposable
         List<Request> hopeless;
         lock (_gate)
         {
-            while (!_closing && _workers.Count(w => !w.Gone) < _model.MinChildren && Spawn())
-            {
-            }
-
-            if (_pending.Count > 0)
-            {
-                Grow();
-            }
-
+            Replenish();
             hopeless = TakeQueueIfHopeless();
         }
 
@@ -602,6 +607,13 @@ internal sealed class WorkerPool : IDisposable
                 worker.Full = DescriptorPassing.Send(worker.Channel!, [WorkerMessages.Ping], -1) != 0 && worker.Full;
             }
 
+            // A worker marked for killing takes no more requests from here on: a connection handed
+            // to it now would die with it, unanswered.
+            foreach (var (worker, _) in kill)
+            {
+                worker.Ready = false;
+            }
+
             if (_startFailures >= MaxStartFailures && Stopwatch.GetElapsedTime(_lastRetry) > RetryInterval)
             {
                 // Give starting another go now and then, in case what broke it (a missing file, a full disk) is fixed.
@@ -625,6 +637,16 @@ internal sealed class WorkerPool : IDisposable
         foreach (var (worker, reason) in kill)
         {
             Kill(worker, reason);
+            Lose(worker);
+        }
+
+        if (kill.Count > 0)
+        {
+            // Replace the killed now, not when their exit is reaped: requests wait in the queue meanwhile.
+            lock (_gate)
+            {
+                Replenish();
+            }
         }
 
         Pump();
