@@ -23,19 +23,14 @@ public sealed partial class ForkingApp : IDisposable
 
     private ForkingApp(string[] arguments)
     {
-        var start = new ProcessStartInfo("dotnet")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "ForkingApp.dll"));
+        var start = DotnetProgram.StartInfo("ForkingApp.dll");
+        start.RedirectStandardOutput = true;
+        start.RedirectStandardError = true;
         foreach (var argument in arguments)
         {
             start.ArgumentList.Add(argument);
         }
 
-        start.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
         _process = Process.Start(start)!;
         _ = Task.Run(async () =>
         {
