@@ -133,8 +133,13 @@ public class ExecServerTests
         var stdout = new Pipe(new PipeOptions(pauseWriterThreshold: 1024 * 1024, resumeWriterThreshold: 512 * 1024));
         var stderr = new Pipe();
         const long Total = 2_000_000_000;
-        var run = client.RunAsync(ExecRequest.ForShell($"echo $$ >&2; exec head -c {Total} /dev/zero"), null, stdout.Writer.AsStream(), stderr.Writer.AsStream(), Ct);
-        var pid = int.Parse((await ReadUntilAsync(stderr.Reader, "\n")).Trim(), System.Globalization.CultureInfo.InvariantCulture);
+
+        // The command's pid comes through a file, not stderr: stdout's first megabyte may reach the
+        // client before stderr's line does, and then this client (by design) reads nothing more.
+        using var directory = new Security.TempDirectory();
+        var pidFile = directory.Combine("pid");
+        var run = client.RunAsync(ExecRequest.ForShell($"echo $$ > '{pidFile}'; exec head -c {Total} /dev/zero"), null, stdout.Writer.AsStream(), stderr.Writer.AsStream(), Ct);
+        var pid = await ReadPidAsync(pidFile);
 
         // Nobody reads stdout: the command must end up blocked writing to its pipe, having written
         // what the pipes, the sockets and one chunk hold, not the 2 GB.
@@ -390,6 +395,23 @@ public class ExecServerTests
         finally
         {
             state.Delete(recursive: true);
+        }
+    }
+
+    // The file holds a whole line once the shell's echo is done; until then it is missing or partial.
+    private static async Task<int> ReadPidAsync(string path)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (true)
+        {
+            var text = File.Exists(path) ? await File.ReadAllTextAsync(path, Ct) : "";
+            if (text.EndsWith('\n'))
+            {
+                return int.Parse(text.Trim(), System.Globalization.CultureInfo.InvariantCulture);
+            }
+
+            Assert.True(DateTime.UtcNow < deadline, $"the command never wrote its pid to {path}");
+            await Task.Delay(20, Ct);
         }
     }
 
