@@ -64,6 +64,7 @@ public abstract partial class BaseServer
         using var serving = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         Volatile.Write(ref _serveCancellation, serving);
         var token = serving.Token;
+        using var poll = new PollWait(token);
         try
         {
             Task<Request?>? pending = null;
@@ -88,15 +89,21 @@ public abstract partial class BaseServer
                     pending = next.AsTask();
                 }
 
-                try
+                if (!await poll.WaitAsync(pending, interval).ConfigureAwait(false))
                 {
-                    request = await pending.WaitAsync(interval, token).ConfigureAwait(false);
-                    pending = null;
-                }
-                catch (TimeoutException)
-                {
+                    if (token.IsCancellationRequested)
+                    {
+                        break;
+                    }
+
                     ServiceActions();
                     continue;
+                }
+
+                try
+                {
+                    request = await pending.ConfigureAwait(false);
+                    pending = null;
                 }
                 catch (OperationCanceledException) when (token.IsCancellationRequested)
                 {
