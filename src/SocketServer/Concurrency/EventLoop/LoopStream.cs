@@ -1,5 +1,6 @@
 using System.Net.Sockets;
 using System.Threading.Tasks.Sources;
+using SocketServer.Internal;
 using SocketServer.Selectors;
 
 namespace SocketServer.EventLoops;
@@ -18,6 +19,7 @@ internal sealed class LoopStream : Stream, IValueTaskSource<int>, IValueTaskSour
     private readonly EventLoop _loop;
     private readonly Request _request;
     private readonly TimeSpan? _idleTimeout;
+    private readonly SafeSocketHandle _handle;
     private ManualResetValueTaskSourceCore<int> _read;
     private ManualResetValueTaskSourceCore<int> _write;
     private Memory<byte> _readBuffer;
@@ -44,7 +46,15 @@ internal sealed class LoopStream : Stream, IValueTaskSource<int>, IValueTaskSour
         _idleTimeout = idleTimeout;
         _read.RunContinuationsAsynchronously = false;
         _write.RunContinuationsAsynchronously = false;
-        Socket.Blocking = false;
+        _handle = Socket.SafeHandle;
+        if (SocketCalls.IsSupported)
+        {
+            SocketCalls.SetNonBlocking(_handle);
+        }
+        else
+        {
+            Socket.Blocking = false;
+        }
         if (idleTimeout is { } idle)
         {
             _idleTimer = _loop.Schedule(idle, static s => ((LoopStream)s!).CheckIdle(), this);
@@ -252,7 +262,16 @@ internal sealed class LoopStream : Stream, IValueTaskSource<int>, IValueTaskSour
     // One receive, recording what it tells about the socket's bytes.
     private SocketError Receive(Memory<byte> buffer, out int received)
     {
-        received = Socket.Receive(buffer.Span, SocketFlags.None, out var error);
+        SocketError error;
+        if (SocketCalls.IsSupported)
+        {
+            error = SocketCalls.Receive(_handle, buffer.Span, out received);
+        }
+        else
+        {
+            received = Socket.Receive(buffer.Span, SocketFlags.None, out error);
+        }
+
         if (error == SocketError.WouldBlock)
         {
             _bytes = Bytes.None;
@@ -275,7 +294,17 @@ internal sealed class LoopStream : Stream, IValueTaskSource<int>, IValueTaskSour
     {
         while (!buffer.IsEmpty)
         {
-            var sent = Socket.Send(buffer.Span, SocketFlags.None, out var error);
+            int sent;
+            SocketError error;
+            if (SocketCalls.IsSupported)
+            {
+                error = SocketCalls.Send(_handle, buffer.Span, out sent);
+            }
+            else
+            {
+                sent = Socket.Send(buffer.Span, SocketFlags.None, out error);
+            }
+
             if (error != SocketError.Success)
             {
                 return error;
