@@ -111,7 +111,22 @@ internal sealed class CommandProcess : IAsyncDisposable
             }
         }
 
+        WaitUntilGroupLeader(process);
         return new CommandProcess(process);
+    }
+
+    // setsid(1) calls setsid(2) a moment after the process starts (it must load first). Until then
+    // the command's pid names no process group, and a signal to the group — a client that left at
+    // once, a Signal frame — would find none and leave the command running. The wait is well under a
+    // millisecond; it is bounded in case the process is stopped before it gets there.
+    private static void WaitUntilGroupLeader(Process process)
+    {
+        var deadline = Stopwatch.GetTimestamp() + (5 * Stopwatch.Frequency);
+        var spin = default(SpinWait);
+        while (Signals.GroupOf(process.Id) != process.Id && !process.HasExited && Stopwatch.GetTimestamp() < deadline)
+        {
+            spin.SpinOnce();
+        }
     }
 
     /// <summary>The program's path as execvp(3) would find it, or null.</summary>

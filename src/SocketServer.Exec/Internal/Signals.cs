@@ -37,6 +37,12 @@ internal static partial class Signals
         }
     }
 
+    [LibraryImport("libc", EntryPoint = "getpgid", SetLastError = true)]
+    private static partial int SysGetProcessGroup(int pid);
+
+    /// <summary>The process group of <paramref name="pid"/>, or -1 when there is no such process.</summary>
+    public static int GroupOf(int pid) => SysGetProcessGroup(pid);
+
     /// <summary>Sends <paramref name="signal"/> to every process in the group led by <paramref name="groupId"/>; false when the group is gone.</summary>
     public static bool SendToGroup(int groupId, int signal) => groupId > 1 && SysKill(-groupId, signal) == 0;
 
