@@ -451,19 +451,38 @@ internal sealed class WorkerPool : IDisposable
     // The worker can take no more: its requests in flight are lost (their connections died with it).
     private void Lose(Worker worker)
     {
-        List<Request> lost;
+        List<Request>? lost;
         lock (_gate)
         {
-            if (worker.Gone)
-            {
-                return;
-            }
+            lost = WriteOff(worker);
+        }
 
-            worker.Gone = true;
-            worker.Ready = false;
-            lost = [.. worker.InFlight.Values.Select(e => e.Request)];
-            worker.Lost = lost.Count;
-            worker.InFlight.Clear();
+        Release(worker, lost);
+    }
+
+    // Under _gate: the worker takes nothing more (and a late connect cannot revive it); returns its
+    // requests in flight, lost with it, or null when it was written off already.
+    private static List<Request>? WriteOff(Worker worker)
+    {
+        if (worker.Gone)
+        {
+            return null;
+        }
+
+        worker.Gone = true;
+        worker.Ready = false;
+        List<Request> lost = [.. worker.InFlight.Values.Select(e => e.Request)];
+        worker.Lost = lost.Count;
+        worker.InFlight.Clear();
+        return lost;
+    }
+
+    // Outside _gate: closes a written-off worker's channel and ends its lost requests.
+    private void Release(Worker worker, List<Request>? lost)
+    {
+        if (lost is null)
+        {
+            return;
         }
 
         worker.Channel?.Dispose();
@@ -567,6 +586,7 @@ internal sealed class WorkerPool : IDisposable
     {
         var now = Stopwatch.GetTimestamp();
         var kill = new List<(Worker Worker, string Reason)>();
+        var written = new List<List<Request>?>();
         List<Request> hopeless;
         lock (_gate)
         {
@@ -607,11 +627,13 @@ internal sealed class WorkerPool : IDisposable
                 worker.Full = DescriptorPassing.Send(worker.Channel!, [WorkerMessages.Ping], -1) != 0 && worker.Full;
             }
 
-            // A worker marked for killing takes no more requests from here on: a connection handed
-            // to it now would die with it, unanswered.
+            // A worker to be killed is written off now, under the lock, so nothing more is handed to
+            // it (a connection handed over now would die with it, unanswered) and a late connect
+            // cannot revive it. Its replacement starts below, not when its exit is reaped: for that
+            // moment one process more than MaxChildren may exist.
             foreach (var (worker, _) in kill)
             {
-                worker.Ready = false;
+                written.Add(WriteOff(worker));
             }
 
             if (_startFailures >= MaxStartFailures && Stopwatch.GetElapsedTime(_lastRetry) > RetryInterval)
@@ -625,28 +647,15 @@ internal sealed class WorkerPool : IDisposable
                 }
             }
 
-            if (_pending.Count > 0)
-            {
-                Grow();
-            }
-
+            Replenish();
             hopeless = TakeQueueIfHopeless();
         }
 
         RefuseAll(hopeless, $"no worker process is running ({_lastFailure})");
-        foreach (var (worker, reason) in kill)
+        for (var i = 0; i < kill.Count; i++)
         {
-            Kill(worker, reason);
-            Lose(worker);
-        }
-
-        if (kill.Count > 0)
-        {
-            // Replace the killed now, not when their exit is reaped: requests wait in the queue meanwhile.
-            lock (_gate)
-            {
-                Replenish();
-            }
+            Kill(kill[i].Worker, kill[i].Reason);
+            Release(kill[i].Worker, written[i]);
         }
 
         Pump();
