@@ -9,7 +9,7 @@ namespace SocketServer.Internal;
 /// allocated (or, like <c>Task.WaitAsync(timeout)</c>, threw a <see cref="TimeoutException"/> at
 /// every interval) would keep the collector busy for nothing.
 /// </summary>
-internal sealed class PollWait : IValueTaskSource<bool>, IDisposable
+internal sealed class PollWait : IValueTaskSource, IDisposable
 {
     // Timer's longest period; a longer poll interval waits this long, which no one will notice.
     private static readonly TimeSpan LongestInterval = TimeSpan.FromMilliseconds(uint.MaxValue - 1);
@@ -25,25 +25,26 @@ internal sealed class PollWait : IValueTaskSource<bool>, IDisposable
     public PollWait(CancellationToken cancellationToken)
     {
         _core.RunContinuationsAsynchronously = true;
-        _timer = new Timer(static s => ((PollWait)s!).Wake(taskDone: false), this, Timeout.Infinite, Timeout.Infinite);
-        _taskDone = () => Wake(taskDone: true);
+        _timer = new Timer(static s => ((PollWait)s!).Wake(), this, Timeout.Infinite, Timeout.Infinite);
+        _taskDone = Wake;
         _token = cancellationToken;
-        _cancelled = cancellationToken.UnsafeRegister(static s => ((PollWait)s!).Wake(taskDone: false), this);
+        _cancelled = cancellationToken.UnsafeRegister(static s => ((PollWait)s!).Wake(), this);
     }
 
     /// <summary>
-    /// True once <paramref name="task"/> has completed (its result is then ready to await); false when
-    /// <paramref name="interval"/> passed first, or the token was cancelled. One wait at a time.
+    /// Returns when <paramref name="task"/> completes, <paramref name="interval"/> passes or the token
+    /// is cancelled; the caller looks at which (an early return is possible: a wake meant for an
+    /// earlier wait may end this one). One wait at a time.
     /// </summary>
-    public ValueTask<bool> WaitAsync(Task task, TimeSpan interval)
+    public ValueTask WaitAsync(Task task, TimeSpan interval)
     {
         if (task.IsCompleted)
         {
-            return new ValueTask<bool>(true);
+            return ValueTask.CompletedTask;
         }
 
         _core.Reset();
-        Volatile.Write(ref _waiting, 1);
+        Interlocked.Exchange(ref _waiting, 1); // a full fence: the checks below must not move above it
         _timer.Change(interval < LongestInterval ? interval : LongestInterval, Timeout.InfiniteTimeSpan);
 
         // The same request may be waited for across many intervals: watch it once.
@@ -56,19 +57,20 @@ internal sealed class PollWait : IValueTaskSource<bool>, IDisposable
         // What happened before the wait was armed found nothing waiting: look again.
         if (task.IsCompleted || _token.IsCancellationRequested)
         {
-            Wake(task.IsCompleted);
+            Wake();
         }
 
-        return new ValueTask<bool>(this, _core.Version);
+        return new ValueTask(this, _core.Version);
     }
 
     // First of the task, the timer and the token ends the wait; the others find nothing waiting. A
-    // timer armed for an earlier wait may end a later one early: that is one more poll, no harm.
-    private void Wake(bool taskDone)
+    // timer armed for an earlier wait, or an earlier task's late continuation, may end a later wait
+    // early: the caller then finds its task still running and polls once more, no harm.
+    private void Wake()
     {
         if (Interlocked.Exchange(ref _waiting, 0) == 1)
         {
-            _core.SetResult(taskDone);
+            _core.SetResult(true);
         }
     }
 
@@ -78,10 +80,10 @@ internal sealed class PollWait : IValueTaskSource<bool>, IDisposable
         _timer.Dispose();
     }
 
-    bool IValueTaskSource<bool>.GetResult(short token) => _core.GetResult(token);
+    void IValueTaskSource.GetResult(short token) => _core.GetResult(token);
 
-    ValueTaskSourceStatus IValueTaskSource<bool>.GetStatus(short token) => _core.GetStatus(token);
+    ValueTaskSourceStatus IValueTaskSource.GetStatus(short token) => _core.GetStatus(token);
 
-    void IValueTaskSource<bool>.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
+    void IValueTaskSource.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
         _core.OnCompleted(continuation, state, token, flags);
 }

@@ -89,7 +89,8 @@ public abstract partial class BaseServer
                     pending = next.AsTask();
                 }
 
-                if (!await poll.WaitAsync(pending, interval).ConfigureAwait(false))
+                await poll.WaitAsync(pending, interval).ConfigureAwait(false);
+                if (!pending.IsCompleted)
                 {
                     if (token.IsCancellationRequested)
                     {
