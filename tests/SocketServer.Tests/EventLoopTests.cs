@@ -168,6 +168,20 @@ public sealed class EventLoopTests
     }
 
     [Fact]
+    public async Task A_handler_may_also_use_the_socket_itself()
+    {
+        // The loop reads and writes the descriptor with its own system calls (Linux); the Socket it
+        // belongs to must still work for a handler that uses it directly.
+        using var server = Start(new EventLoopModel(1), () => new SocketItselfHandler());
+        using var client = Connect(server);
+
+        Assert.Equal("loop", await RoundTripAsync(client, "loop"));
+        Assert.Equal("SEND", await ReadLineAsync(client)); // Socket.Send
+        Assert.Equal("later", await RoundTripAsync(client, "later")); // Socket.ReceiveAsync, begun before the client sent
+        Assert.Equal("loop again", await RoundTripAsync(client, "loop again"));
+    }
+
+    [Fact]
     public async Task A_token_cancelled_after_its_read_completed_does_not_cancel_the_next()
     {
         using var server = Start(new EventLoopModel(1), () => new LateCancelHandler());
@@ -261,6 +275,25 @@ public sealed class EventLoopTests
     private sealed class StrongBox<T>
     {
         public T Value = default!;
+    }
+
+    // A line through the loop's stream, then through the Socket itself (a send, and an async receive
+    // that has to wait: the client sends only after it read "SEND"), then through the stream again.
+    private sealed class SocketItselfHandler : AsyncStreamRequestHandler
+    {
+        protected override async ValueTask HandleAsync(CancellationToken cancellationToken)
+        {
+            var buffer = new byte[64];
+            var n = await Stream.ReadAsync(buffer, cancellationToken);
+            await Stream.WriteAsync(buffer.AsMemory(0, n), cancellationToken);
+
+            Connection.Send("SEND\n"u8);
+            n = await Connection.ReceiveAsync(buffer.AsMemory(), cancellationToken);
+            await Connection.SendAsync(buffer.AsMemory(0, n), cancellationToken);
+
+            n = await Stream.ReadAsync(buffer, cancellationToken);
+            await Stream.WriteAsync(buffer.AsMemory(0, n), cancellationToken);
+        }
     }
 
     private sealed class EchoLineHandler : AsyncStreamRequestHandler

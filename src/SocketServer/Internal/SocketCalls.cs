@@ -6,15 +6,12 @@ namespace SocketServer.Internal;
 /// <summary>
 /// <c>recv</c> and <c>send</c> on a non-blocking socket, called straight from libc: the event loop's
 /// one read and one write a message, without <see cref="Socket"/>'s layers (argument checks, its
-/// own non-blocking emulation, the native shim). The handle is referenced for each call, as
-/// <see cref="Socket"/> does, so a socket closed on another thread cannot have its descriptor
-/// number reused under a call. Linux only (<see cref="IsSupported"/>); the errno values are Linux's.
+/// bookkeeping, the native shim). The handle is referenced for each call, as <see cref="Socket"/>
+/// does, so a socket closed on another thread cannot have its descriptor number reused under a
+/// call. Linux only (<see cref="IsSupported"/>); the errno values are Linux's.
 /// </summary>
 internal static unsafe partial class SocketCalls
 {
-    private const int FGetFl = 3;
-    private const int FSetFl = 4;
-    private const int ONonBlock = 0x800;
     private const int MsgNoSignal = 0x4000;
     private const int Interrupted = 4; // EINTR
 
@@ -25,36 +22,6 @@ internal static unsafe partial class SocketCalls
 
     [LibraryImport("libc", EntryPoint = "send", SetLastError = true)]
     private static partial nint SysSend(nint socket, byte* buffer, nuint length, int flags);
-
-    [LibraryImport("libc", EntryPoint = "fcntl", SetLastError = true)]
-    private static partial int SysFcntl(nint fd, int command, int argument);
-
-    /// <summary>
-    /// Sets O_NONBLOCK on the descriptor itself. <see cref="Socket.Blocking"/> would too, but it also
-    /// builds .NET's per-socket async machinery (152 bytes a connection) that these calls never use;
-    /// .NET's own calls on the socket still work, since they cope with a non-blocking descriptor.
-    /// </summary>
-    public static void SetNonBlocking(SafeSocketHandle handle)
-    {
-        var added = false;
-        try
-        {
-            handle.DangerousAddRef(ref added);
-            var fd = handle.DangerousGetHandle();
-            var flags = SysFcntl(fd, FGetFl, 0);
-            if (flags < 0 || SysFcntl(fd, FSetFl, flags | ONonBlock) < 0)
-            {
-                throw new SocketException((int)ToSocketError(Marshal.GetLastPInvokeError()));
-            }
-        }
-        finally
-        {
-            if (added)
-            {
-                handle.DangerousRelease();
-            }
-        }
-    }
 
     /// <summary>One <c>recv</c>: the bytes read (0 at the end of the stream), or the failure (<see cref="SocketError.WouldBlock"/> when none wait).</summary>
     public static SocketError Receive(SafeSocketHandle handle, Span<byte> buffer, out int received)
@@ -142,6 +109,8 @@ internal static unsafe partial class SocketCalls
         100 => SocketError.NetworkDown,
         102 => SocketError.NetworkReset,
         105 or 12 => SocketError.NoBufferSpaceAvailable, // ENOBUFS, ENOMEM
+        108 => SocketError.Disconnecting, // ESHUTDOWN
+        112 => SocketError.HostDown,
         9 => SocketError.OperationAborted, // EBADF: closed underneath
         22 => SocketError.InvalidArgument,
         14 => SocketError.Fault,

@@ -47,14 +47,10 @@ internal sealed class LoopStream : Stream, IValueTaskSource<int>, IValueTaskSour
         _read.RunContinuationsAsynchronously = false;
         _write.RunContinuationsAsynchronously = false;
         _handle = Socket.SafeHandle;
-        if (SocketCalls.IsSupported)
-        {
-            SocketCalls.SetNonBlocking(_handle);
-        }
-        else
-        {
-            Socket.Blocking = false;
-        }
+
+        // Through Socket, not fcntl alone: .NET must know the descriptor is non-blocking, or a
+        // handler's own calls on Connection would take "would block" for a timeout.
+        Socket.Blocking = false;
         if (idleTimeout is { } idle)
         {
             _idleTimer = _loop.Schedule(idle, static s => ((LoopStream)s!).CheckIdle(), this);
