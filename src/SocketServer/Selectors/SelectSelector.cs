@@ -12,6 +12,7 @@ public sealed class SelectSelector : Selector
     private readonly List<Socket> _read = [];
     private readonly List<Socket> _write = [];
     private readonly List<Socket> _error = [];
+    private readonly Dictionary<Socket, SelectorEvents> _found = new(ReferenceEqualityComparer.Instance);
 
     /// <inheritdoc />
     protected override void Add(SelectorKey key)
@@ -61,13 +62,24 @@ public sealed class SelectSelector : Selector
         }
 
         Socket.Select(_read, _write, _error, milliseconds < 0 ? -1 : (int)Math.Min(int.MaxValue, milliseconds * 1000L));
-        foreach (var socket in _read.Concat(_write).Concat(_error).Distinct(ReferenceEqualityComparer.Instance).Cast<Socket>())
+
+        // A socket may be in more than one list: gather its events in one pass over each, in the
+        // order the lists give them (read, then write, then error).
+        _found.Clear();
+        Mark(_read, SelectorEvents.Read);
+        Mark(_write, SelectorEvents.Write);
+        Mark(_error, SelectorEvents.Read | SelectorEvents.Write);
+        foreach (var (socket, events) in _found)
         {
-            var key = GetKey(socket)!;
-            var events = (_read.Contains(socket) ? SelectorEvents.Read : SelectorEvents.None)
-                | (_write.Contains(socket) ? SelectorEvents.Write : SelectorEvents.None)
-                | (_error.Contains(socket) ? SelectorEvents.Read | SelectorEvents.Write : SelectorEvents.None);
-            Report(ready, key, events);
+            Report(ready, GetKey(socket)!, events);
+        }
+    }
+
+    private void Mark(List<Socket> sockets, SelectorEvents events)
+    {
+        foreach (var socket in sockets)
+        {
+            _found[socket] = _found.GetValueOrDefault(socket) | events;
         }
     }
 }

@@ -45,9 +45,6 @@ internal sealed partial class EventLoop : IDisposable
 
     public int Number { get; }
 
-    /// <summary>Connections this loop owns now.</summary>
-    public int Connections { get; private set; }
-
     public bool IsCurrent => Environment.CurrentManagedThreadId == _thread.ManagedThreadId;
 
     /// <summary>
@@ -112,13 +109,10 @@ internal sealed partial class EventLoop : IDisposable
                 DropClosed();
                 _selector.Register(stream.Socket, wanted, stream);
             }
-
-            Connections++;
         }
         else if (wanted == SelectorEvents.None)
         {
             _selector.Unregister(stream.Socket);
-            Connections--;
         }
         else
         {
