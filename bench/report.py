@@ -33,7 +33,8 @@ with open(path, encoding="utf-8") as f:
             msgs = float(fields["msgs_per_s"])
             cpu = float(row["server_cpu_s"])
             run.update(
-                msgs=msgs, mbs=float(fields["mb_per_s"]), p99=float(fields["p99_us"]), errors=int(fields["errors"]),
+                # A round in which no message came back has no latency to report (the generator says 0).
+                msgs=msgs, mbs=float(fields["mb_per_s"]), p99=float(fields["p99_us"]) if msgs > 0 else None, errors=int(fields["errors"]),
                 # The server's CPU over the generator's 1 s warm-up and the timed run, both at the measured rate.
                 cpu_us=cpu * 1e6 / (msgs * (seconds + 1)) if msgs > 0 else None,
                 core=cpu / (seconds + 1), loadgen_core=float(row["loadgen_cpu_s"] or 0) / (seconds + 1),
@@ -202,8 +203,11 @@ def holds(server):
     for shape in ("512 conns", "10k conns"):
         m = median(server, shape, "msgs")
         errors = median(server, shape, "errors")
+        rounds = good(server, shape)
+        silent = sum(1 for r in rounds if r["msgs"] == 0)
         parts.append(f"{shape} {number(m / base if m is not None and base else None, 2)}× its 64-conn rate"
                      + (f" ({number(errors)} errors)" if errors else "")
+                     + (f" (in {silent} of {len(rounds)} rounds no message came back)" if silent else "")
                      + f", p99 {number(median(server, shape, 'p99'))} µs")
     return "; ".join(parts)
 
