@@ -24,63 +24,35 @@ internal static unsafe partial class SocketCalls
     private static partial nint SysSend(nint socket, byte* buffer, nuint length, int flags);
 
     /// <summary>One <c>recv</c>: the bytes read (0 at the end of the stream), or the failure (<see cref="SocketError.WouldBlock"/> when none wait).</summary>
-    public static SocketError Receive(SafeSocketHandle handle, Span<byte> buffer, out int received)
-    {
-        var added = false;
-        try
-        {
-            handle.DangerousAddRef(ref added);
-            fixed (byte* bytes = buffer)
-            {
-                while (true)
-                {
-                    var result = SysReceive(handle.DangerousGetHandle(), bytes, (nuint)buffer.Length, 0);
-                    if (result >= 0)
-                    {
-                        received = (int)result;
-                        return SocketError.Success;
-                    }
-
-                    var errno = Marshal.GetLastPInvokeError();
-                    if (errno != Interrupted)
-                    {
-                        received = 0;
-                        return ToSocketError(errno);
-                    }
-                }
-            }
-        }
-        finally
-        {
-            if (added)
-            {
-                handle.DangerousRelease();
-            }
-        }
-    }
+    public static SocketError Receive(SafeSocketHandle handle, Span<byte> buffer, out int received) =>
+        Transfer(handle, ref MemoryMarshal.GetReference(buffer), buffer.Length, 0, &SysReceive, out received);
 
     /// <summary>One <c>send</c> (no SIGPIPE): the bytes the kernel took, or the failure (<see cref="SocketError.WouldBlock"/> when its buffer is full).</summary>
-    public static SocketError Send(SafeSocketHandle handle, ReadOnlySpan<byte> buffer, out int sent)
+    public static SocketError Send(SafeSocketHandle handle, ReadOnlySpan<byte> buffer, out int sent) =>
+        Transfer(handle, ref MemoryMarshal.GetReference(buffer), buffer.Length, MsgNoSignal, &SysSend, out sent);
+
+    // The call, with the handle referenced around it and EINTR retried.
+    private static SocketError Transfer(SafeSocketHandle handle, ref byte start, int length, int flags, delegate*<nint, byte*, nuint, int, nint> call, out int transferred)
     {
         var added = false;
         try
         {
             handle.DangerousAddRef(ref added);
-            fixed (byte* bytes = buffer)
+            fixed (byte* bytes = &start)
             {
                 while (true)
                 {
-                    var result = SysSend(handle.DangerousGetHandle(), bytes, (nuint)buffer.Length, MsgNoSignal);
+                    var result = call(handle.DangerousGetHandle(), bytes, (nuint)length, flags);
                     if (result >= 0)
                     {
-                        sent = (int)result;
+                        transferred = (int)result;
                         return SocketError.Success;
                     }
 
                     var errno = Marshal.GetLastPInvokeError();
                     if (errno != Interrupted)
                     {
-                        sent = 0;
+                        transferred = 0;
                         return ToSocketError(errno);
                     }
                 }
