@@ -585,8 +585,12 @@ internal sealed class WorkerPool : IDisposable
     private void Supervise()
     {
         var now = Stopwatch.GetTimestamp();
-        var kill = new List<(Worker Worker, string Reason)>();
-        var written = new List<List<Request>?>();
+        // A worker to be killed is written off at once, under the lock, so nothing more is handed to
+        // it (a connection handed over now would die with it, unanswered) and a late connect cannot
+        // revive it. Its replacement starts below, not when its exit is reaped: for that moment one
+        // process more than MaxChildren may exist.
+        var kill = new List<(Worker Worker, string Reason, List<Request>? Lost)>();
+        void Doom(Worker worker, string reason) => kill.Add((worker, reason, WriteOff(worker)));
         List<Request> hopeless;
         lock (_gate)
         {
@@ -606,7 +610,7 @@ internal sealed class WorkerPool : IDisposable
                 {
                     if (Stopwatch.GetElapsedTime(worker.Started) > _model.StartTimeout)
                     {
-                        kill.Add((worker, $"it did not connect within {_model.StartTimeout.TotalSeconds:0.#} s (StartTimeout)"));
+                        Doom(worker, $"it did not connect within {_model.StartTimeout.TotalSeconds:0.#} s (StartTimeout)");
                     }
 
                     continue;
@@ -614,26 +618,17 @@ internal sealed class WorkerPool : IDisposable
 
                 if (Stopwatch.GetElapsedTime(worker.LastHeard) > _model.HangTimeout)
                 {
-                    kill.Add((worker, $"it has not answered for {_model.HangTimeout.TotalSeconds:0.#} s (HangTimeout)"));
+                    Doom(worker, $"it has not answered for {_model.HangTimeout.TotalSeconds:0.#} s (HangTimeout)");
                     continue;
                 }
 
                 if (_model.RequestTimeLimit is { } limit && worker.InFlight.Values.FirstOrDefault(e => Stopwatch.GetElapsedTime(e.Started, now) > limit) is { Request: { } late })
                 {
-                    kill.Add((worker, $"the request from {late} ran longer than {limit.TotalSeconds:0.#} s (RequestTimeLimit)"));
+                    Doom(worker, $"the request from {late} ran longer than {limit.TotalSeconds:0.#} s (RequestTimeLimit)");
                     continue;
                 }
 
                 worker.Full = DescriptorPassing.Send(worker.Channel!, [WorkerMessages.Ping], -1) != 0 && worker.Full;
-            }
-
-            // A worker to be killed is written off now, under the lock, so nothing more is handed to
-            // it (a connection handed over now would die with it, unanswered) and a late connect
-            // cannot revive it. Its replacement starts below, not when its exit is reaped: for that
-            // moment one process more than MaxChildren may exist.
-            foreach (var (worker, _) in kill)
-            {
-                written.Add(WriteOff(worker));
             }
 
             if (_startFailures >= MaxStartFailures && Stopwatch.GetElapsedTime(_lastRetry) > RetryInterval)
@@ -652,10 +647,10 @@ internal sealed class WorkerPool : IDisposable
         }
 
         RefuseAll(hopeless, $"no worker process is running ({_lastFailure})");
-        for (var i = 0; i < kill.Count; i++)
+        foreach (var (worker, reason, lost) in kill)
         {
-            Kill(kill[i].Worker, kill[i].Reason);
-            Release(kill[i].Worker, written[i]);
+            Kill(worker, reason);
+            Release(worker, lost);
         }
 
         Pump();
