@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.CommandLine.Parsing;
 using System.Runtime.InteropServices;
 using Microsoft.Extensions.Logging;
 using SocketServer;
@@ -13,17 +14,63 @@ internal static class Cli
         var parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)
         {
-            foreach (var error in parsed.Errors)
+            foreach (var message in UsageErrors(parsed))
             {
-                await Console.Error.WriteLineAsync($"sockserv: {error.Message}");
+                await Console.Error.WriteLineAsync($"sockserv: {message}");
             }
 
-            await Console.Error.WriteLineAsync("Try 'sockserv --help'.");
+            await Console.Error.WriteLineAsync($"Try '{CommandPath(parsed.CommandResult)} --help'.");
             return ExitCodes.UsageError;
         }
 
         // We handle SIGINT/SIGTERM ourselves (see Stopping), so the parser must not.
         return await parsed.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null });
+    }
+
+    /// <summary>
+    /// The parser's errors, each once, with a missing argument named: its own message says only
+    /// "Required argument missing for command: 'run'", once per missing argument.
+    /// </summary>
+    private static List<string> UsageErrors(ParseResult parsed)
+    {
+        var messages = new List<string>();
+        var missing = new List<Argument>();
+        foreach (var argument in parsed.CommandResult.Command.Arguments)
+        {
+            if (argument.Arity.MinimumNumberOfValues > 0 && parsed.CommandResult.GetResult(argument) is not { Tokens.Count: > 0 })
+            {
+                missing.Add(argument);
+            }
+        }
+
+        foreach (var argument in missing)
+        {
+            messages.Add($"missing {argument.Name}: {argument.Description}.");
+        }
+
+        foreach (var error in parsed.Errors)
+        {
+            var isMissingArgument = missing.Count > 0 && error.Message.StartsWith("Required argument missing", StringComparison.Ordinal);
+            if (!isMissingArgument && !messages.Contains(error.Message))
+            {
+                messages.Add(error.Message);
+            }
+        }
+
+        return messages;
+    }
+
+    /// <summary>"sockserv exec run" for the command the user was typing, so the hint names its help.</summary>
+    private static string CommandPath(CommandResult result)
+    {
+        var names = new List<string>();
+        for (SymbolResult? at = result; at is CommandResult command; at = at.Parent)
+        {
+            names.Add(command.Command is RootCommand ? "sockserv" : command.Command.Name);
+        }
+
+        names.Reverse();
+        return string.Join(' ', names);
     }
 
     /// <summary>Prints one line for the user and returns the exit code for it.</summary>

@@ -10,15 +10,8 @@ internal static class ConnectCommand
 {
     public static Command Create()
     {
-        var transport = new TransportOptions(defaultPort: 9999);
-        var timeout = new Option<double>("--timeout") { Description = "Seconds to wait for each answer", DefaultValueFactory = _ => 10 };
-        timeout.Validators.Add(r =>
-        {
-            if (r.GetValueOrDefault<double>() is <= 0 or > 86_400 or double.NaN)
-            {
-                r.AddError("--timeout must be between 0 and 86400 seconds.");
-            }
-        });
+        var transport = new TransportOptions(defaultPort: 9999, serving: false);
+        var timeout = NumberOptions.Seconds("--timeout", "Seconds to wait for each answer", 10, 86_400, zeroAllowed: false);
         var command = new Command("connect", "Talk to an echo server: type a line at the >>> prompt, see the answer; 'quit' or 'exit' leaves.");
         transport.AddTo(command);
         command.Options.Add(timeout);

@@ -9,45 +9,21 @@ internal static class EchoCommand
 {
     public static Command Create()
     {
-        var transport = new TransportOptions(defaultPort: 9999);
+        var transport = new TransportOptions(defaultPort: 9999, serving: true);
         var upper = new Option<bool>("--upper") { Description = "Answer upper-cased (the course's server)" };
         var mode = new Option<string>("--mode", "-m")
         {
             Description = "Concurrency model",
             DefaultValueFactory = _ => "threading",
+            HelpName = "MODE",
         };
         mode.AcceptOnlyFromAmong([.. EchoServer.Modes]);
-        var poolThreads = new Option<int>("--pool-threads") { Description = "Pool model: threads", DefaultValueFactory = _ => 64 };
-        var poolQueue = new Option<int>("--pool-queue") { Description = "Pool model: requests that may wait for a thread", DefaultValueFactory = _ => 1024 };
-        var maxChildren = new Option<int>("--max-children") { Description = "Forking model: most worker processes", DefaultValueFactory = _ => 40 };
-        var maxConnections = new Option<int>("--max-connections") { Description = "Requests in flight at once; more are refused", DefaultValueFactory = _ => 10_000 };
-        var drain = new Option<double>("--drain-timeout") { Description = "Seconds to let in-flight requests finish at shutdown", DefaultValueFactory = _ => 5 };
+        var poolThreads = NumberOptions.Integer("--pool-threads", "Pool model: threads", 64, 1, 100_000);
+        var poolQueue = NumberOptions.Integer("--pool-queue", "Pool model: requests that may wait for a thread", 1024, 0, 1_000_000);
+        var maxChildren = NumberOptions.Integer("--max-children", "Forking model: most worker processes", 40, 1, 10_000);
+        var maxConnections = NumberOptions.Integer("--max-connections", "Requests in flight at once; more are refused", 10_000, 1, 1_000_000);
+        var drain = NumberOptions.Seconds("--drain-timeout", "Seconds to let in-flight requests finish at shutdown", 5, 86_400, zeroAllowed: true);
         var verbose = new Option<bool>("--verbose", "-v") { Description = "Log each connection (debug level)" };
-        foreach (var positive in new[] { poolThreads, maxChildren, maxConnections })
-        {
-            positive.Validators.Add(r =>
-            {
-                if (r.GetValueOrDefault<int>() < 1)
-                {
-                    r.AddError($"{r.Option.Name} must be at least 1.");
-                }
-            });
-        }
-
-        poolQueue.Validators.Add(r =>
-        {
-            if (r.GetValueOrDefault<int>() < 0)
-            {
-                r.AddError("--pool-queue must not be negative.");
-            }
-        });
-        drain.Validators.Add(r =>
-        {
-            if (r.GetValueOrDefault<double>() is < 0 or > 86_400 or double.NaN)
-            {
-                r.AddError("--drain-timeout must be between 0 and 86400 seconds.");
-            }
-        });
 
         var command = new Command("echo", "Run an echo server: every message comes back (upper-cased with --upper). Ctrl+C stops it.");
         transport.AddTo(command);

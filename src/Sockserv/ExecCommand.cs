@@ -12,6 +12,9 @@ internal static class ExecCommand
     /// <summary>What <c>exec run</c> and <c>exec shell</c> exit with when the failure is ours, not the command's (as ssh does).</summary>
     public const int ClientFailure = 255;
 
+    // The protocol's time limit is a 32-bit count of milliseconds: 49 days.
+    private const double MaxTimeLimitSeconds = ExecProtocol.MaxTimeLimitMilliseconds / 1000;
+
     public static Command Create()
     {
         var command = new Command("exec", "Run commands on another machine (or this one) over TLS: a server, a one-shot client, an interactive shell, and tokens.");
@@ -31,25 +34,15 @@ internal static class ExecCommand
 
     private static Command Serve()
     {
-        var host = new Option<string>("--host") { Description = "Address to bind (loopback by default; :: or 0.0.0.0 serves other machines)", DefaultValueFactory = _ => "127.0.0.1" };
-        var port = new Option<int>("--port", "-p") { Description = "TCP port (0 picks a free one)", DefaultValueFactory = _ => ExecProtocol.DefaultPort };
+        var host = new Option<string>("--host") { Description = "Address to bind (loopback by default; :: or 0.0.0.0 serves other machines)", DefaultValueFactory = _ => "127.0.0.1", HelpName = "HOST" };
+        var port = NumberOptions.Integer("--port", "TCP port to listen on (0 picks a free one)", ExecProtocol.DefaultPort, 0, 65535, "PORT", "-p");
         var stateDir = StateDirectory();
-        var maxCommands = new Option<int>("--max-commands") { Description = "Commands running at once on the server", DefaultValueFactory = _ => 64 };
-        var maxPerClient = new Option<int>("--max-commands-per-client") { Description = "Commands running at once per token", DefaultValueFactory = _ => 8 };
-        var timeLimit = new Option<double?>("--time-limit") { Description = "Time limit in seconds for commands whose client sets none (default: no limit)", HelpName = "SECONDS" };
+        var maxCommands = NumberOptions.Integer("--max-commands", "Commands running at once on the server", 64, 1, 100_000);
+        var maxPerClient = NumberOptions.Integer("--max-commands-per-client", "Commands running at once per token", 8, 1, 100_000);
+        var timeLimit = NumberOptions.OptionalSeconds("--time-limit", "Time limit in seconds for commands whose client sets none (default: no limit)", MaxTimeLimitSeconds);
         var legacy = new Option<bool>("--legacy") { Description = "Speak the course's protocol (no authentication, no TLS: loopback only)" };
         var noTls = new Option<bool>("--no-tls") { Description = "Plain TCP (loopback only)" };
         var verbose = new Option<bool>("--verbose", "-v") { Description = "Log at debug level" };
-        port.Validators.Add(r => RequireRange(r, 0, 65535));
-        maxCommands.Validators.Add(r => RequireRange(r, 1, 100_000));
-        maxPerClient.Validators.Add(r => RequireRange(r, 1, 100_000));
-        timeLimit.Validators.Add(r =>
-        {
-            if (r.GetValueOrDefault<double?>() is { } s && (s <= 0 || s > ExecProtocol.MaxTimeLimitMilliseconds / 1000 || double.IsNaN(s)))
-            {
-                r.AddError("--time-limit must be more than 0 and at most 4294967 seconds (49 days).");
-            }
-        });
 
         var command = new Command("serve", "Serve commands to clients that present a token. Ctrl+C stops; running commands are killed after a short drain.");
         foreach (var option in new Option[] { host, port, stateDir, maxCommands, maxPerClient, timeLimit, legacy, noTls, verbose })
@@ -166,7 +159,7 @@ internal static class ExecCommand
         var noShell = new Option<bool>("--no-shell") { Description = "Run COMMAND as a program and its arguments, without a shell" };
         var cwd = new Option<string?>("--cwd") { Description = "Remote working directory (default: the server user's home)", HelpName = "DIR" };
         var env = new Option<string[]>("--env", "-e") { Description = "Set NAME=VALUE in the command's environment (repeatable)", HelpName = "NAME=VALUE", AllowMultipleArgumentsPerToken = false };
-        var timeLimit = new Option<double?>("--time-limit") { Description = "Seconds before the server kills the command", HelpName = "SECONDS" };
+        var timeLimit = NumberOptions.OptionalSeconds("--time-limit", "Seconds before the server kills the command", MaxTimeLimitSeconds);
         var noStdin = new Option<bool>("--no-stdin", "-n") { Description = "Send no stdin (end-of-file at once), as ssh -n" };
         env.Validators.Add(r =>
         {
@@ -176,13 +169,6 @@ internal static class ExecCommand
                 {
                     r.AddError($"--env takes NAME=VALUE, not '{pair}'.");
                 }
-            }
-        });
-        timeLimit.Validators.Add(r =>
-        {
-            if (r.GetValueOrDefault<double?>() is { } s && (s <= 0 || double.IsNaN(s) || s > ExecProtocol.MaxTimeLimitMilliseconds / 1000))
-            {
-                r.AddError("--time-limit must be more than 0 and at most 4294967 seconds (49 days).");
             }
         });
 
@@ -468,15 +454,6 @@ internal static class ExecCommand
         int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var port) && port is > 0 and <= 65535
             ? port
             : throw new ArgumentException($"'{target}' has no valid port: use HOST or HOST:PORT with a port from 1 to 65535.");
-
-    private static void RequireRange(System.CommandLine.Parsing.OptionResult result, int min, int max)
-    {
-        var value = result.GetValueOrDefault<int>();
-        if (value < min || value > max)
-        {
-            result.AddError($"{result.Option.Name} must be between {min} and {max}, not {value}.");
-        }
-    }
 
 }
 

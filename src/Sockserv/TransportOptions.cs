@@ -6,11 +6,7 @@ namespace Sockserv;
 /// <summary>The address options echo and connect share: --host, --port, --udp, --unix, --unix-dgram.</summary>
 internal sealed class TransportOptions
 {
-    public Option<string> Host { get; } = new("--host")
-    {
-        Description = "Host name or address (IPv4, IPv6, or :: for every interface)",
-        DefaultValueFactory = _ => "127.0.0.1",
-    };
+    public Option<string> Host { get; }
 
     public Option<int> Port { get; }
 
@@ -20,21 +16,19 @@ internal sealed class TransportOptions
 
     public Option<string?> UnixDgram { get; } = new("--unix-dgram") { Description = "Use a Unix datagram socket at PATH instead of TCP", HelpName = "PATH" };
 
-    public TransportOptions(int defaultPort)
+    /// <param name="defaultPort">The port when --port is not given.</param>
+    /// <param name="serving">True for a server (where port 0 means "pick one"), false for a client.</param>
+    public TransportOptions(int defaultPort, bool serving)
     {
-        Port = new Option<int>("--port", "-p")
+        Host = new Option<string>("--host")
         {
-            Description = "TCP or UDP port (0 picks a free one when serving)",
-            DefaultValueFactory = _ => defaultPort,
+            Description = serving ? "Address to listen on (IPv4 or IPv6; :: for every interface)" : "Host name or address of the server (IPv4 or IPv6)",
+            DefaultValueFactory = _ => "127.0.0.1",
+            HelpName = "HOST",
         };
-        Port.Validators.Add(result =>
-        {
-            var port = result.GetValueOrDefault<int>();
-            if (port is < 0 or > 65535)
-            {
-                result.AddError($"--port must be between 0 and 65535, not {port}.");
-            }
-        });
+        Port = serving
+            ? NumberOptions.Integer("--port", "TCP or UDP port to listen on (0 picks a free one)", defaultPort, 0, 65535, "PORT", "-p")
+            : NumberOptions.Integer("--port", "TCP or UDP port of the server", defaultPort, 1, 65535, "PORT", "-p");
     }
 
     public void AddTo(Command command)

@@ -51,6 +51,82 @@ public sealed class ErrorTests : IDisposable
         Assert.DoesNotContain("   at ", process.Stderr);
     }
 
+    // Issue 13: a value the parser could not convert reached a validator, which threw (exit 134,
+    // "Unhandled exception"). Every numeric option of every command, given a word, a negative
+    // and a value past its range, is one usage error that names the option.
+    public static TheoryData<string[], string[]> NumericOptions() => new()
+    {
+        { ["echo"], ["--port", "--pool-threads", "--pool-queue", "--max-children", "--max-connections", "--drain-timeout"] },
+        { ["connect"], ["--port", "--timeout"] },
+        { ["exec", "serve"], ["--port", "--max-commands", "--max-commands-per-client", "--time-limit"] },
+        { ["exec", "run", "127.0.0.1"], ["--time-limit"] },
+    };
+
+    [Theory]
+    [MemberData(nameof(NumericOptions))]
+    public void A_bad_number_for_any_option_is_a_usage_error(string[] command, string[] options)
+    {
+        foreach (var option in options)
+        {
+            foreach (var value in new[] { "abc", "-5", "99999999999" })
+            {
+                string[] arguments = [.. command, option, value];
+                if (command[^1] == "127.0.0.1")
+                {
+                    arguments = [.. arguments, "--", "true"];
+                }
+
+                using var process = SockservProcess.Run(arguments);
+                var shown = string.Join(' ', arguments);
+                Assert.True(process.ExitCode == 2, $"{shown}: exit {process.ExitCode}\n{process.Stderr}");
+                Assert.DoesNotContain("   at ", process.Stderr);
+                Assert.DoesNotContain("Unhandled", process.Stderr);
+                var lines = process.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+                Assert.Equal(2, lines.Length);
+                Assert.StartsWith($"sockserv: {option} takes ", lines[0]);
+                Assert.Equal($"Try 'sockserv {string.Join(' ', command.Where(c => c != "127.0.0.1"))} --help'.", lines[1]);
+            }
+        }
+    }
+
+    [Fact]
+    public void Missing_arguments_are_named_once_each()
+    {
+        using var process = SockservProcess.Run("exec", "run");
+        Assert.Equal(2, process.ExitCode);
+        var lines = process.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(3, lines.Length);
+        Assert.StartsWith("sockserv: missing HOST[:PORT]: ", lines[0]);
+        Assert.StartsWith("sockserv: missing COMMAND: ", lines[1]);
+        Assert.Equal("Try 'sockserv exec run --help'.", lines[2]);
+    }
+
+    [Fact]
+    public void Connect_help_describes_the_client_not_the_server()
+    {
+        using var process = SockservProcess.Run("connect", "--help");
+        Assert.Equal(0, process.ExitCode);
+        Assert.DoesNotContain("free one", process.Stdout);
+        Assert.DoesNotContain("every interface", process.Stdout);
+        Assert.Contains("port of the server", process.Stdout);
+    }
+
+    [Theory]
+    [InlineData("echo")]
+    [InlineData("connect")]
+    [InlineData("exec", "serve")]
+    [InlineData("exec", "run")]
+    public void Help_placeholders_are_upper_case_words(params string[] command)
+    {
+        using var process = SockservProcess.Run([.. command, "--help"]);
+        Assert.Equal(0, process.ExitCode);
+        foreach (System.Text.RegularExpressions.Match placeholder in System.Text.RegularExpressions.Regex.Matches(process.Stdout, "<([^>]+)>"))
+        {
+            var name = placeholder.Groups[1].Value;
+            Assert.True(name == name.ToUpperInvariant(), $"placeholder {placeholder.Value} in {string.Join(' ', command)} --help");
+        }
+    }
+
     [Theory]
     [InlineData(new[] { "--help" }, new[] { "echo", "connect" })]
     [InlineData(new[] { "echo", "--help" }, new[] { "--upper", "--mode", "--port", "--host", "--udp", "--unix" })]

@@ -1,0 +1,78 @@
+using System.CommandLine;
+using System.CommandLine.Parsing;
+using System.Globalization;
+
+namespace Sockserv;
+
+/// <summary>
+/// Numeric options that parse and check their value in one step. A separate validator would run
+/// after a failed conversion too and ask for a value the parser never produced, which throws
+/// (issue 13: <c>--port abc</c> ended in a stack trace); here a bad value is one usage error.
+/// </summary>
+internal static class NumberOptions
+{
+    /// <summary>A whole number from <paramref name="min"/> to <paramref name="max"/>.</summary>
+    public static Option<int> Integer(string name, string description, int defaultValue, int min, int max, string helpName = "N", params string[] aliases)
+    {
+        var option = new Option<int>(name, aliases)
+        {
+            Description = description,
+            HelpName = helpName,
+            DefaultValueFactory = _ => defaultValue,
+        };
+        option.CustomParser = result =>
+        {
+            var text = LastToken(result);
+            if (int.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var value) && value >= min && value <= max)
+            {
+                return value;
+            }
+
+            result.AddError($"{name} takes a whole number from {min} to {max}, not '{text}'.");
+            return defaultValue;
+        };
+        return option;
+    }
+
+    /// <summary>A number of seconds, more than 0 (or at least 0 when <paramref name="zeroAllowed"/>) and at most <paramref name="max"/>.</summary>
+    public static Option<double> Seconds(string name, string description, double defaultValue, double max, bool zeroAllowed)
+    {
+        var option = new Option<double>(name)
+        {
+            Description = description,
+            HelpName = "SECONDS",
+            DefaultValueFactory = _ => defaultValue,
+        };
+        option.CustomParser = result => ParseSeconds(result, name, max, zeroAllowed) ?? defaultValue;
+        return option;
+    }
+
+    /// <summary>A number of seconds more than 0 and at most <paramref name="max"/>, or nothing when the option is absent.</summary>
+    public static Option<double?> OptionalSeconds(string name, string description, double max)
+    {
+        var option = new Option<double?>(name)
+        {
+            Description = description,
+            HelpName = "SECONDS",
+        };
+        option.CustomParser = result => ParseSeconds(result, name, max, zeroAllowed: false);
+        return option;
+    }
+
+    private static double? ParseSeconds(ArgumentResult result, string name, double max, bool zeroAllowed)
+    {
+        var text = LastToken(result);
+        if (double.TryParse(text, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var value)
+            && double.IsFinite(value) && (zeroAllowed ? value >= 0 : value > 0) && value <= max)
+        {
+            return value;
+        }
+
+        var least = zeroAllowed ? "from 0" : "more than 0 and";
+        result.AddError($"{name} takes a number of seconds {least} up to {max.ToString(CultureInfo.InvariantCulture)}, not '{text}'.");
+        return null;
+    }
+
+    // "--port 1 --port 2" means 2, as it does for the parser's own types.
+    private static string LastToken(ArgumentResult result) => result.Tokens.Count == 0 ? string.Empty : result.Tokens[^1].Value;
+}
