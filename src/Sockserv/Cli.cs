@@ -90,20 +90,56 @@ internal static class Cli
             o.TimestampFormat = "HH:mm:ss ";
         }));
 
-    /// <summary>A token cancelled by the first SIGINT or SIGTERM; the process then stops gracefully.</summary>
-    public static (CancellationTokenSource Source, IDisposable Registrations) Stopping()
+    /// <summary>
+    /// Tokens for SIGINT and SIGTERM: the first signal cancels <c>Stop</c> (stop gracefully), the
+    /// second cancels <c>Hurry</c> (end the drain now); a third is left to its default, which ends
+    /// the process.
+    /// </summary>
+    public static StopSignals Stopping() => new();
+
+    /// <summary>What <see cref="Stopping"/> gives: a token per signal count, and the registrations to dispose.</summary>
+    public sealed class StopSignals : IDisposable
     {
-        var source = new CancellationTokenSource();
-        void OnSignal(PosixSignalContext context)
+        private readonly CancellationTokenSource _stop = new();
+        private readonly CancellationTokenSource _hurry = new();
+        private readonly PosixSignalRegistration[] _registrations;
+        private int _count;
+
+        public StopSignals() =>
+            _registrations = [PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal), PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal)];
+
+        /// <summary>Cancelled by the first signal.</summary>
+        public CancellationToken Stop => _stop.Token;
+
+        /// <summary>Cancelled by the second signal.</summary>
+        public CancellationToken Hurry => _hurry.Token;
+
+        public void Dispose()
         {
-            context.Cancel = true;
-            source.Cancel();
+            foreach (var registration in _registrations)
+            {
+                registration.Dispose();
+            }
+
+            _stop.Dispose();
+            _hurry.Dispose();
         }
 
-        var registrations = new Registrations(
-            PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal),
-            PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal));
-        return (source, registrations);
+        private void OnSignal(PosixSignalContext context)
+        {
+            switch (Interlocked.Increment(ref _count))
+            {
+                case 1:
+                    context.Cancel = true;
+                    _ = _stop.CancelAsync();
+                    break;
+                case 2:
+                    context.Cancel = true;
+                    Console.Error.WriteLine("sockserv: stopping now: in-flight requests are cut short (a third signal kills the process)");
+                    _ = _hurry.CancelAsync();
+                    break;
+            }
+        }
     }
 
     /// <summary>
@@ -123,21 +159,24 @@ internal static class Cli
             return Fail(message);
         }
 
-        var (stop, signals) = Stopping();
-        using (signals)
-        using (stop)
+        using var signals = Stopping();
+        await using (server)
         {
-            await using (server)
+            // A worker process (forking model) runs this same command; its master alone announces.
+            if (!ForkingModel.IsWorkerProcess)
             {
-                // A worker process (forking model) runs this same command; its master alone announces.
-                if (!ForkingModel.IsWorkerProcess)
-                {
-                    await announce(server);
-                }
+                await announce(server);
+            }
 
+            // The first signal starts closing at once rather than when the serving loop returns:
+            // under the sync model the loop is inside a handler and returns only when that ends,
+            // which is what closing (drain, then abort) brings about.
+            var closing = Task.CompletedTask;
+            using (signals.Stop.Register(() => closing = Task.Run(() => serving(server).StopAsync(signals.Hurry))))
+            {
                 try
                 {
-                    await serving(server).ServeForeverAsync(stop.Token);
+                    await serving(server).ServeForeverAsync(signals.Stop);
                 }
                 catch (Exception e) when (Explain(e) is { } message)
                 {
@@ -145,6 +184,10 @@ internal static class Cli
                     return Fail(message);
                 }
             }
+
+            // Joins the close the signal started (or starts it), with the second signal still able to hurry it.
+            await serving(server).StopAsync(signals.Hurry);
+            await closing;
         }
 
         return ExitCodes.Ok;

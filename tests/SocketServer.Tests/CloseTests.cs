@@ -87,6 +87,34 @@ public class CloseTests
     }
 
     [Theory]
+    [InlineData("tcp4", "sync")]
+    [InlineData("tcp4", "threading")]
+    [InlineData("unix-stream", "pool")]
+    [InlineData("tcp6", "async")]
+    public void StopAsync_whose_token_is_cancelled_aborts_at_once_instead_of_draining(string transport, string model)
+    {
+        // An hour's drain: only the cancelled token can end this stop within the test's bound.
+        using var harness = new Harness(transport, model, new ServerOptions { DrainTimeout = TimeSpan.FromHours(1) }).Serve();
+        using var client = harness.Connect();
+        Assert.Equal("HI", client.RoundTrip("hi"));
+
+        using var hurry = new CancellationTokenSource();
+        var stopping = harness.Server.StopAsync(hurry.Token);
+        var joined = harness.Server.StopAsync();
+        Bounded.WaitFor(() => harness.Server.Stopping.IsCancellationRequested, "the stop to begin");
+        Assert.False(stopping.IsCompleted);
+        Assert.False(joined.IsCompleted);
+
+        hurry.Cancel();
+        Bounded.Await(stopping, "StopAsync after its token was cancelled");
+        Bounded.Await(joined, "a second StopAsync, which waits for the first");
+        Assert.Equal(1, harness.Probe.Finished);
+        Assert.True(client.IsClosedByServer());
+        Assert.True(harness.Server.Aborted.IsCancellationRequested);
+        Assert.False(harness.Server.IsServing);
+    }
+
+    [Theory]
     [InlineData("tcp4")]
     [InlineData("unix-stream")]
     [InlineData("udp4")]

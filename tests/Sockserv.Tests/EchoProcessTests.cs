@@ -30,12 +30,26 @@ public class EchoProcessTests
         Assert.Equal("Mixed Case\n", Peer.TcpExchange(server.Port, "Mixed Case\n"));
     }
 
-    [Theory]
-    [InlineData(SockservProcess.SigInt)]
-    [InlineData(SockservProcess.SigTerm)]
-    public void A_signal_stops_the_server_gracefully_with_exit_code_0(string signal)
+    public static TheoryData<string, string> SignalsAndModes()
     {
-        using var server = SockservProcess.StartEcho("--upper", "--port", "0");
+        var data = new TheoryData<string, string>();
+        foreach (var mode in new[] { "sync", "threading", "pool", "async", "forking", "eventloop" })
+        {
+            data.Add(SockservProcess.SigInt, mode);
+            data.Add(SockservProcess.SigTerm, mode);
+        }
+
+        return data;
+    }
+
+    // Issue 13: under the sync model the serving loop is inside the handler, so a signal that only
+    // stopped the loop waited for the client to leave. The drain timeout now applies to every model:
+    // after it, the in-flight connection is closed and the process exits.
+    [Theory]
+    [MemberData(nameof(SignalsAndModes))]
+    public void A_signal_stops_the_server_gracefully_with_exit_code_0(string signal, string mode)
+    {
+        using var server = SockservProcess.StartEcho("--upper", "--port", "0", "--mode", mode, "--drain-timeout", "1");
         using (var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { ReceiveTimeout = Bounded.Millis })
         {
             // A client still connected when the signal comes: the server closes it and exits anyway.

@@ -41,4 +41,10 @@ internal static partial class ServerLog
 
     [LoggerMessage(12, LogLevel.Warning, "Dropped a datagram from {Client}: longer than the {Limit}-byte packet limit")]
     public static partial void DatagramTooLong(ILogger logger, string client, int limit);
+
+    [LoggerMessage(13, LogLevel.Information, "Stopping: waiting up to {Timeout} for {Count} request(s) in flight")]
+    public static partial void Draining(ILogger logger, TimeSpan timeout, int count);
+
+    [LoggerMessage(14, LogLevel.Warning, "Stopping in a hurry: aborting {Count} request(s) in flight before the drain timeout")]
+    public static partial void AbortingEarly(ILogger logger, int count);
 }

@@ -3,16 +3,29 @@ using SocketServer.Internal;
 namespace SocketServer;
 
 // Closing: stop serving, close the socket, drain in-flight requests, abort what is left.
-// One path, used by Dispose and DisposeAsync alike (Python's server_close plus the mix-ins' joins).
+// One path, used by StopAsync, Dispose and DisposeAsync alike (Python's server_close plus the mix-ins' joins).
 public abstract partial class BaseServer
 {
     /// <summary>The longest closing waits, after aborting, for handlers to notice and unwind.</summary>
     private static readonly TimeSpan AbortGrace = TimeSpan.FromSeconds(2);
 
+    /// <summary>Cancelled when a caller of <see cref="StopAsync"/> wants the drain cut short.</summary>
+    private readonly CancellationTokenSource _hurry = new();
+
+    /// <summary>Set by the first <see cref="StopAsync"/>; later ones wait for it.</summary>
+    private TaskCompletionSource? _closed;
+
     /// <summary>Closes the server and waits for in-flight requests as <see cref="DisposeAsync"/> does.</summary>
     public void Dispose()
     {
         DisposeAsync().AsTask().GetAwaiter().GetResult();
+        GC.SuppressFinalize(this);
+    }
+
+    /// <summary>Closes the server as <see cref="StopAsync"/> does, with the whole drain timeout.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync(CancellationToken.None).ConfigureAwait(false);
         GC.SuppressFinalize(this);
     }
 
@@ -22,13 +35,38 @@ public abstract partial class BaseServer
     /// (its connection closed, <see cref="Aborted"/> cancelled) and given a short grace to unwind.
     /// Returns once the serving loop has stopped.
     /// </summary>
-    public async ValueTask DisposeAsync()
+    /// <remarks>
+    /// Safe from any thread, while <see cref="ServeForever"/> runs: under <see cref="SyncModel"/> the
+    /// loop is inside the handler, and this is what ends it. A second call waits for the first.
+    /// Cancelling <paramref name="cancellationToken"/> (any caller's) ends the drain at once: what
+    /// is in flight is aborted then, as a second Ctrl+C does in <c>sockserv</c> and as the Generic
+    /// Host's shutdown timeout does.
+    /// </remarks>
+    public async Task StopAsync(CancellationToken cancellationToken = default)
     {
-        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        using var hurry = cancellationToken.UnsafeRegister(static state => _ = ((CancellationTokenSource)state!).CancelAsync(), _hurry);
+        var mine = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        if (Interlocked.CompareExchange(ref _closed, mine, null) is { } first)
         {
+            await first.Task.ConfigureAwait(false);
             return;
         }
 
+        try
+        {
+            await CloseAsync().ConfigureAwait(false);
+            mine.SetResult();
+        }
+        catch (Exception e)
+        {
+            mine.SetException(e);
+            throw;
+        }
+    }
+
+    private async Task CloseAsync()
+    {
+        Volatile.Write(ref _disposed, 1);
         // Order matters: stop taking requests first (flag, cancel, and for a stream server close the
         // listening socket, which also wakes a waiting accept), then drain. A datagram server's socket
         // is also the one its handlers reply through, so it stays open until the drain is over; the
@@ -60,41 +98,60 @@ public abstract partial class BaseServer
 
         _waiter?.Dispose();
         Model.Dispose();
-        GC.SuppressFinalize(this);
     }
 
     private async Task DrainAsync()
     {
         var drained = _inFlight.WhenEmpty();
-        if (await Finishes(drained, DrainTimeout).ConfigureAwait(false))
+        if (drained.IsCompleted)
+        {
+            return;
+        }
+
+        ServerLog.Draining(Logger, DrainTimeout, _inFlight.Count);
+        if (await Finishes(drained, DrainTimeout, _hurry.Token).ConfigureAwait(false))
         {
             return;
         }
 
         var left = _inFlight.Snapshot();
-        ServerLog.Aborting(Logger, DrainTimeout, left.Length);
+        if (_hurry.IsCancellationRequested)
+        {
+            ServerLog.AbortingEarly(Logger, left.Length);
+        }
+        else
+        {
+            ServerLog.Aborting(Logger, DrainTimeout, left.Length);
+        }
+
         await _aborted.CancelAsync().ConfigureAwait(false);
         foreach (var request in left)
         {
             request.Abort();
         }
 
-        if (!await Finishes(_inFlight.WhenEmpty(), AbortGrace).ConfigureAwait(false))
+        // Not cut short by a hurry: the handlers' connections are closed now, and they unwind quickly.
+        if (!await Finishes(_inFlight.WhenEmpty(), AbortGrace, CancellationToken.None).ConfigureAwait(false))
         {
             ServerLog.AbandonedHandlers(Logger, _inFlight.Count);
         }
     }
 
-    private static async Task<bool> Finishes(Task task, TimeSpan timeout)
+    /// <summary>Whether <paramref name="task"/> ends within <paramref name="timeout"/>, unless <paramref name="hurry"/> cuts the wait.</summary>
+    private static async Task<bool> Finishes(Task task, TimeSpan timeout, CancellationToken hurry)
     {
         try
         {
-            await task.WaitAsync(timeout).ConfigureAwait(false);
+            await task.WaitAsync(timeout, hurry).ConfigureAwait(false);
             return true;
         }
         catch (TimeoutException)
         {
             return false;
+        }
+        catch (OperationCanceledException) when (hurry.IsCancellationRequested)
+        {
+            return task.IsCompleted;
         }
     }
 }

@@ -30,6 +30,7 @@ public abstract partial class BaseServer : IDisposable, IAsyncDisposable
     private Socket? _socket;
     private int _disposed;
     private bool? _allowReuseAddress;
+    private readonly bool _errorsToStandardError;
 
     /// <summary>
     /// Creates the server and, when <paramref name="bindAndActivate"/> is true, binds and listens
@@ -55,6 +56,7 @@ public abstract partial class BaseServer : IDisposable, IAsyncDisposable
         Timeout = options.Timeout;
         DualMode = options.DualMode;
         Logger = options.LoggerFactory?.CreateLogger(GetType().FullName ?? nameof(BaseServer)) ?? NullLogger.Instance;
+        _errorsToStandardError = options.LoggerFactory is null;
 
         if (handler.Kind is { } needed && needed != Kind)
         {
@@ -237,6 +239,9 @@ public abstract partial class BaseServer : IDisposable, IAsyncDisposable
     /// <summary>
     /// Python's <c>handle_error</c>: called when a handler throws; the server then closes that
     /// request and serves on. The default logs: a peer that went away at Debug, the rest at Error.
+    /// With no <see cref="ServerOptions.LoggerFactory"/>, a handler's failure is written to
+    /// standard error instead, as Python prints the traceback: a line naming the client, then the
+    /// exception. Override to report elsewhere.
     /// </summary>
     protected virtual void HandleError(Request request, Exception exception)
     {
@@ -249,6 +254,12 @@ public abstract partial class BaseServer : IDisposable, IAsyncDisposable
         else if (SocketErrors.IsDisconnect(exception))
         {
             ServerLog.ClientGone(Logger, request.ToString(), exception.Message);
+        }
+        else if (_errorsToStandardError)
+        {
+            // A library writes to the console only here, and only when it was given nowhere to log:
+            // otherwise a broken handler fails silently and its client just sees the connection close.
+            Console.Error.WriteLine($"Exception occurred during processing of request from {request}{Environment.NewLine}{exception}");
         }
         else
         {

@@ -37,7 +37,10 @@ public sealed class ServerOptions
     /// <summary>When binding the IPv6 wildcard <c>::</c>, accept IPv4 clients too. Default true.</summary>
     public bool DualMode { get; set; } = true;
 
-    /// <summary>Where the server logs; null logs nowhere.</summary>
+    /// <summary>
+    /// Where the server logs. Null logs nowhere, except that a handler's failure is then written to
+    /// standard error (see <see cref="BaseServer.HandleError"/>), as Python prints it.
+    /// </summary>
     public ILoggerFactory? LoggerFactory { get; set; }
 
     internal void Validate()

@@ -112,12 +112,16 @@ public sealed partial class SockservProcess : IDisposable
 
     public bool HasExited => _process.HasExited;
 
-    public void WaitForStdout(Regex pattern, string what)
+    public void WaitForStdout(Regex pattern, string what) => WaitForOutput(() => Stdout, _stdoutClosed, pattern, what);
+
+    public void WaitForStderr(Regex pattern, string what) => WaitForOutput(() => Stderr, _stderrClosed, pattern, what);
+
+    private void WaitForOutput(Func<string> output, TaskCompletionSource closed, Regex pattern, string what)
     {
         var deadline = DateTime.UtcNow + Bounded.Wait;
-        while (!pattern.IsMatch(Stdout))
+        while (!pattern.IsMatch(output()))
         {
-            if (_process.HasExited && _stdoutClosed.Task.IsCompleted && !pattern.IsMatch(Stdout))
+            if (_process.HasExited && closed.Task.IsCompleted && !pattern.IsMatch(output()))
             {
                 throw new InvalidOperationException($"sockserv exited ({_process.ExitCode}) before {what}. stdout: {Stdout} stderr: {Stderr}");
             }
