@@ -87,6 +87,50 @@ public class HandlerTests
         Assert.Equal("desserts", client.Receive());
     }
 
+    [Theory]
+    [InlineData("tcp4")]
+    [InlineData("tcp6")]
+    [InlineData("unix-stream")]
+    public void A_handler_sees_its_client_typed_without_casts(string transport)
+    {
+        using var directory = new TempDirectory();
+        AddressHandler? seen = null;
+        using var server = Matrix.CreateServer(transport, new SyncModel(), HandlerFactory.Of(() => seen = new AddressHandler()), new Hooks(), new ServerOptions(), directory.Path);
+        using var client = TestClient.Connect(server);
+        client.Send("x");
+        server.HandleRequest();
+        Assert.Equal("X", client.Receive());
+        Assert.NotNull(seen);
+        if (transport.StartsWith("tcp", StringComparison.Ordinal))
+        {
+            Assert.Equal(client.Socket.LocalEndPoint, seen.Ip);
+            Assert.Equal(client.Socket.LocalEndPoint, seen.Address);
+        }
+        else
+        {
+            Assert.Null(seen.Ip);
+            Assert.IsType<UnixDomainSocketEndPoint>(seen.Address);
+        }
+
+        Assert.Same(seen.Connection, seen.Socket);
+    }
+
+    private sealed class AddressHandler : StreamRequestHandler
+    {
+        public IPEndPoint? Ip { get; private set; }
+        public EndPoint? Address { get; private set; }
+        public Socket? Socket { get; private set; }
+
+        protected override void Handle()
+        {
+            Ip = ClientIPEndPoint;
+            Address = ClientAddress;
+            Socket = Connection;
+            var line = Encoding.UTF8.GetString(ReadLine()).TrimEnd('\n');
+            Writer.Write(Encoding.UTF8.GetBytes(line.ToUpperInvariant() + "\n"));
+        }
+    }
+
     private static HookedTcpServer Tcp(Func<BaseRequestHandler> handler, Hooks hooks) =>
         new(new IPEndPoint(IPAddress.Loopback, 0), HandlerFactory.Of(handler), new SyncModel(), new ServerOptions { Timeout = Bounded.Wait }, hooks);
 

@@ -19,8 +19,11 @@ public abstract class RequestHandler
     /// <summary>Python's <c>request</c>: the connection or the datagram being handled.</summary>
     public Request Request => _request ?? throw new InvalidOperationException("The handler has not been given a request yet.");
 
-    /// <summary>Python's <c>client_address</c>.</summary>
+    /// <summary>Python's <c>client_address</c>: an <see cref="IPEndPoint"/> over TCP and UDP, a <c>UnixDomainSocketEndPoint</c> over Unix sockets.</summary>
     public EndPoint ClientAddress => Request.ClientAddress;
+
+    /// <summary>The client's IP address and port; null over Unix sockets, whose clients have no IP address.</summary>
+    public IPEndPoint? ClientIPEndPoint => Request.ClientAddress as IPEndPoint;
 
     /// <summary>Python's <c>server</c>: the server running this handler.</summary>
     public BaseServer Server => _server ?? throw new InvalidOperationException("The handler has not been given a server yet.");
