@@ -36,6 +36,28 @@ public sealed class ErrorTests : IDisposable
         AssertOneLineError(client, 1, "connection refused");
     }
 
+    [Fact]
+    public void Connecting_to_a_unix_socket_that_does_not_exist_says_so()
+    {
+        var path = _directory.File("missing.sock");
+        using var client = SockservProcess.Run("connect", "--unix", path);
+        AssertOneLineError(client, 1, $"no socket at {path}: the file does not exist");
+        Assert.DoesNotContain("Cannot assign requested address", client.Stderr);
+    }
+
+    [Fact]
+    public void Connecting_to_a_unix_socket_nobody_listens_on_says_so()
+    {
+        var path = _directory.File("dead.sock");
+        // Bound, never listening, then closed without unlinking (.NET would remove a file it bound): the file stays.
+        var (exit, _, stderr) = Peer.Run(Peer.Require("python3"), string.Empty, "-c", "import socket, sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])", path);
+        Assert.True(exit == 0, stderr);
+        Assert.True(File.Exists(path));
+
+        using var client = SockservProcess.Run("connect", "--unix", path);
+        AssertOneLineError(client, 1, $"connection refused: nothing is listening on {path}");
+    }
+
     [Theory]
     [InlineData("echo", "--bogus")]
     [InlineData("echo", "--port", "70000")]
