@@ -21,7 +21,7 @@ internal static class EchoCommand
         var poolThreads = NumberOptions.Integer("--pool-threads", "Pool model: threads", 64, 1, 100_000);
         var poolQueue = NumberOptions.Integer("--pool-queue", "Pool model: requests that may wait for a thread", 1024, 0, 1_000_000);
         var maxChildren = NumberOptions.Integer("--max-children", "Forking model: most worker processes", 40, 1, 10_000);
-        var maxConnections = NumberOptions.Integer("--max-connections", "Requests in flight at once; more are refused", 10_000, 1, 1_000_000);
+        var maxConnections = NumberOptions.Integer("--max-connections", "Requests in flight at once; more are refused (default: 10000, or fewer to fit the descriptor limit)", ServerOptions.DefaultMaxConnections, 1, 1_000_000);
         var drain = NumberOptions.Seconds("--drain-timeout", "Seconds to let in-flight requests finish at shutdown", 5, 86_400, zeroAllowed: true);
         var verbose = new Option<bool>("--verbose", "-v") { Description = "Log each connection (debug level)" };
 

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Net;
 using Microsoft.Extensions.Logging;
 using SocketServer.Tests.Fixtures;
@@ -42,7 +41,7 @@ public sealed class HandleErrorTests
     [Fact]
     public void With_a_logger_factory_the_failure_is_logged_and_stderr_stays_quiet()
     {
-        var logs = new Collecting();
+        var logs = new CapturingLoggerFactory();
         var (stderr, _) = CaptureStandardError(() =>
         {
             using var harness = new Harness("tcp4", "threading", new ServerOptions { LoggerFactory = logs }).Serve();
@@ -90,29 +89,6 @@ public sealed class HandleErrorTests
         finally
         {
             Console.SetError(original);
-        }
-    }
-
-    private sealed class Collecting : ILoggerFactory, ILogger
-    {
-        public ConcurrentQueue<(LogLevel Level, string Message, Exception? Exception)> Entries { get; } = new();
-
-        public ILogger CreateLogger(string categoryName) => this;
-
-        public void AddProvider(ILoggerProvider provider)
-        {
-        }
-
-        public IDisposable? BeginScope<TState>(TState state)
-            where TState : notnull => null;
-
-        public bool IsEnabled(LogLevel logLevel) => true;
-
-        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
-            Entries.Enqueue((logLevel, formatter(state, exception), exception));
-
-        public void Dispose()
-        {
         }
     }
 }

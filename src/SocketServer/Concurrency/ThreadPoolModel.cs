@@ -48,6 +48,7 @@ public sealed class ThreadPoolModel : ConcurrencyModel
     protected internal override void ProcessRequest(BaseServer server, Request request)
     {
         bool refuse;
+        var orphaned = false;
         lock (_gate)
         {
             // Requests that an idle or not-yet-started thread will take at once do not count as queued.
@@ -60,9 +61,10 @@ public sealed class ThreadPoolModel : ConcurrencyModel
                 {
                     Monitor.Pulse(_gate);
                 }
-                else if (_threads.Count < MaxThreads)
+                else if (_threads.Count < MaxThreads && !StartThread(server) && _threads.Count == 0)
                 {
-                    StartThread(server);
+                    // No thread exists to ever take it: give it back rather than leave it queued.
+                    orphaned = _queue.Count == 1 && ReferenceEquals(_queue.Peek(), request) && _queue.TryDequeue(out _);
                 }
             }
         }
@@ -71,9 +73,14 @@ public sealed class ThreadPoolModel : ConcurrencyModel
         {
             RefuseRequest(server, request, $"all {MaxThreads} pool threads are busy and {MaxQueue} requests are queued");
         }
+        else if (orphaned)
+        {
+            RefuseRequest(server, request, "no pool thread could be started for it");
+        }
     }
 
-    private void StartThread(BaseServer server)
+    /// <summary>Starts one more pool thread; false when none could be started (the queued request then waits for a running one).</summary>
+    private bool StartThread(BaseServer server)
     {
         var thread = new Thread(static state =>
         {
@@ -84,8 +91,18 @@ public sealed class ThreadPoolModel : ConcurrencyModel
             IsBackground = true,
             Name = "socketserver pool",
         };
+        try
+        {
+            thread.UnsafeStart((this, server));
+        }
+        catch (OutOfMemoryException)
+        {
+            // pthread_create failed: run with the threads we have (issue 14: it used to end the process).
+            return false;
+        }
+
         _threads.Add(thread);
-        thread.UnsafeStart((this, server));
+        return true;
     }
 
     private void Work(BaseServer server)

@@ -39,6 +39,15 @@ public sealed class ThreadingModel : ConcurrencyModel
             IsBackground = DaemonThreads,
             Name = "socketserver request",
         };
-        thread.UnsafeStart((server, request));
+        try
+        {
+            thread.UnsafeStart((server, request));
+        }
+        catch (OutOfMemoryException e)
+        {
+            // pthread_create failed (out of threads, address space or memory): this request is refused,
+            // the server and the requests it already runs carry on (issue 14: it used to end the process).
+            RefuseRequest(server, request, $"no thread could be started for it ({e.Message})");
+        }
     }
 }

@@ -24,8 +24,8 @@ internal static partial class ServerLog
     [LoggerMessage(6, LogLevel.Debug, "Request from {Client} not verified; closed")]
     public static partial void NotVerified(ILogger logger, string client);
 
-    [LoggerMessage(7, LogLevel.Warning, "Could not take a request: {Reason}")]
-    public static partial void GetRequestFailed(ILogger logger, string reason);
+    [LoggerMessage(7, LogLevel.Warning, "Could not take a request: {Reason}; accepting again in {Delay}")]
+    public static partial void GetRequestFailed(ILogger logger, string reason, TimeSpan delay);
 
     [LoggerMessage(8, LogLevel.Warning, "Drain timeout ({Timeout}) passed with {Count} request(s) in flight; aborting them")]
     public static partial void Aborting(ILogger logger, TimeSpan timeout, int count);
@@ -47,4 +47,10 @@ internal static partial class ServerLog
 
     [LoggerMessage(14, LogLevel.Warning, "Stopping in a hurry: aborting {Count} request(s) in flight before the drain timeout")]
     public static partial void AbortingEarly(ILogger logger, int count);
+
+    [LoggerMessage(15, LogLevel.Warning, "{Count} more like '{What}' in the last {Interval} (logged once per interval)")]
+    public static partial void Suppressed(ILogger logger, int count, string what, TimeSpan interval);
+
+    [LoggerMessage(16, LogLevel.Warning, "MaxConnections {MaxConnections} is more than the {Budget} connections the descriptor limit ({Limit}) leaves room for: serving at most {Budget} at once (raise the limit with ulimit -n for more)")]
+    public static partial void OverDescriptorBudget(ILogger logger, int maxConnections, int budget, long limit);
 }

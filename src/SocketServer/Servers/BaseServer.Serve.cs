@@ -13,6 +13,9 @@ public abstract partial class BaseServer
     private int _servingThreadId;
     private int _serving;
     private Selectors.Selector? _waiter;
+    private readonly AcceptBackoff _acceptBackoff = new();
+    private readonly LogLimiter _acceptFailedLog = new();
+    private readonly LogLimiter _refusedLog = new();
     private readonly List<Selectors.SelectorReady> _waiterReady = [];
 
     /// <summary>
@@ -37,12 +40,14 @@ public abstract partial class BaseServer
                         break;
                     }
                 }
-                else if (WaitForRequest(interval) && !_shutdownRequested)
+                else if (WaitForRequest(interval) && !_shutdownRequested && !HandleRequestNoBlock(out var retryIn))
                 {
-                    HandleRequestNoBlock();
+                    // Out of descriptors (or memory): the socket stays readable, so pause instead of spinning.
+                    _stopping.Token.WaitHandle.WaitOne(retryIn);
                 }
 
                 ServiceActions();
+                ReportSuppressedLogs();
             }
         }
         finally
@@ -81,6 +86,7 @@ public abstract partial class BaseServer
                     var next = _feed?.TakeAsync(token) ?? GetRequestAsync(token);
                     if (next.IsCompletedSuccessfully)
                     {
+                        _acceptBackoff.Reset();
                         Dispatch(next.Result);
                         ServiceActions();
                         continue;
@@ -98,6 +104,7 @@ public abstract partial class BaseServer
                     }
 
                     ServiceActions();
+                    ReportSuppressedLogs();
                     continue;
                 }
 
@@ -105,6 +112,7 @@ public abstract partial class BaseServer
                 {
                     request = await pending.ConfigureAwait(false);
                     pending = null;
+                    _acceptBackoff.Reset();
                 }
                 catch (OperationCanceledException) when (token.IsCancellationRequested)
                 {
@@ -116,8 +124,20 @@ public abstract partial class BaseServer
                 }
                 catch (SocketException e) when (!SocketErrors.IsTransientAccept(e.SocketErrorCode))
                 {
+                    // Out of descriptors or memory (EMFILE, ENFILE, ENOBUFS, ENOMEM): the listener stays
+                    // ready, so retrying at once spins and floods the log. Pause, longer each time, as
+                    // Kestrel and Go's net package do; the connections we have are served meanwhile.
                     pending = null;
-                    ServerLog.GetRequestFailed(Logger, e.Message);
+                    var delay = AcceptFailed(e);
+                    try
+                    {
+                        await Task.Delay(delay, token).ConfigureAwait(false);
+                    }
+                    catch (OperationCanceledException) when (token.IsCancellationRequested)
+                    {
+                        break;
+                    }
+
                     continue;
                 }
 
@@ -194,7 +214,7 @@ public abstract partial class BaseServer
         }
         else if (WaitForRequest(Timeout ?? System.Threading.Timeout.InfiniteTimeSpan))
         {
-            HandleRequestNoBlock();
+            HandleRequestNoBlock(out _);
         }
         else
         {
@@ -298,8 +318,10 @@ public abstract partial class BaseServer
         }
     }
 
-    private void HandleRequestNoBlock()
+    /// <summary>Takes and dispatches one request; false when accepting failed and the caller should wait <paramref name="retryIn"/>.</summary>
+    private bool HandleRequestNoBlock(out TimeSpan retryIn)
     {
+        retryIn = TimeSpan.Zero;
         Request? request;
         try
         {
@@ -307,20 +329,61 @@ public abstract partial class BaseServer
         }
         catch (ObjectDisposedException)
         {
-            return;
+            return true;
         }
         catch (SocketException e)
         {
-            // Python returns quietly on OSError here; we log what was not a lost race.
-            if (!SocketErrors.IsTransientAccept(e.SocketErrorCode))
+            // Python returns quietly on OSError here; we log what was not a lost race, and back off.
+            if (SocketErrors.IsTransientAccept(e.SocketErrorCode))
             {
-                ServerLog.GetRequestFailed(Logger, e.Message);
+                return true;
             }
 
-            return;
+            retryIn = AcceptFailed(e);
+            return false;
         }
 
+        _acceptBackoff.Reset();
         Dispatch(request);
+        return true;
+    }
+
+    /// <summary>Logs an accept failure (once per interval) and returns how long to pause before the next try.</summary>
+    private TimeSpan AcceptFailed(SocketException e)
+    {
+        var delay = _acceptBackoff.Next();
+        if (_acceptFailedLog.ShouldLog(out var suppressed))
+        {
+            if (suppressed > 0)
+            {
+                ServerLog.Suppressed(Logger, suppressed, "Could not take a request", LogLimiter.DefaultInterval);
+            }
+
+            ServerLog.GetRequestFailed(Logger, e.Message, delay);
+        }
+
+        return delay;
+    }
+
+    /// <summary>Reports, once their interval is over, the log lines that limiting held back.</summary>
+    private void ReportSuppressedLogs()
+    {
+        if (_acceptFailedLog.TakeSuppressedIfDue() is > 0 and var failures)
+        {
+            ServerLog.Suppressed(Logger, failures, "Could not take a request", LogLimiter.DefaultInterval);
+        }
+
+        if (_refusedLog.TakeSuppressedIfDue() is > 0 and var refused)
+        {
+            ServerLog.Suppressed(Logger, refused, "Refused a request", LogLimiter.DefaultInterval);
+        }
+
+        ReportSuppressed();
+    }
+
+    /// <summary>A transport's own limited log lines (a datagram server's dropped packets), reported from the serving loop.</summary>
+    private protected virtual void ReportSuppressed()
+    {
     }
 
     /// <summary>Verify, count against the limit, hand to the model: the one path every request takes.</summary>
@@ -435,7 +498,16 @@ public abstract partial class BaseServer
 
     private void Refuse(Request request, string reason)
     {
-        ServerLog.Refused(Logger, request.ToString(), reason);
+        if (_refusedLog.ShouldLog(out var suppressed))
+        {
+            if (suppressed > 0)
+            {
+                ServerLog.Suppressed(Logger, suppressed, "Refused a request", LogLimiter.DefaultInterval);
+            }
+
+            ServerLog.Refused(Logger, request.ToString(), reason);
+        }
+
         ServerMetrics.RequestsRefused.Add(1, new KeyValuePair<string, object?>("reason", "limit"));
         ShutdownRequestQuietly(request);
     }

@@ -43,6 +43,7 @@ public abstract partial class BaseServer : IDisposable, IAsyncDisposable
         ArgumentNullException.ThrowIfNull(handler);
         options ??= new ServerOptions();
         options.Validate();
+        DescriptorLimit.EnsureRaised();
 
         ServerAddress = serverAddress;
         RequestHandler = handler;
@@ -68,6 +69,14 @@ public abstract partial class BaseServer : IDisposable, IAsyncDisposable
 
         Model.Attach(this);
         _feed = Model.Feed;
+        if (_feed is null && MaxConnections > ServerOptions.DescriptorBudget)
+        {
+            // Past the budget accept fails with EMFILE, and worse, the runtime itself then fails (it
+            // needs descriptors to start threads and load assemblies: "Out of memory.", and the
+            // process is gone). So the limit is lowered to what the descriptors allow, and said so.
+            ServerLog.OverDescriptorBudget(Logger, MaxConnections, ServerOptions.DescriptorBudget, DescriptorLimit.Current);
+            MaxConnections = ServerOptions.DescriptorBudget;
+        }
         if (_feed is not null)
         {
             // A worker process: the master bound the socket and accepts; this server serves what it hands over.

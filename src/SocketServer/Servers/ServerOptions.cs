@@ -25,8 +25,38 @@ public sealed class ServerOptions
     /// <summary>The largest datagram a datagram server reads; longer ones are dropped. Default 8192, as Python.</summary>
     public int MaxPacketSize { get; set; } = 8192;
 
-    /// <summary>Requests in flight at once (connections, or datagrams being handled); beyond it new ones are refused. Default 10,000.</summary>
-    public int MaxConnections { get; set; } = 10_000;
+    /// <summary>
+    /// Requests in flight at once (connections, or datagrams being handled); beyond it new ones are
+    /// refused. Default <see cref="DefaultMaxConnections"/>: 10,000, or fewer when the process's
+    /// descriptor limit would run out first.
+    /// </summary>
+    public int MaxConnections { get; set; } = DefaultMaxConnections;
+
+    /// <summary>
+    /// The default <see cref="MaxConnections"/>, fitted to the descriptor limit (RLIMIT_NOFILE, whose
+    /// soft limit the first server raises to the hard one): the limit less a reserve of a quarter of
+    /// it (at least 128, at most 512) for listening sockets, files and the runtime (a .NET process
+    /// holds about 100 descriptors before its first connection), and at most 10,000.
+    /// A server that accepted past the limit could accept nothing (EMFILE) and would refuse no one
+    /// cleanly; within it, the connection over the limit is closed with a log line.
+    /// </summary>
+    public static int DefaultMaxConnections => Math.Min(DescriptorBudget, 10_000);
+
+    /// <summary>The connections the descriptor limit leaves room for (int.MaxValue where it is unknown).</summary>
+    internal static int DescriptorBudget
+    {
+        get
+        {
+            var limit = Internal.DescriptorLimit.EnsureRaised();
+            if (limit <= 0)
+            {
+                return int.MaxValue;
+            }
+
+            var reserve = Math.Clamp(limit / 4, 128, 512);
+            return (int)Math.Clamp(limit - reserve, 1, int.MaxValue);
+        }
+    }
 
     /// <summary>How long closing the server waits for in-flight requests before aborting them. Default 5 seconds.</summary>
     public TimeSpan DrainTimeout { get; set; } = TimeSpan.FromSeconds(5);

@@ -11,6 +11,8 @@ namespace SocketServer;
 /// </summary>
 public class UdpServer : TcpServer
 {
+    private readonly LogLimiter _tooLongLog = new();
+
     /// <summary>Creates a server for <paramref name="serverAddress"/>; binds unless <paramref name="bindAndActivate"/> is false.</summary>
     public UdpServer(EndPoint serverAddress, HandlerFactory handler, ConcurrencyModel? model = null, ServerOptions? options = null, bool bindAndActivate = true)
         : base(serverAddress, handler, model, options, bindAndActivate)
@@ -105,11 +107,29 @@ public class UdpServer : TcpServer
     {
         if (received > MaxPacketSize)
         {
-            ServerLog.DatagramTooLong(Logger, Describe(from), MaxPacketSize);
+            if (_tooLongLog.ShouldLog(out var suppressed))
+            {
+                if (suppressed > 0)
+                {
+                    ServerLog.Suppressed(Logger, suppressed, "Dropped a datagram", LogLimiter.DefaultInterval);
+                }
+
+                ServerLog.DatagramTooLong(Logger, Describe(from), MaxPacketSize);
+            }
+
             return null;
         }
 
         return new DatagramRequest(buffer, received, socket, from);
+    }
+
+    /// <inheritdoc />
+    private protected override void ReportSuppressed()
+    {
+        if (_tooLongLog.TakeSuppressedIfDue() is > 0 and var dropped)
+        {
+            ServerLog.Suppressed(Logger, dropped, "Dropped a datagram", LogLimiter.DefaultInterval);
+        }
     }
 
     /// <summary>Python's <c>shutdown_request</c> for datagrams: nothing to half-close; releases the packet.</summary>

@@ -17,9 +17,21 @@ public sealed partial class SockservProcess : IDisposable
     private readonly TaskCompletionSource _stdoutClosed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource _stderrClosed = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    private SockservProcess(IEnumerable<string> arguments, IReadOnlyDictionary<string, string?>? environment = null)
+    private SockservProcess(IEnumerable<string> arguments, IReadOnlyDictionary<string, string?>? environment = null, string[]? wrapper = null)
     {
         var start = DotnetProgram.StartInfo("sockserv.dll");
+        if (wrapper is { Length: > 0 })
+        {
+            // A program that sets something up and then execs sockserv (prlimit, setpriv), keeping the process id.
+            string[] inner = [start.FileName, .. start.ArgumentList];
+            start.FileName = wrapper[0];
+            start.ArgumentList.Clear();
+            foreach (var word in wrapper[1..].Concat(inner))
+            {
+                start.ArgumentList.Add(word);
+            }
+        }
+
         start.RedirectStandardInput = true;
         start.RedirectStandardOutput = true;
         start.RedirectStandardError = true;
@@ -90,9 +102,12 @@ public sealed partial class SockservProcess : IDisposable
     }
 
     /// <summary>Starts <c>sockserv echo</c> with <paramref name="arguments"/> and waits for its "serving" line.</summary>
-    public static SockservProcess StartEcho(params string[] arguments)
+    public static SockservProcess StartEcho(params string[] arguments) => StartEchoUnder([], arguments);
+
+    /// <summary>Starts <c>sockserv echo</c> through <paramref name="wrapper"/> (e.g. <c>prlimit --nofile=128 --</c>), and waits for its "serving" line.</summary>
+    public static SockservProcess StartEchoUnder(string[] wrapper, params string[] arguments)
     {
-        var process = new SockservProcess(["echo", .. arguments]);
+        var process = new SockservProcess(["echo", .. arguments], wrapper: wrapper);
         try
         {
             process.WaitForStdout(ServingLine(), "the serving line");
