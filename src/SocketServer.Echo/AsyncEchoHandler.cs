@@ -42,28 +42,43 @@ public sealed class AsyncEchoHandler : AsyncRequestHandler
         var buffer = transport is null ? ArrayPool<byte>.Shared.Rent(HeldBufferSize) : null;
         try
         {
-            // Between messages, also stop when the server starts closing: an idle client holds up no
-            // drain. On the loop's stream the wait between messages is a read of its own, which needs
-            // only Stopping (the server always stops before it aborts): no linked source per connection.
-            using var idleOrStopping = transport is null ? CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, Server.Stopping) : null;
+            // Between messages, stop when the server starts closing (an idle client holds up no
+            // drain) or when the client has been silent for the server's idle timeout. One linked
+            // source per connection whose timer is re-armed before each wait and disarmed after it:
+            // no allocation per message. On the loop's stream without an idle timeout the wait needs
+            // only Stopping (the server always stops before it aborts), so no source at all.
+            var idle = Server.IdleTimeout;
+            var timed = idle != Timeout.InfiniteTimeSpan;
+            using var idleOrStopping = transport is null || timed ? CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, Server.Stopping) : null;
             while (true)
             {
                 int received;
                 try
                 {
+                    if (timed)
+                    {
+                        idleOrStopping!.CancelAfter(idle);
+                    }
+
                     if (transport is null)
                     {
                         received = await connection.ReceiveAsync(buffer, SocketFlags.None, idleOrStopping!.Token).ConfigureAwait(false);
                     }
                     else
                     {
-                        await transport.ReadAsync(Memory<byte>.Empty, Server.Stopping).ConfigureAwait(false);
+                        await transport.ReadAsync(Memory<byte>.Empty, idleOrStopping?.Token ?? Server.Stopping).ConfigureAwait(false);
                         buffer ??= ArrayPool<byte>.Shared.Rent(RentedBufferSize);
                         received = await transport.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
                     }
+
+                    if (timed)
+                    {
+                        idleOrStopping!.CancelAfter(Timeout.InfiniteTimeSpan);
+                    }
                 }
-                catch (OperationCanceledException) when (Server.Stopping.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+                catch (OperationCanceledException) when (idleOrStopping?.IsCancellationRequested != false && !cancellationToken.IsCancellationRequested)
                 {
+                    // Stopping, or silent past the idle timeout: end with a clean close.
                     return;
                 }
 

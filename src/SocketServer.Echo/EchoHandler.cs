@@ -55,6 +55,11 @@ public sealed class EchoHandler : BaseRequestHandler
                 SendAll(connection, data);
             }
         }
+        catch (SocketException e) when (e.SocketErrorCode == SocketError.TimedOut)
+        {
+            // Silent (or not reading) past the server's idle timeout, which the socket's timeouts
+            // carry: end with a clean close.
+        }
         finally
         {
             ArrayPool<byte>.Shared.Return(buffer);

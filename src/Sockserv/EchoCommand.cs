@@ -23,6 +23,7 @@ internal static class EchoCommand
         var maxChildren = NumberOptions.Integer("--max-children", "Forking model: most worker processes", 40, 1, 10_000);
         var maxConnections = NumberOptions.Integer("--max-connections", "Requests in flight at once; more are refused (default: 10000, or fewer to fit the descriptor limit)", ServerOptions.DefaultMaxConnections, 1, 1_000_000);
         var drain = NumberOptions.Seconds("--drain-timeout", "Seconds to let in-flight requests finish at shutdown", 5, 86_400, zeroAllowed: true);
+        var idleTimeout = NumberOptions.Seconds("--idle-timeout", "Close a connection silent this many seconds (0: never)", ServerOptions.DefaultIdleTimeout.TotalSeconds, 86_400, zeroAllowed: true);
         var verbose = new Option<bool>("--verbose", "-v") { Description = "Log each connection (debug level)" };
 
         var command = new Command("echo", "Run an echo server: every message comes back (upper-cased with --upper). Ctrl+C stops it.");
@@ -34,6 +35,7 @@ internal static class EchoCommand
         command.Options.Add(maxChildren);
         command.Options.Add(maxConnections);
         command.Options.Add(drain);
+        command.Options.Add(idleTimeout);
         command.Options.Add(verbose);
         command.SetAction(async (result, _) =>
         {
@@ -58,6 +60,7 @@ internal static class EchoCommand
                 {
                     MaxConnections = result.GetValue(maxConnections),
                     DrainTimeout = TimeSpan.FromSeconds(result.GetValue(drain)),
+                    IdleTimeout = result.GetValue(idleTimeout) is > 0 and var idle ? TimeSpan.FromSeconds(idle) : Timeout.InfiniteTimeSpan,
                     LoggerFactory = loggers,
                 },
             };

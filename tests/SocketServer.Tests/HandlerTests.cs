@@ -87,6 +87,30 @@ public class HandlerTests
         Assert.Equal("desserts", client.Receive());
     }
 
+    // Issue 14: nothing had an idle timeout by default; a silent client held its thread for ever.
+    [Theory]
+    [InlineData("tcp4", "threading")]
+    [InlineData("unix-stream", "sync")]
+    [InlineData("tcp6", "pool")]
+    public void The_idle_timeout_ends_a_sync_handler_whose_client_went_silent(string transport, string model)
+    {
+        using var harness = new Harness(transport, model, new ServerOptions { IdleTimeout = TimeSpan.FromMilliseconds(200) }).Serve();
+        using var client = harness.Connect();
+        Assert.Equal("HI", client.RoundTrip("hi"));
+        Assert.True(client.IsClosedByServer());
+        Bounded.WaitFor(() => harness.Probe.Finished == 1, "the handler to end");
+        var error = Assert.Single(harness.Hooks.Errors);
+        Assert.Equal(SocketError.TimedOut, Assert.IsType<SocketException>(error.InnerException ?? error).SocketErrorCode);
+    }
+
+    [Fact]
+    public void The_idle_timeout_is_on_by_default()
+    {
+        Assert.Equal(TimeSpan.FromMinutes(5), new ServerOptions().IdleTimeout);
+        using var server = new TcpServer("127.0.0.1", 0, HandlerFactory.Of<AddressHandler>(), new SyncModel());
+        Assert.Equal(TimeSpan.FromMinutes(5), server.IdleTimeout);
+    }
+
     [Theory]
     [InlineData("tcp4")]
     [InlineData("tcp6")]

@@ -67,6 +67,29 @@ public class EchoProcessTests
         Assert.DoesNotContain("   at ", server.Stderr);
     }
 
+    // Issue 14: no model had an idle timeout. A client that goes silent is now closed (with FIN)
+    // after --idle-timeout in every model; one that keeps talking is not.
+    [Theory]
+    [InlineData("sync")]
+    [InlineData("threading")]
+    [InlineData("pool")]
+    [InlineData("async")]
+    [InlineData("eventloop")]
+    [InlineData("forking")]
+    public void A_client_silent_past_the_idle_timeout_is_closed(string mode)
+    {
+        using var server = SockservProcess.StartEcho("--upper", "--port", "0", "--mode", mode, "--idle-timeout", "0.5");
+        using var talker = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { ReceiveTimeout = Bounded.Millis };
+        talker.Connect(IPAddress.Loopback, server.Port);
+        talker.Send("hi\n"u8);
+        var buffer = new byte[16];
+        Assert.Equal("HI\n", Encoding.ASCII.GetString(buffer, 0, talker.Receive(buffer)));
+
+        // Now silent: the server ends the connection cleanly (end of stream, not a reset).
+        Assert.Equal(0, talker.Receive(buffer));
+        Assert.Equal("AGAIN\n", Peer.TcpExchange(server.Port, "again\n"));
+    }
+
     [Fact]
     public void On_SIGTERM_the_unix_socket_file_is_removed()
     {

@@ -28,6 +28,13 @@ public abstract class ConcurrencyModel : IDisposable
     protected internal virtual bool WaitsOnClose => true;
 
     /// <summary>
+    /// Whether a new connection is handed to this model only once its first bytes arrive (or it
+    /// closes): the wait happens off the model, so a client that connects and says nothing holds no
+    /// thread or slot of a bounded model; it is closed after the server's idle timeout. Default false.
+    /// </summary>
+    protected internal virtual bool WaitsForFirstBytes => false;
+
+    /// <summary>
     /// Where this process's requests come from when it does not accept them itself (a forking model's
     /// worker process): the server then neither binds nor accepts, and serves what the feed gives it.
     /// Null (the default): the server's own socket.

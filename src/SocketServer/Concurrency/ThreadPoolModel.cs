@@ -9,7 +9,9 @@ namespace SocketServer;
 public sealed class ThreadPoolModel : ConcurrencyModel
 {
     private readonly object _gate = new();
-    private readonly Queue<Request> _queue = new();
+    private readonly Queue<(Request Request, long Since)> _queue = new();
+    private TimeSpan _queueTimeout = TimeSpan.FromSeconds(30);
+    private Timer? _sweeper;
     private readonly List<Thread> _threads = [];
     private int _waiting;
     private bool _stopped;
@@ -28,6 +30,34 @@ public sealed class ThreadPoolModel : ConcurrencyModel
 
     /// <summary>The most requests waiting for a thread; more are refused.</summary>
     public int MaxQueue { get; }
+
+    /// <summary>
+    /// Hand a connection to the pool only once its first bytes arrive, so silent clients hold no
+    /// pool thread (issue 14: 64 of them locked every other client out). Default true; set false
+    /// for protocols where the server speaks first (a greeting before the client says anything).
+    /// </summary>
+    public bool WaitForFirstBytes { get; set; } = true;
+
+    /// <summary>
+    /// The longest a request waits in the queue for a thread; then it is closed unhandled and
+    /// logged. Default 30 seconds; <see cref="Timeout.InfiniteTimeSpan"/> waits as long as it takes.
+    /// </summary>
+    public TimeSpan QueueTimeout
+    {
+        get => _queueTimeout;
+        set
+        {
+            if (value != Timeout.InfiniteTimeSpan)
+            {
+                ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(value, TimeSpan.Zero);
+            }
+
+            _queueTimeout = value;
+        }
+    }
+
+    /// <inheritdoc />
+    protected internal override bool WaitsForFirstBytes => WaitForFirstBytes;
 
     /// <summary>Requests waiting for a thread now.</summary>
     public int Queued
@@ -56,7 +86,14 @@ public sealed class ThreadPoolModel : ConcurrencyModel
             refuse = _stopped || _queue.Count - ready >= MaxQueue;
             if (!refuse)
             {
-                _queue.Enqueue(request);
+                _queue.Enqueue((request, Environment.TickCount64));
+                if (_queueTimeout != Timeout.InfiniteTimeSpan && _sweeper is null)
+                {
+                    // One timer for the pool, while requests can wait: a queue nobody takes from still empties.
+                    var period = TimeSpan.FromMilliseconds(Math.Clamp(_queueTimeout.TotalMilliseconds / 4, 10, 1000));
+                    _sweeper = new Timer(static state => ((ThreadPoolModel)state!).Sweep(), this, period, period);
+                }
+
                 if (_waiting >= _queue.Count)
                 {
                     Monitor.Pulse(_gate);
@@ -64,7 +101,7 @@ public sealed class ThreadPoolModel : ConcurrencyModel
                 else if (_threads.Count < MaxThreads && !StartThread(server) && _threads.Count == 0)
                 {
                     // No thread exists to ever take it: give it back rather than leave it queued.
-                    orphaned = _queue.Count == 1 && ReferenceEquals(_queue.Peek(), request) && _queue.TryDequeue(out _);
+                    orphaned = _queue.Count == 1 && ReferenceEquals(_queue.Peek().Request, request) && _queue.TryDequeue(out _);
                 }
             }
         }
@@ -124,10 +161,34 @@ public sealed class ThreadPoolModel : ConcurrencyModel
                     _waiting--;
                 }
 
-                request = _queue.Dequeue();
+                request = _queue.Dequeue().Request;
             }
 
             RunRequest(server, request);
+        }
+    }
+
+    /// <summary>Closes the requests that waited in the queue longer than <see cref="QueueTimeout"/> (the oldest are first).</summary>
+    private void Sweep()
+    {
+        if (Server is not { } server)
+        {
+            return;
+        }
+
+        List<Request>? expired = null;
+        lock (_gate)
+        {
+            var oldest = Environment.TickCount64 - (long)_queueTimeout.TotalMilliseconds;
+            while (_queue.Count > 0 && _queue.Peek().Since <= oldest)
+            {
+                (expired ??= []).Add(_queue.Dequeue().Request);
+            }
+        }
+
+        foreach (var request in expired ?? [])
+        {
+            RefuseRequest(server, request, $"it waited {_queueTimeout.TotalSeconds:0.###} s in the queue for one of the {MaxThreads} pool threads (QueueTimeout)");
         }
     }
 
@@ -139,5 +200,7 @@ public sealed class ThreadPoolModel : ConcurrencyModel
             _stopped = true;
             Monitor.PulseAll(_gate);
         }
+
+        _sweeper?.Dispose();
     }
 }

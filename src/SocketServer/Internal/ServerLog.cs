@@ -53,4 +53,8 @@ internal static partial class ServerLog
 
     [LoggerMessage(16, LogLevel.Warning, "MaxConnections {MaxConnections} is more than the {Budget} connections the descriptor limit ({Limit}) leaves room for: serving at most {Budget} at once (raise the limit with ulimit -n for more)")]
     public static partial void OverDescriptorBudget(ILogger logger, int maxConnections, int budget, long limit);
+
+    [LoggerMessage(17, LogLevel.Information, "Closed {Client}: it sent nothing for {IdleTimeout} (IdleTimeout)")]
+    public static partial void ClosedSilent(ILogger logger, string client, TimeSpan idleTimeout);
+
 }

@@ -81,6 +81,9 @@ public abstract partial class BaseServer
             ServerClose();
         }
 
+        // Connections that have said nothing yet are not in-flight work: close them now.
+        Volatile.Read(ref _firstBytes)?.Dispose();
+
         if (Model.WaitsOnClose)
         {
             await DrainAsync().ConfigureAwait(false);

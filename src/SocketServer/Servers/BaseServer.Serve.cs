@@ -16,6 +16,8 @@ public abstract partial class BaseServer
     private readonly AcceptBackoff _acceptBackoff = new();
     private readonly LogLimiter _acceptFailedLog = new();
     private readonly LogLimiter _refusedLog = new();
+    private readonly LogLimiter _idleLog = new();
+    private FirstBytesWaiter? _firstBytes;
     private readonly List<Selectors.SelectorReady> _waiterReady = [];
 
     /// <summary>
@@ -378,6 +380,11 @@ public abstract partial class BaseServer
             ServerLog.Suppressed(Logger, refused, "Refused a request", LogLimiter.DefaultInterval);
         }
 
+        if (_idleLog.TakeSuppressedIfDue() is > 0 and var silent)
+        {
+            ServerLog.Suppressed(Logger, silent, "Closed a silent connection", LogLimiter.DefaultInterval);
+        }
+
         ReportSuppressed();
     }
 
@@ -428,7 +435,90 @@ public abstract partial class BaseServer
         }
 
         ServerMetrics.RequestsAccepted.Add(1);
+        if (Model.WaitsForFirstBytes && request is StreamRequest stream)
+        {
+            if (!FirstBytesWaiter.IsSupported)
+            {
+                _ = HandOverWhenReadableAsync(stream);
+                return;
+            }
+
+            if (FirstBytes().Add(stream, IdleTimeout))
+            {
+                return;
+            }
+        }
+
         HandToModel(request);
+    }
+
+    private FirstBytesWaiter FirstBytes()
+    {
+        if (Volatile.Read(ref _firstBytes) is { } waiter)
+        {
+            return waiter;
+        }
+
+        lock (_inFlight)
+        {
+            return _firstBytes ??= new FirstBytesWaiter(HandToModel, DropSilent);
+        }
+    }
+
+    /// <summary>A connection given up before it said anything: silent for the idle timeout, or the server is stopping.</summary>
+    private void DropSilent(Request request, bool timedOut)
+    {
+        if (timedOut && _idleLog.ShouldLog(out var suppressed))
+        {
+            if (suppressed > 0)
+            {
+                ServerLog.Suppressed(Logger, suppressed, "Closed a silent connection", LogLimiter.DefaultInterval);
+            }
+
+            ServerLog.ClosedSilent(Logger, request.ToString(), IdleTimeout);
+        }
+
+        Abandon(request);
+    }
+
+    /// <summary>
+    /// Waits, off the model, for a connection's first bytes (or its end), then hands it over; a
+    /// connection silent for the idle timeout, or still silent when the server stops, is closed
+    /// unhandled. A zero-byte receive completes on readability without taking any bytes. Where
+    /// <see cref="FirstBytesWaiter"/> runs (Linux) it does this instead, without async I/O.
+    /// </summary>
+    private async Task HandOverWhenReadableAsync(StreamRequest request)
+    {
+        using var silent = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
+        if (IdleTimeout != System.Threading.Timeout.InfiniteTimeSpan)
+        {
+            silent.CancelAfter(IdleTimeout);
+        }
+
+        try
+        {
+            await request.Connection.ReceiveAsync(Memory<byte>.Empty, SocketFlags.None, silent.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (silent.IsCancellationRequested)
+        {
+            DropSilent(request, timedOut: !_stopping.IsCancellationRequested);
+            return;
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+            // The peer reset before saying anything, or the server closed it: nothing to hand over.
+            Abandon(request);
+            return;
+        }
+
+        HandToModel(request);
+    }
+
+    /// <summary>Closes a counted request that never reached the model.</summary>
+    private void Abandon(Request request)
+    {
+        ShutdownRequestQuietly(request);
+        _inFlight.Remove(request);
     }
 
     private void HandToModel(Request request)

@@ -55,6 +55,7 @@ public abstract partial class BaseServer : IDisposable, IAsyncDisposable
         MaxConnections = options.MaxConnections;
         DrainTimeout = options.DrainTimeout;
         Timeout = options.Timeout;
+        IdleTimeout = options.IdleTimeout;
         DualMode = options.DualMode;
         Logger = options.LoggerFactory?.CreateLogger(GetType().FullName ?? nameof(BaseServer)) ?? NullLogger.Instance;
         _errorsToStandardError = options.LoggerFactory is null;
@@ -151,6 +152,9 @@ public abstract partial class BaseServer : IDisposable, IAsyncDisposable
 
     /// <summary>Python's <c>timeout</c>: how long <see cref="HandleRequest"/> waits; null waits forever.</summary>
     public TimeSpan? Timeout { get; set; }
+
+    /// <summary>How long a connection may be idle before it is closed (<see cref="ServerOptions.IdleTimeout"/>); infinite: never.</summary>
+    public TimeSpan IdleTimeout { get; set; }
 
     /// <summary>Accept IPv4 clients on an IPv6 wildcard bind; read by <see cref="ServerBind"/>.</summary>
     public bool DualMode { get; set; }

@@ -58,6 +58,20 @@ public sealed class ServerOptions
         }
     }
 
+    /// <summary>
+    /// How long a connection may go without any bytes in or out before the server closes it, so
+    /// that clients that connect and go silent cannot hold the server's threads, slots or
+    /// descriptors (issue 14). Default <see cref="DefaultIdleTimeout"/> (5 minutes);
+    /// <see cref="System.Threading.Timeout.InfiniteTimeSpan"/> turns it off. Sync handlers see
+    /// it as the connection's receive and send timeouts (a read that waits longer fails with
+    /// <c>TimedOut</c>, Python's <c>timeout</c>); under the pool model it also bounds the wait
+    /// for a new connection's first bytes. Async handlers apply it to their own reads.
+    /// </summary>
+    public TimeSpan IdleTimeout { get; set; } = DefaultIdleTimeout;
+
+    /// <summary>The default <see cref="IdleTimeout"/>: 5 minutes, vsftpd's idle session timeout.</summary>
+    public static readonly TimeSpan DefaultIdleTimeout = TimeSpan.FromMinutes(5);
+
     /// <summary>How long closing the server waits for in-flight requests before aborting them. Default 5 seconds.</summary>
     public TimeSpan DrainTimeout { get; set; } = TimeSpan.FromSeconds(5);
 
@@ -80,6 +94,11 @@ public sealed class ServerOptions
         ArgumentOutOfRangeException.ThrowIfGreaterThan(MaxPacketSize, 65_536, nameof(MaxPacketSize));
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxConnections, 1, nameof(MaxConnections));
         ArgumentOutOfRangeException.ThrowIfLessThan(DrainTimeout, TimeSpan.Zero, nameof(DrainTimeout));
+        if (IdleTimeout != System.Threading.Timeout.InfiniteTimeSpan)
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(IdleTimeout, TimeSpan.Zero, nameof(IdleTimeout));
+            ArgumentOutOfRangeException.ThrowIfGreaterThan(IdleTimeout, TimeSpan.FromMilliseconds(int.MaxValue), nameof(IdleTimeout));
+        }
         if (Timeout is { } timeout)
         {
             ArgumentOutOfRangeException.ThrowIfLessThan(timeout, TimeSpan.Zero, nameof(Timeout));

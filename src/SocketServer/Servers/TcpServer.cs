@@ -179,9 +179,19 @@ public class TcpServer : BaseServer
         }
     }
 
-    private static StreamRequest Wrap(Socket connection)
+    private StreamRequest Wrap(Socket connection)
     {
         connection.Blocking = true;
+        if (IdleTimeout != System.Threading.Timeout.InfiniteTimeSpan)
+        {
+            // The idle timeout as sync handlers meet it: a blocking read or write that makes no
+            // progress for that long fails (SO_RCVTIMEO / SO_SNDTIMEO, which a forking worker's copy
+            // of the descriptor keeps). Async I/O ignores these; async handlers apply it themselves.
+            var millis = (int)IdleTimeout.TotalMilliseconds;
+            connection.ReceiveTimeout = millis;
+            connection.SendTimeout = millis;
+        }
+
         EndPoint client;
         try
         {

@@ -1,0 +1,150 @@
+using System.Collections.Concurrent;
+using System.Net.Sockets;
+using System.Runtime.InteropServices;
+
+namespace SocketServer.Internal;
+
+/// <summary>
+/// Watches new connections for their first bytes on one thread with an epoll instance of its own,
+/// and hands each over when it is readable (or closed by the peer), or drops it after the idle
+/// timeout. Why not a zero-byte <c>ReceiveAsync</c>: one async operation turns the descriptor
+/// non-blocking for good, and .NET then emulates every later blocking call, allocating per message
+/// (160 B per echo under the pool model). epoll_ctl may be called while epoll_wait runs, so adding
+/// needs no lock; one-shot registration means each connection is reported once.
+/// </summary>
+internal sealed unsafe partial class FirstBytesWaiter : IDisposable
+{
+    private const int EpollCloexec = 0x80000;
+    private const int CtlAdd = 1;
+    private const int CtlDel = 2;
+    private const uint EpollIn = 0x1;
+    private const uint EpollRdHup = 0x2000;
+    private const uint EpollOneShot = 1u << 30;
+    private const int MaxEvents = 256;
+
+    // Short enough that deadlines and a stop are noticed soon; a wait costs nothing when idle.
+    private const int TurnMilliseconds = 100;
+
+    private static readonly bool Packed = RuntimeInformation.ProcessArchitecture is Architecture.X64 or Architecture.X86;
+    private static readonly int EventSize = Packed ? 12 : 16;
+    private static readonly int DataOffset = Packed ? 4 : 8;
+
+    private readonly ConcurrentDictionary<long, (StreamRequest Request, long Deadline)> _waiting = new();
+    private readonly Action<StreamRequest> _readable;
+    private readonly Action<StreamRequest, bool> _dropped;
+    private readonly int _epoll;
+    private readonly Thread _thread;
+    private long _nextId;
+    private volatile bool _stopped;
+
+    /// <summary>True where this waiter can run (Linux); elsewhere the server waits with an async receive.</summary>
+    public static bool IsSupported => OperatingSystem.IsLinux();
+
+    /// <param name="readable">Called, on the waiter's thread, for a connection whose first bytes (or end) arrived.</param>
+    /// <param name="dropped">Called for a connection given up: true when silent past its deadline, false when stopping.</param>
+    public FirstBytesWaiter(Action<StreamRequest> readable, Action<StreamRequest, bool> dropped)
+    {
+        _readable = readable;
+        _dropped = dropped;
+        _epoll = SysCreate(EpollCloexec);
+        if (_epoll < 0)
+        {
+            throw new SocketException(Marshal.GetLastPInvokeError());
+        }
+
+        _thread = new Thread(Run) { IsBackground = true, Name = "socketserver first bytes" };
+        _thread.UnsafeStart();
+    }
+
+    /// <summary>Starts watching <paramref name="request"/>; false when it could not be (then hand it over at once).</summary>
+    public bool Add(StreamRequest request, TimeSpan timeout)
+    {
+        var id = Interlocked.Increment(ref _nextId);
+        var deadline = timeout == Timeout.InfiniteTimeSpan ? long.MaxValue : Environment.TickCount64 + (long)timeout.TotalMilliseconds;
+        _waiting[id] = (request, deadline);
+        var ev = stackalloc byte[16];
+        *(uint*)ev = EpollIn | EpollRdHup | EpollOneShot;
+        *(long*)(ev + DataOffset) = id;
+        if (SysControl(_epoll, CtlAdd, (int)request.Connection.Handle, ev) != 0)
+        {
+            _waiting.TryRemove(id, out _);
+            return false;
+        }
+
+        return true;
+    }
+
+    /// <summary>Drops every connection still waiting and stops the thread.</summary>
+    public void Dispose()
+    {
+        _stopped = true;
+        _thread.Join();
+        _ = SysClose(_epoll);
+    }
+
+    private void Run()
+    {
+        var events = new byte[MaxEvents * EventSize];
+        while (!_stopped)
+        {
+            int count;
+            fixed (byte* buffer = events)
+            {
+                count = SysWait(_epoll, buffer, MaxEvents, TurnMilliseconds);
+            }
+
+            for (var i = 0; i < count; i++)
+            {
+                var id = BitConverter.ToInt64(events, i * EventSize + DataOffset);
+                if (_waiting.TryRemove(id, out var entry) && Forget(entry.Request))
+                {
+                    _readable(entry.Request);
+                }
+            }
+
+            var now = Environment.TickCount64;
+            foreach (var (id, entry) in _waiting)
+            {
+                if (entry.Deadline <= now && _waiting.TryRemove(id, out _))
+                {
+                    Forget(entry.Request);
+                    _dropped(entry.Request, true);
+                }
+            }
+        }
+
+        foreach (var id in _waiting.Keys)
+        {
+            if (_waiting.TryRemove(id, out var entry))
+            {
+                Forget(entry.Request);
+                _dropped(entry.Request, false);
+            }
+        }
+    }
+
+    /// <summary>Takes the connection out of the epoll set; false when it was closed meanwhile.</summary>
+    private bool Forget(StreamRequest request)
+    {
+        try
+        {
+            return SysControl(_epoll, CtlDel, (int)request.Connection.Handle, null) == 0 || !request.IsAborted;
+        }
+        catch (ObjectDisposedException)
+        {
+            return false;
+        }
+    }
+
+    [LibraryImport("libc", EntryPoint = "epoll_create1", SetLastError = true)]
+    private static partial int SysCreate(int flags);
+
+    [LibraryImport("libc", EntryPoint = "epoll_ctl", SetLastError = true)]
+    private static partial int SysControl(int epoll, int operation, int fd, byte* ev);
+
+    [LibraryImport("libc", EntryPoint = "epoll_wait", SetLastError = true)]
+    private static partial int SysWait(int epoll, byte* events, int max, int timeout);
+
+    [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
+    private static partial int SysClose(int fd);
+}
