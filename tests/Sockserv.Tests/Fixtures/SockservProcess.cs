@@ -5,8 +5,9 @@ using System.Text.RegularExpressions;
 namespace Sockserv.Tests.Fixtures;
 
 /// <summary>
-/// The built <c>sockserv</c>, run as a real process (<c>dotnet sockserv.dll …</c>) with its stdin,
-/// stdout and stderr redirected. Disposing kills it (and anything it started) if it still runs.
+/// The built <c>sockserv</c>, run as a real process (<c>dotnet sockserv.dll …</c>, or an installed
+/// tool's <c>sockserv</c> command) with its stdin, stdout and stderr redirected. Disposing kills it
+/// (and anything it started) if it still runs.
 /// </summary>
 public sealed partial class SockservProcess : IDisposable
 {
@@ -18,8 +19,12 @@ public sealed partial class SockservProcess : IDisposable
     private readonly TaskCompletionSource _stderrClosed = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     private SockservProcess(IEnumerable<string> arguments, IReadOnlyDictionary<string, string?>? environment = null)
+        : this(DotnetProgram.StartInfo("sockserv.dll"), arguments, environment)
     {
-        var start = DotnetProgram.StartInfo("sockserv.dll");
+    }
+
+    private SockservProcess(ProcessStartInfo start, IEnumerable<string> arguments, IReadOnlyDictionary<string, string?>? environment)
+    {
         start.RedirectStandardInput = true;
         start.RedirectStandardOutput = true;
         start.RedirectStandardError = true;
@@ -89,10 +94,16 @@ public sealed partial class SockservProcess : IDisposable
         return process;
     }
 
+    /// <summary>Starts <paramref name="executable"/> (sockserv installed as a tool, say) rather than the build beside the tests.</summary>
+    public static SockservProcess StartExecutable(string executable, IReadOnlyDictionary<string, string?> environment, params string[] arguments) =>
+        new(DotnetProgram.ExecutableStartInfo(executable), arguments, environment);
+
     /// <summary>Starts <c>sockserv echo</c> with <paramref name="arguments"/> and waits for its "serving" line.</summary>
-    public static SockservProcess StartEcho(params string[] arguments)
+    public static SockservProcess StartEcho(params string[] arguments) => WhenServing(new SockservProcess(["echo", .. arguments]));
+
+    /// <summary>Waits for <paramref name="process"/>'s "serving" line and returns it; kills it if the line never comes.</summary>
+    public static SockservProcess WhenServing(SockservProcess process)
     {
-        var process = new SockservProcess(["echo", .. arguments]);
         try
         {
             process.WaitForStdout(ServingLine(), "the serving line");
