@@ -25,17 +25,27 @@ public static class DotnetProgram
         }
     });
 
+    /// <summary>The host that runs the tests (<c>DOTNET_HOST_PATH</c>, which <c>dotnet test</c> sets), else <c>dotnet</c> from PATH.</summary>
+    public static string Host => Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } path ? path : "dotnet";
+
+    /// <summary>Starts <paramref name="assembly"/>, built beside the tests, with <see cref="Host"/>.</summary>
     public static ProcessStartInfo StartInfo(string assembly)
     {
-        var host = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } path ? path : "dotnet";
-        var start = new ProcessStartInfo(EnvResetsSignals.Value ? "env" : host) { UseShellExecute = false };
+        var start = ExecutableStartInfo(Host);
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, assembly));
+        return start;
+    }
+
+    /// <summary>Starts <paramref name="executable"/> (a program file, such as an installed tool's command) the same way.</summary>
+    public static ProcessStartInfo ExecutableStartInfo(string executable)
+    {
+        var start = new ProcessStartInfo(EnvResetsSignals.Value ? "env" : executable) { UseShellExecute = false };
         if (EnvResetsSignals.Value)
         {
             start.ArgumentList.Add("--default-signal=INT");
-            start.ArgumentList.Add(host);
+            start.ArgumentList.Add(executable);
         }
 
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, assembly));
         start.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
         return start;
     }

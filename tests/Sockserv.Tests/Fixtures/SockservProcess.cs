@@ -5,8 +5,9 @@ using System.Text.RegularExpressions;
 namespace Sockserv.Tests.Fixtures;
 
 /// <summary>
-/// The built <c>sockserv</c>, run as a real process (<c>dotnet sockserv.dll …</c>) with its stdin,
-/// stdout and stderr redirected. Disposing kills it (and anything it started) if it still runs.
+/// The built <c>sockserv</c>, run as a real process (<c>dotnet sockserv.dll …</c>, or an installed
+/// tool's <c>sockserv</c> command) with its stdin, stdout and stderr redirected. Disposing kills it
+/// (and anything it started) if it still runs.
 /// </summary>
 public sealed partial class SockservProcess : IDisposable
 {
@@ -18,11 +19,15 @@ public sealed partial class SockservProcess : IDisposable
     private readonly TaskCompletionSource _stderrClosed = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     private SockservProcess(IEnumerable<string> arguments, IReadOnlyDictionary<string, string?>? environment = null, string[]? wrapper = null)
+        : this(Wrapped(DotnetProgram.StartInfo("sockserv.dll"), wrapper), arguments, environment)
     {
-        var start = DotnetProgram.StartInfo("sockserv.dll");
+    }
+
+    // A program that sets something up and then execs sockserv (prlimit, setpriv), keeping the process id.
+    private static ProcessStartInfo Wrapped(ProcessStartInfo start, string[]? wrapper)
+    {
         if (wrapper is { Length: > 0 })
         {
-            // A program that sets something up and then execs sockserv (prlimit, setpriv), keeping the process id.
             string[] inner = [start.FileName, .. start.ArgumentList];
             start.FileName = wrapper[0];
             start.ArgumentList.Clear();
@@ -32,6 +37,11 @@ public sealed partial class SockservProcess : IDisposable
             }
         }
 
+        return start;
+    }
+
+    private SockservProcess(ProcessStartInfo start, IEnumerable<string> arguments, IReadOnlyDictionary<string, string?>? environment)
+    {
         start.RedirectStandardInput = true;
         start.RedirectStandardOutput = true;
         start.RedirectStandardError = true;
@@ -101,13 +111,20 @@ public sealed partial class SockservProcess : IDisposable
         return process;
     }
 
+    /// <summary>Starts <paramref name="executable"/> (sockserv installed as a tool, say) rather than the build beside the tests.</summary>
+    public static SockservProcess StartExecutable(string executable, IReadOnlyDictionary<string, string?> environment, params string[] arguments) =>
+        new(DotnetProgram.ExecutableStartInfo(executable), arguments, environment);
+
     /// <summary>Starts <c>sockserv echo</c> with <paramref name="arguments"/> and waits for its "serving" line.</summary>
     public static SockservProcess StartEcho(params string[] arguments) => StartEchoUnder([], arguments);
 
     /// <summary>Starts <c>sockserv echo</c> through <paramref name="wrapper"/> (e.g. <c>prlimit --nofile=128 --</c>), and waits for its "serving" line.</summary>
-    public static SockservProcess StartEchoUnder(string[] wrapper, params string[] arguments)
+    public static SockservProcess StartEchoUnder(string[] wrapper, params string[] arguments) =>
+        WhenServing(new SockservProcess(["echo", .. arguments], wrapper: wrapper));
+
+    /// <summary>Waits for <paramref name="process"/>'s "serving" line and returns it; kills it if the line never comes.</summary>
+    public static SockservProcess WhenServing(SockservProcess process)
     {
-        var process = new SockservProcess(["echo", .. arguments], wrapper: wrapper);
         try
         {
             process.WaitForStdout(ServingLine(), "the serving line");
