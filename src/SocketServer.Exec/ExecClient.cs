@@ -116,14 +116,25 @@ public sealed class ExecClient : IAsyncDisposable
     /// read pending when the command ends; that read's bytes are dropped. Do not pass the same
     /// such stream to a later command on this connection: give each command its own, or none.
     /// </remarks>
-    /// <exception cref="ExecRemoteException">The server refused the command (bad request, busy, could not start).</exception>
+    /// <exception cref="ExecRemoteException">
+    /// The server refused the command (bad request, busy, could not start), or ended the session while it
+    /// ran (<see cref="ErrorCode.ShuttingDown"/>: the server stopped and killed the command).
+    /// </exception>
+    /// <exception cref="SocketServerException">The connection closed or broke before the command's end.</exception>
     public async Task<ExecResult> RunAsync(ExecRequest request, Stream? stdin, Stream stdout, Stream stderr, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(stdout);
         ArgumentNullException.ThrowIfNull(stderr);
         var json = JsonSerializer.SerializeToUtf8Bytes(request, ExecJsonContext.Default.ExecRequest);
-        await _channel.SendAsync(MessageType.Run, json, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await _channel.SendAsync(MessageType.Run, json, cancellationToken).ConfigureAwait(false);
+        }
+        catch (IOException e)
+        {
+            throw ConnectionBroke(e);
+        }
 
         // Each command has its own credit: a pump left over from the last one cannot spend it.
         var credit = new StdinCredit();
@@ -132,7 +143,7 @@ public sealed class ExecClient : IAsyncDisposable
         using var kill = cancellationToken.Register(() => _ = SignalAsync(Signals.Kill, CancellationToken.None).AsTask());
         try
         {
-            while (await _channel.ReadAsync(CancellationToken.None).ConfigureAwait(false))
+            while (await ReadFrameAsync().ConfigureAwait(false))
             {
                 switch (_channel.Type)
                 {
@@ -165,7 +176,7 @@ public sealed class ExecClient : IAsyncDisposable
                 }
             }
 
-            throw new SocketServerException("the server closed the connection before the command ended.");
+            throw new SocketServerException("the server closed the connection before the command ended (without saying why: it may have been killed or lost its network).");
         }
         finally
         {
@@ -178,6 +189,22 @@ public sealed class ExecClient : IAsyncDisposable
             }
         }
     }
+
+    // Only the connection's failures: the caller's streams (a stdout whose reader left) fail with their own.
+    private async ValueTask<bool> ReadFrameAsync()
+    {
+        try
+        {
+            return await _channel.ReadAsync(CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (IOException e)
+        {
+            throw ConnectionBroke(e);
+        }
+    }
+
+    private static SocketServerException ConnectionBroke(IOException e) =>
+        new($"the connection to the server broke before the command ended: {e.Message}", e);
 
     /// <summary>Sends a signal (2 INT, 15 TERM, 9 KILL) to the running command's process group.</summary>
     public ValueTask SignalAsync(int signal, CancellationToken cancellationToken = default) =>

@@ -14,10 +14,21 @@ namespace SocketServer.Exec;
 /// </summary>
 public sealed class ExecServer : IAsyncDisposable, IDisposable
 {
-    private ExecServer(ExecServerOptions options, IPEndPoint address, TokenStore tokens, X509Certificate2? certificate, bool certificateCreated, ILogger logger)
+    /// <summary>
+    /// How long after the drain timeout the socket server itself closes what is left: the time each
+    /// session has to kill its command and send Error 4 (server shutting down), so that a client can
+    /// tell a shutdown from a lost connection (issue 13). A peer that reads nothing cannot hold it longer.
+    /// </summary>
+    private static readonly TimeSpan GoodbyeGrace = TimeSpan.FromSeconds(2);
+
+    private readonly CancellationTokenSource _drainOver = new();
+    private readonly CancellationTokenRegistration _onStopping;
+
+    private ExecServer(ExecServerOptions options, IPEndPoint address, TokenStore tokens, int tokenCount, X509Certificate2? certificate, bool certificateCreated, ILogger logger)
     {
         Options = options;
         Tokens = tokens;
+        TokenCount = tokenCount;
         Certificate = certificate;
         CertificateCreated = certificateCreated;
         Logger = logger;
@@ -28,10 +39,18 @@ public sealed class ExecServer : IAsyncDisposable, IDisposable
         var serverOptions = new ServerOptions
         {
             MaxConnections = options.MaxConnections,
-            DrainTimeout = options.DrainTimeout,
+            DrainTimeout = options.DrainTimeout + GoodbyeGrace,
             LoggerFactory = options.LoggerFactory,
         };
         Server = new TcpServer(address, HandlerFactory.Of(() => new ExecConnection(this)), new AsyncModel(), serverOptions);
+
+        // The exec drain runs beside the socket server's: sessions run on for the drain timeout, then
+        // end themselves (DrainOver), and the server's own abort comes only after the goodbye grace.
+        _onStopping = Server.Stopping.Register(static state =>
+        {
+            var server = (ExecServer)state!;
+            server._drainOver.CancelAfter(server.Options.DrainTimeout);
+        }, this);
     }
 
     /// <summary>The options the server runs with.</summary>
@@ -46,6 +65,9 @@ public sealed class ExecServer : IAsyncDisposable, IDisposable
     /// <summary>True when this start made the certificate (first start with this state directory).</summary>
     public bool CertificateCreated { get; }
 
+    /// <summary>How many tokens the tokens file held when the server started (0: nobody can log in yet).</summary>
+    public int TokenCount { get; }
+
     /// <summary>The certificate's fingerprint as clients see it, or null without TLS.</summary>
     public string? Fingerprint => Certificate is null ? null : ServerCertificate.Fingerprint(Certificate);
 
@@ -56,6 +78,9 @@ public sealed class ExecServer : IAsyncDisposable, IDisposable
     internal CommandLimits Limits { get; }
 
     internal ILogger Logger { get; }
+
+    /// <summary>Cancelled when the server is closing and the drain timeout has passed: sessions then kill their commands and say so.</summary>
+    internal CancellationToken DrainOver => _drainOver.Token;
 
     private int _handshakes;
 
@@ -73,14 +98,26 @@ public sealed class ExecServer : IAsyncDisposable, IDisposable
 
     internal void EndHandshake() => Interlocked.Decrement(ref _handshakes);
 
-    /// <summary>Checks the options, loads tokens and certificate (making one on first start), binds and listens.</summary>
-    /// <exception cref="SocketServerException">Plain TCP on a non-loopback address, a bad option, or the address cannot be bound.</exception>
+    /// <summary>
+    /// Checks the options, loads tokens and certificate (making one on first start), binds and listens.
+    /// Nothing is bound until the state directory has been read: a server that cannot check a token
+    /// does not start.
+    /// </summary>
+    /// <exception cref="SocketServerException">
+    /// Plain TCP on a non-loopback address, a bad option, a tokens file or certificate that cannot be
+    /// read (or made), or the address cannot be bound.
+    /// </exception>
     public static ExecServer Create(ExecServerOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
         if (options.MaxCommands < 1 || options.MaxCommandsPerClient < 1)
         {
             throw new SocketServerException("the command limits must be at least 1.");
+        }
+
+        if (options.DrainTimeout < TimeSpan.Zero)
+        {
+            throw new SocketServerException("the drain timeout cannot be negative.");
         }
 
         if (options.DefaultTimeLimit is { } limit && (limit <= TimeSpan.Zero || limit.TotalMilliseconds > ExecProtocol.MaxTimeLimitMilliseconds))
@@ -96,6 +133,7 @@ public sealed class ExecServer : IAsyncDisposable, IDisposable
 
         var logger = options.LoggerFactory?.CreateLogger<ExecServer>() ?? (ILogger)NullLogger.Instance;
         var tokens = new TokenStore(options.StateDirectory);
+        var tokenCount = tokens.Load();
         X509Certificate2? certificate = null;
         var created = false;
         if (options.UseTls)
@@ -104,12 +142,20 @@ public sealed class ExecServer : IAsyncDisposable, IDisposable
             ExecLog.Certificate(logger, ServerCertificate.Fingerprint(certificate), created ? "created" : "loaded");
         }
 
-        return new ExecServer(options, address, tokens, certificate, created, logger);
+        return new ExecServer(options, address, tokens, tokenCount, certificate, created, logger);
     }
 
-    /// <summary>Stops serving, waits for sessions up to the drain timeout, then kills what still runs.</summary>
-    public ValueTask DisposeAsync() => Server.DisposeAsync();
+    /// <summary>
+    /// Stops serving, waits for sessions up to the drain timeout, then kills what still runs; each
+    /// session is told (Error 4, server shutting down) before its connection closes.
+    /// </summary>
+    public async ValueTask DisposeAsync()
+    {
+        await Server.DisposeAsync().ConfigureAwait(false);
+        await _onStopping.DisposeAsync().ConfigureAwait(false);
+        _drainOver.Dispose();
+    }
 
     /// <inheritdoc />
-    public void Dispose() => Server.Dispose();
+    public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
 }

@@ -12,9 +12,10 @@ internal static class Cli
     public static async Task<int> RunAsync(RootCommand root, string[] args)
     {
         var parsed = root.Parse(args);
-        if (parsed.Errors.Count > 0)
+        var unknown = UnknownOptions(parsed);
+        if (parsed.Errors.Count > 0 || unknown.Count > 0)
         {
-            foreach (var message in UsageErrors(parsed))
+            foreach (var message in UsageErrors(parsed, unknown))
             {
                 await Console.Error.WriteLineAsync($"sockserv: {message}");
             }
@@ -23,17 +24,78 @@ internal static class Cli
             return ExitCodes.UsageError;
         }
 
-        // We handle SIGINT/SIGTERM ourselves (see Stopping), so the parser must not.
-        return await parsed.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null });
+        try
+        {
+            // We handle SIGINT/SIGTERM ourselves (see Stopping), so the parser must not; and our own
+            // handler below, not the parser's, sorts what an action throws.
+            return await parsed.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null, EnableDefaultExceptionHandler = false });
+        }
+        catch (Exception e) when (Explain(e) is { } message)
+        {
+            // The last net: each command sorts its own errors (exec run exits 255 for its own), but
+            // none that explains itself may reach the user as a stack trace (issue 13).
+            return Fail(message);
+        }
+        catch (Exception e)
+        {
+            // A bug: shown in full, as the parser's own handler would.
+            await Console.Error.WriteLineAsync($"Unhandled exception: {e}");
+            return ExitCodes.RuntimeError;
+        }
+    }
+
+    /// <summary>
+    /// Words before <c>--</c> that look like options but are none. The parser hands such a word to a
+    /// positional argument (issue 13: <c>exec run H --bogus -- echo hi</c> ran "--bogus echo hi", and
+    /// <c>exec run --bogus H</c> took it for the host); after <c>--</c>, every word is the argument's.
+    /// </summary>
+    private static List<string> UnknownOptions(ParseResult parsed)
+    {
+        var messages = new List<string>();
+        var tokens = parsed.Tokens;
+        var end = 0;
+        while (end < tokens.Count && tokens[end].Type != TokenType.DoubleDash)
+        {
+            end++;
+        }
+
+        foreach (var argument in parsed.CommandResult.Command.Arguments)
+        {
+            foreach (var token in parsed.CommandResult.GetResult(argument)?.Tokens ?? [])
+            {
+                if (token.Value.Length > 1 && token.Value[0] == '-' && IndexOf(tokens, token) is >= 0 and var at && at < end)
+                {
+                    messages.Add(argument.Arity.MaximumNumberOfValues > 1
+                        ? $"unknown option '{token.Value}' ({argument.Name} and its own options go after --)."
+                        : $"unknown option '{token.Value}'.");
+                }
+            }
+        }
+
+        return messages;
+    }
+
+    // Token's == compares values; the position of this very token is wanted.
+    private static int IndexOf(IReadOnlyList<Token> tokens, Token token)
+    {
+        for (var i = 0; i < tokens.Count; i++)
+        {
+            if (ReferenceEquals(tokens[i], token))
+            {
+                return i;
+            }
+        }
+
+        return -1;
     }
 
     /// <summary>
     /// The parser's errors, each once, with a missing argument named: its own message says only
     /// "Required argument missing for command: 'run'", once per missing argument.
     /// </summary>
-    private static List<string> UsageErrors(ParseResult parsed)
+    private static List<string> UsageErrors(ParseResult parsed, List<string> unknownOptions)
     {
-        var messages = new List<string>();
+        var messages = new List<string>(unknownOptions);
         var missing = new List<Argument>();
         foreach (var argument in parsed.CommandResult.Command.Arguments)
         {
@@ -51,7 +113,9 @@ internal static class Cli
         foreach (var error in parsed.Errors)
         {
             var isMissingArgument = missing.Count > 0 && error.Message.StartsWith("Required argument missing", StringComparison.Ordinal);
-            if (!isMissingArgument && !messages.Contains(error.Message))
+            // After an unknown option took an argument's place, the words that follow are out of place too.
+            var isKnockOn = unknownOptions.Count > 0 && error.Message.StartsWith("Unrecognized command or argument", StringComparison.Ordinal);
+            if (!isMissingArgument && !isKnockOn && !messages.Contains(error.Message))
             {
                 messages.Add(error.Message);
             }
@@ -162,12 +226,6 @@ internal static class Cli
         using var signals = Stopping();
         await using (server)
         {
-            // A worker process (forking model) runs this same command; its master alone announces.
-            if (!ForkingModel.IsWorkerProcess)
-            {
-                await announce(server);
-            }
-
             // The first signal starts closing at once rather than when the serving loop returns:
             // under the sync model the loop is inside a handler and returns only when that ends,
             // which is what closing (drain, then abort) brings about.
@@ -176,11 +234,18 @@ internal static class Cli
             {
                 try
                 {
+                    // A worker process (forking model) runs this same command; its master alone announces.
+                    if (!ForkingModel.IsWorkerProcess)
+                    {
+                        await announce(server);
+                    }
+
                     await serving(server).ServeForeverAsync(signals.Stop);
                 }
                 catch (Exception e) when (Explain(e) is { } message)
                 {
-                    // Serving can fail before the first request too (worker processes that cannot start).
+                    // Announcing can fail (it may read state), and serving too before the first request
+                    // (worker processes that cannot start).
                     return Fail(message);
                 }
             }
@@ -200,6 +265,7 @@ internal static class Cli
         ArgumentException => e.Message,
         NotSupportedException => e.Message,
         UnauthorizedAccessException => e.Message,
+        IOException => e.Message,
         System.Net.Sockets.SocketException s => s.Message,
         _ => null,
     };

@@ -1,16 +1,20 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Runtime.InteropServices;
+using System.Text.RegularExpressions;
 using SocketServer;
 using SocketServer.Exec;
 
 namespace Sockserv;
 
 /// <summary><c>sockserv exec serve | run | shell | token</c>: the remote command service and its clients.</summary>
-internal static class ExecCommand
+internal static partial class ExecCommand
 {
     /// <summary>What <c>exec run</c> and <c>exec shell</c> exit with when the failure is ours, not the command's (as ssh does).</summary>
     public const int ClientFailure = 255;
+
+    // SIGINT's number, as the Exit frame reports it.
+    private const int InterruptSignal = 2;
 
     // The protocol's time limit is a 32-bit count of milliseconds: 49 days.
     private const double MaxTimeLimitSeconds = ExecProtocol.MaxTimeLimitMilliseconds / 1000;
@@ -40,12 +44,13 @@ internal static class ExecCommand
         var maxCommands = NumberOptions.Integer("--max-commands", "Commands running at once on the server", 64, 1, 100_000);
         var maxPerClient = NumberOptions.Integer("--max-commands-per-client", "Commands running at once per token", 8, 1, 100_000);
         var timeLimit = NumberOptions.OptionalSeconds("--time-limit", "Time limit in seconds for commands whose client sets none (default: no limit)", MaxTimeLimitSeconds);
+        var drain = NumberOptions.Seconds("--drain-timeout", "Seconds running commands may go on at shutdown before they are killed", 5, 86_400, zeroAllowed: true);
         var legacy = new Option<bool>("--legacy") { Description = "Speak the course's protocol (no authentication, no TLS: loopback only)" };
         var noTls = new Option<bool>("--no-tls") { Description = "Plain TCP (loopback only)" };
         var verbose = new Option<bool>("--verbose", "-v") { Description = "Log at debug level" };
 
-        var command = new Command("serve", "Serve commands to clients that present a token. Ctrl+C stops; running commands are killed after a short drain.");
-        foreach (var option in new Option[] { host, port, stateDir, maxCommands, maxPerClient, timeLimit, legacy, noTls, verbose })
+        var command = new Command("serve", "Serve commands to clients that present a token. Ctrl+C stops: running commands may finish within the drain timeout, then they are killed and their clients told so.");
+        foreach (var option in new Option[] { host, port, stateDir, maxCommands, maxPerClient, timeLimit, drain, legacy, noTls, verbose })
         {
             command.Options.Add(option);
         }
@@ -67,6 +72,7 @@ internal static class ExecCommand
                 MaxCommands = result.GetValue(maxCommands),
                 MaxCommandsPerClient = result.GetValue(maxPerClient),
                 DefaultTimeLimit = result.GetValue(timeLimit) is { } s ? TimeSpan.FromSeconds(s) : null,
+                DrainTimeout = TimeSpan.FromSeconds(result.GetValue(drain)),
                 LoggerFactory = loggers,
             };
             return await Cli.ServeAsync(
@@ -81,7 +87,7 @@ internal static class ExecCommand
 
                     Console.WriteLine($"sockserv exec: serving on {BaseServer.Describe(server.Server.ServerAddress)} " +
                         (server.Fingerprint is { } fingerprint ? $"(TLS, certificate {fingerprint})" : "(plain TCP, loopback only)") + "; Ctrl+C stops");
-                    if (new TokenStore(options.StateDirectory).Names().Count == 0)
+                    if (server.TokenCount == 0)
                     {
                         await Console.Error.WriteLineAsync($"sockserv exec: no tokens yet, so nobody can log in: run 'sockserv exec token add NAME --state-dir {options.StateDirectory}'");
                     }
@@ -224,18 +230,40 @@ internal static class ExecCommand
     private static Command Shell()
     {
         var client = new ClientOptions();
-        var command = new Command("shell", "An interactive session at a '>> ' prompt: each line runs on the server; cd and export carry over; quit or exit leaves.");
+        var command = new Command(
+            "shell",
+            "An interactive session at a '>> ' prompt: each line runs on the server in one session, where cd, export and $? carry over " +
+            "from line to line. What you type while a command runs is its stdin, and Ctrl+D ends that stdin; Ctrl+C stops the command, " +
+            "or at the prompt drops the line. quit, exit [N] or Ctrl+D at the prompt leaves. There is no terminal on the server: " +
+            "full-screen programs (vi, top) and password prompts do not work, and lines typed while a command runs are lost if it does not read them.");
         client.AddTo(command);
         command.SetAction(async (result, _) => await ClientAsync(client, result, async connection =>
         {
             await using var stdout = Console.OpenStandardOutput();
             await using var stderr = Console.OpenStandardError();
             using var interrupts = new SignalForwarder(connection);
+            var input = new ShellInput();
             var last = 0;
             while (true)
             {
-                Console.Write(">> ");
-                var line = Console.ReadLine();
+                string? line;
+                using (var prompt = interrupts.AtPrompt())
+                {
+                    // Ctrl+C is the prompt's from before it shows: one pressed as soon as it does must not end the client.
+                    Console.Write(">> ");
+                    try
+                    {
+                        line = await input.ReadLineAsync(prompt.Token);
+                    }
+                    catch (OperationCanceledException) when (prompt.IsCancellationRequested)
+                    {
+                        // Ctrl+C at the prompt drops the line and prompts again, as bash does.
+                        input.DiscardPartialLine();
+                        Console.WriteLine();
+                        continue;
+                    }
+                }
+
                 if (line is null)
                 {
                     Console.WriteLine();
@@ -253,11 +281,23 @@ internal static class ExecCommand
                     return last;
                 }
 
+                if (ExitWithCode().Match(line) is { Success: true } exit)
+                {
+                    // `exit 3` leaves with 3, as it leaves bash (which keeps the low 8 bits of the number).
+                    return int.Parse(exit.Groups[1].ValueSpan, NumberStyles.None, CultureInfo.InvariantCulture) & 0xFF;
+                }
+
+                var stdin = input.StartCommand();
                 try
                 {
                     interrupts.Started();
-                    var exit = await connection.RunAsync(new ExecRequest { Shell = line, Session = true }, null, stdout, stderr);
-                    last = exit.ExitCode;
+                    var ended = await connection.RunAsync(new ExecRequest { Shell = line, Session = true }, stdin, stdout, stderr);
+                    last = ended.ExitCode;
+                    if (ended.Signal == InterruptSignal)
+                    {
+                        // After the terminal's "^C", the prompt starts a line of its own, as bash's does.
+                        Console.WriteLine();
+                    }
                 }
                 catch (ExecRemoteException e) when (e.Code >= ErrorCode.StartFailed)
                 {
@@ -267,11 +307,16 @@ internal static class ExecCommand
                 finally
                 {
                     interrupts.Ended();
+                    input.EndCommand();
                 }
             }
         }));
         return command;
     }
+
+    // Longer numbers are the remote shell's to judge.
+    [GeneratedRegex(@"^exit\s+(\d{1,9})$")]
+    private static partial Regex ExitWithCode();
 
     private static Command Token()
     {
@@ -293,17 +338,30 @@ internal static class ExecCommand
         remove.Options.Add(stateDir);
         remove.SetAction(result => Guard(() =>
         {
-            if (!new TokenStore(result.GetValue(stateDir)!).Remove(result.GetValue(removeName)!))
+            var removed = result.GetValue(removeName)!;
+            if (!new TokenStore(result.GetValue(stateDir)!).Remove(removed))
             {
-                throw new SocketServerException($"no token is named {result.GetValue(removeName)}.");
+                throw new SocketServerException($"no token is named {removed}.");
             }
+
+            Console.Error.WriteLine($"sockserv: removed {removed}'s token: new logins with it are refused (sessions open now go on).");
         }));
 
-        var list = new Command("list", "List the names that have tokens.");
+        var list = new Command("list", "List the names that have tokens, one a line on stdout.");
         list.Options.Add(stateDir);
         list.SetAction(result => Guard(() =>
         {
-            foreach (var item in new TokenStore(result.GetValue(stateDir)!).Names())
+            var directory = result.GetValue(stateDir)!;
+            var store = new TokenStore(directory);
+            var names = store.Names();
+
+            // stdout stays the names alone, for scripts; the note for a person goes to stderr.
+            if (names.Count == 0)
+            {
+                Console.Error.WriteLine($"sockserv: no tokens yet in {store.FilePath}: make one with 'sockserv exec token add NAME --state-dir {directory}'.");
+            }
+
+            foreach (var item in names)
             {
                 Console.WriteLine(item);
             }
@@ -372,13 +430,16 @@ internal static class ExecCommand
 
     /// <summary>
     /// Ctrl+C and SIGTERM while a command runs go to it: INT (or TERM), then TERM, then KILL on
-    /// repeats; a fourth, or any while no command runs, ends this client the usual way (and the
-    /// server kills what the connection started).
+    /// repeats; a fourth ends this client the usual way (and the server kills what the connection
+    /// started). While no command runs, Ctrl+C at a prompt (<see cref="AtPrompt"/>) cancels the
+    /// prompt's read; any other ends this client.
     /// </summary>
     private sealed class SignalForwarder : IDisposable
     {
         private readonly ExecClient _connection;
         private readonly IDisposable[] _registrations;
+        private readonly Lock _promptGate = new();
+        private CancellationTokenSource? _prompt;
         private int _count;
         private volatile bool _running;
 
@@ -397,6 +458,41 @@ internal static class ExecCommand
 
         public void Ended() => _running = false;
 
+        /// <summary>A prompt waits for a line: Ctrl+C cancels the token (and no longer ends the client) until disposed.</summary>
+        public Prompt AtPrompt()
+        {
+            var source = new CancellationTokenSource();
+            lock (_promptGate)
+            {
+                _prompt = source;
+            }
+
+            return new Prompt(this, source);
+        }
+
+        private void PromptDone(CancellationTokenSource source)
+        {
+            lock (_promptGate)
+            {
+                if (ReferenceEquals(_prompt, source))
+                {
+                    _prompt = null;
+                }
+            }
+
+            source.Dispose();
+        }
+
+        /// <summary>One prompt's Ctrl+C: cancelled by it, and disposed when the prompt has its line.</summary>
+        public readonly struct Prompt(SignalForwarder owner, CancellationTokenSource source) : IDisposable
+        {
+            public CancellationToken Token => source.Token;
+
+            public bool IsCancellationRequested => source.IsCancellationRequested;
+
+            public void Dispose() => owner.PromptDone(source);
+        }
+
         public void Dispose()
         {
             foreach (var registration in _registrations)
@@ -409,6 +505,19 @@ internal static class ExecCommand
         {
             if (!_running)
             {
+                if (context.Signal == PosixSignal.SIGINT)
+                {
+                    lock (_promptGate)
+                    {
+                        if (_prompt is { } prompt)
+                        {
+                            // Callbacks on the pool: the prompt's loop must not run on the signal's thread.
+                            context.Cancel = true;
+                            _ = prompt.CancelAsync();
+                        }
+                    }
+                }
+
                 return;
             }
 

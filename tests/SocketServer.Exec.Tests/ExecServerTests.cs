@@ -112,6 +112,25 @@ public class ExecServerTests
     }
 
     [Fact]
+    public async Task A_session_command_starts_with_the_last_one_s_status_and_the_shell_names_itself_in_errors()
+    {
+        // Issue 13: `false` then `echo $?` printed 0, and errors said "sockserv: line 3:" (the wrapper's name and line).
+        await using var fixture = new ExecFixture(o => o.Shell = "/bin/sh");
+        await using var client = await fixture.ConnectAsync();
+        var (_, first) = await Output.RunAsync(client, new ExecRequest { Shell = "echo $?", Session = true });
+        Assert.Equal("0\n", first.Out);
+
+        await Output.RunAsync(client, new ExecRequest { Shell = "exit 7", Session = true });
+        var (result, output) = await Output.RunAsync(client, new ExecRequest { Shell = "echo $?; nosuch-command", Session = true });
+        Assert.Equal("7\n", output.Out);
+        Assert.Equal(127, result.ExitCode);
+        Assert.Matches(@"^sh: (line )?1: nosuch-command: (command )?not found\n$", output.Err);
+
+        var (_, after) = await Output.RunAsync(client, new ExecRequest { Shell = "echo $?", Session = true });
+        Assert.Equal("127\n", after.Out);
+    }
+
+    [Fact]
     public async Task A_connection_runs_many_commands_back_to_back()
     {
         // The next Run follows each Exit at once: the server must be ready for it when Exit leaves.
@@ -321,8 +340,11 @@ public class ExecServerTests
         var background = int.Parse((await ReadUntilAsync(stdout.Reader, "\n")).Trim(), System.Globalization.CultureInfo.InvariantCulture);
         var main = client.ProcessId;
         await fixture.DisposeAsync();
-        var e = await Assert.ThrowsAnyAsync<SocketServerException>(() => run.WaitAsync(TimeSpan.FromSeconds(30), Ct));
-        Assert.True(e is not ExecRemoteException remote || remote.Code == ErrorCode.ShuttingDown, e.Message);
+
+        // Issue 13: said, not a plain closed connection, so the client can tell a shutdown from a lost network.
+        var e = await Assert.ThrowsAsync<ExecRemoteException>(() => run.WaitAsync(TimeSpan.FromSeconds(30), Ct));
+        Assert.Equal(ErrorCode.ShuttingDown, e.Code);
+        Assert.Contains("killed", e.Message, StringComparison.Ordinal);
         Assert.True(await ProcFs.AllGoneAsync([background, main], TimeSpan.FromSeconds(10)));
     }
 

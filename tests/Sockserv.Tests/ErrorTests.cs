@@ -80,7 +80,7 @@ public sealed class ErrorTests : IDisposable
     {
         { ["echo"], ["--port", "--pool-threads", "--pool-queue", "--max-children", "--max-connections", "--drain-timeout"] },
         { ["connect"], ["--port", "--timeout"] },
-        { ["exec", "serve"], ["--port", "--max-commands", "--max-commands-per-client", "--time-limit"] },
+        { ["exec", "serve"], ["--port", "--max-commands", "--max-commands-per-client", "--time-limit", "--drain-timeout"] },
         { ["exec", "run", "127.0.0.1"], ["--time-limit"] },
     };
 

@@ -155,9 +155,9 @@ public sealed partial class ExecProcessTests : IDisposable
         return add.Stdout.Trim();
     }
 
-    private SockservProcess StartServer()
+    private SockservProcess StartServer(params string[] options)
     {
-        var server = SockservProcess.Start("exec", "serve", "--port", "0", "--state-dir", StateDir);
+        var server = SockservProcess.Start(["exec", "serve", "--port", "0", "--state-dir", StateDir, .. options]);
         try
         {
             server.WaitForStdout(ServingOn(), "the serving line");

@@ -21,7 +21,17 @@ internal sealed class ExecConnection(ExecServer server) : AsyncStreamRequestHand
     // Run, although the command's task has not quite completed.
     private int _exiting;
 
+    // True when the session ended with a command still running (it was killed, and had no Exit).
+    private bool _commandCut;
+
     protected override async ValueTask HandleAsync(CancellationToken cancellationToken)
+    {
+        // The session ends when the socket server gives up (Aborted) or, first, when the exec drain is over.
+        using var ending = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, server.DrainOver);
+        await HandleSessionAsync(ending.Token).ConfigureAwait(false);
+    }
+
+    private async ValueTask HandleSessionAsync(CancellationToken cancellationToken)
     {
         _client = BaseServer.Describe(ClientAddress);
         Connection.NoDelay = true;
@@ -80,8 +90,11 @@ internal sealed class ExecConnection(ExecServer server) : AsyncStreamRequestHand
                 }
                 catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
                 {
-                    // The server gave up draining: say so before the connection closes.
-                    await TrySendErrorAsync(channel, ErrorCode.ShuttingDown, "the server is shutting down.").ConfigureAwait(false);
+                    // The drain is over: say so before the connection closes, so the client can tell
+                    // a shutdown from a connection lost (and a command cut short from one that ended).
+                    await TrySendErrorAsync(channel, ErrorCode.ShuttingDown, _commandCut
+                        ? "the server is shutting down: the command was killed before it ended."
+                        : "the server is shutting down.").ConfigureAwait(false);
                 }
                 catch (ProtocolException e)
                 {
@@ -247,7 +260,8 @@ internal sealed class ExecConnection(ExecServer server) : AsyncStreamRequestHand
         }
         finally
         {
-            // The client left (or broke the protocol): what it started ends with it.
+            // The client left (or broke the protocol, or the server stops): what it started ends with it.
+            _commandCut = current is not null && !running.IsCompletedSuccessfully;
             await connectionGone.CancelAsync().ConfigureAwait(false);
             try
             {
@@ -323,8 +337,9 @@ internal sealed class ExecConnection(ExecServer server) : AsyncStreamRequestHand
         finally
         {
             server.Limits.Exit(name);
-            session?.Update();
         }
+
+        session?.Update(result.ExitCode);
 
         var payload = new byte[ExecResult.EncodedSize];
         result.Encode(payload);
@@ -349,7 +364,7 @@ internal sealed class ExecConnection(ExecServer server) : AsyncStreamRequestHand
         var cwd = request.WorkingDirectory ?? (useSession ? session.WorkingDirectory : null);
         if (request.Shell is { } line)
         {
-            var arguments = useSession ? session.ShellArguments(line) : ["-c", line];
+            var arguments = useSession ? session.ShellArguments(server.Options.Shell, line) : ["-c", line];
             return CommandProcess.Start(server.Options.Shell, arguments, cwd, environment, replace);
         }
 

@@ -42,7 +42,7 @@ public sealed class KnownHosts
     /// <param name="host">The host name or address the client connected to, as the user gave it.</param>
     /// <param name="port">The server's port.</param>
     /// <param name="fingerprint">The presented certificate's <see cref="ServerCertificate.Fingerprint"/>.</param>
-    /// <exception cref="SocketServerException">The file has a malformed line.</exception>
+    /// <exception cref="SocketServerException">The file cannot be read or has a malformed line.</exception>
     public KnownHostResult Check(string host, int port, string fingerprint)
     {
         ArgumentException.ThrowIfNullOrEmpty(fingerprint);
@@ -58,7 +58,7 @@ public sealed class KnownHosts
     }
 
     /// <summary>The fingerprint recorded for <paramref name="host"/>:<paramref name="port"/> (the first, if several), or null.</summary>
-    /// <exception cref="SocketServerException">The file has a malformed line.</exception>
+    /// <exception cref="SocketServerException">The file cannot be read or has a malformed line.</exception>
     public string? Find(string host, int port)
     {
         var recorded = Lookup(HostKey(host, port));
@@ -69,6 +69,7 @@ public sealed class KnownHosts
     /// Records <paramref name="fingerprint"/> for <paramref name="host"/>:<paramref name="port"/> at the end of the
     /// file, creating the directory (mode 0700) and the file (mode 0600) if missing.
     /// </summary>
+    /// <exception cref="SocketServerException">The directory or the file cannot be made or written.</exception>
     public void Add(string host, int port, string fingerprint)
     {
         ArgumentException.ThrowIfNullOrEmpty(fingerprint);
@@ -81,12 +82,20 @@ public sealed class KnownHosts
         var directory = Path.GetDirectoryName(Path.GetFullPath(FilePath));
         if (directory is not null)
         {
-            PrivateFile.CreateDirectory(directory);
+            PrivateFile.CreateDirectory(directory, "the known-hosts directory");
         }
 
         // One write of one short line in append mode: two clients recording at once interleave whole lines.
-        using var stream = PrivateFile.OpenAppend(FilePath);
-        stream.Write(Encoding.UTF8.GetBytes(line));
+        try
+        {
+            using var stream = PrivateFile.OpenAppend(FilePath);
+            stream.Write(Encoding.UTF8.GetBytes(line));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new SocketServerException(
+                Directory.Exists(FilePath) ? $"the known-hosts file {FilePath} is a directory, not a file" : $"cannot write the known-hosts file {FilePath}: {e.Message}", e);
+        }
     }
 
     /// <summary>
@@ -121,7 +130,7 @@ public sealed class KnownHosts
         catch (SocketServerException e)
         {
             // Reported, not thrown: an exception out of a validation callback reaches the user as a vague TLS failure.
-            message = $"sockserv: {e.Message}";
+            message = $"sockserv: error: {e.Message}";
             return false;
         }
 
@@ -137,10 +146,10 @@ public sealed class KnownHosts
             {
                 Add(host, port, fingerprint);
             }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            catch (SocketServerException e)
             {
                 // Refused rather than trusted unrecorded: otherwise every connection would be a first use.
-                message = $"sockserv: new host {key}, fingerprint {fingerprint}, cannot be recorded in {FilePath} ({e.Message}): " +
+                message = $"sockserv: error: new host {key}, fingerprint {fingerprint}, cannot be recorded in {FilePath} ({e.Message}): " +
                           $"make it writable or set {EnvironmentVariable} to a file that is";
                 return false;
             }
@@ -199,12 +208,8 @@ public sealed class KnownHosts
 
     private List<Recorded> Lookup(string key)
     {
-        string[] lines;
-        try
-        {
-            lines = File.ReadAllLines(FilePath);
-        }
-        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        var lines = PrivateFile.ReadLines(FilePath, "the known-hosts file");
+        if (lines is null)
         {
             return [];
         }

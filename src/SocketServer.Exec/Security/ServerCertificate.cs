@@ -31,7 +31,10 @@ public static class ServerCertificate
     /// <param name="stateDirectory">The server's state directory; created with mode 0700 if missing.</param>
     /// <param name="hostName">The name clients use for this machine; used only when the certificate is created.</param>
     /// <param name="created">True when this call made the certificate: the server then prints its fingerprint.</param>
-    /// <exception cref="SocketServerException">The file exists but is not a certificate with its private key.</exception>
+    /// <exception cref="SocketServerException">
+    /// The file exists but is not a certificate with its private key, or it cannot be made (the directory or
+    /// the file cannot be created or written).
+    /// </exception>
     /// <remarks>
     /// The PFX has no password: there would be nowhere safer to keep one than next to the file. Its protection
     /// is mode 0600, as for ssh's host keys. Deleting the file makes a new identity, which every client that
@@ -49,10 +52,10 @@ public static class ServerCertificate
             return Load(path, justWritten: null);
         }
 
-        PrivateFile.CreateDirectory(stateDirectory);
+        PrivateFile.CreateDirectory(stateDirectory, "the state directory");
         var pfx = Create(hostName.Trim());
         // No overwrite: when two servers start at once on one directory the first file wins and both present it.
-        created = PrivateFile.WriteAtomically(path, pfx, overwrite: false);
+        created = PrivateFile.WriteAtomically(path, pfx, overwrite: false, "the server certificate");
         return Load(path, created ? pfx : null);
     }
 

@@ -57,7 +57,7 @@ public sealed class TokenStore
     /// </summary>
     /// <param name="name">1 to 64 letters, digits, '.', '_' or '-'; says whose token it is (logs show it).</param>
     /// <returns><c>sst_</c> followed by 32 random bytes in base64url without padding.</returns>
-    /// <exception cref="SocketServerException">The name is invalid or taken, or the file has a malformed line.</exception>
+    /// <exception cref="SocketServerException">The name is invalid or taken, or the file cannot be read or written or has a malformed line.</exception>
     public string Add(string name)
     {
         ArgumentNullException.ThrowIfNull(name);
@@ -83,7 +83,7 @@ public sealed class TokenStore
 
     /// <summary>Forgets the token named <paramref name="name"/>; connections made with it stay, new ones are refused.</summary>
     /// <returns>False when there was no such token.</returns>
-    /// <exception cref="SocketServerException">The file has a malformed line.</exception>
+    /// <exception cref="SocketServerException">The file cannot be read or written, or has a malformed line.</exception>
     public bool Remove(string name)
     {
         ArgumentNullException.ThrowIfNull(name);
@@ -105,7 +105,7 @@ public sealed class TokenStore
     }
 
     /// <summary>The names of the stored tokens, in file order.</summary>
-    /// <exception cref="SocketServerException">The file has a malformed line.</exception>
+    /// <exception cref="SocketServerException">The file cannot be read or has a malformed line.</exception>
     public IReadOnlyList<string> Names() => [.. Parse(ReadLines()).Select(entry => entry.Name)];
 
     /// <summary>
@@ -118,7 +118,7 @@ public sealed class TokenStore
     /// depends on the number of tokens only, never on how close a guess came or which token matched.
     /// Delaying and logging failures is the caller's part: it knows the peer.
     /// </remarks>
-    /// <exception cref="SocketServerException">The file has a malformed line; no token is accepted until it is fixed.</exception>
+    /// <exception cref="SocketServerException">The file cannot be read or has a malformed line; no token is accepted until it is fixed.</exception>
     public string? Verify(ReadOnlySpan<byte> presentedToken)
     {
         Span<byte> hash = stackalloc byte[SHA256.HashSizeInBytes];
@@ -136,6 +136,10 @@ public sealed class TokenStore
 
         return match;
     }
+
+    /// <summary>Reads the file now (the server does so before it serves): the number of tokens.</summary>
+    /// <exception cref="SocketServerException">The file cannot be read or has a malformed line.</exception>
+    internal int Load() => Current().Length;
 
     /// <summary>
     /// The client's token: the contents of <paramref name="tokenFile"/> when given, else the
@@ -233,14 +237,13 @@ public sealed class TokenStore
 
     private List<string> ReadLines()
     {
-        try
+        // Else a file in the directory's place would read as "no tokens yet".
+        if (Path.GetDirectoryName(FilePath) is { Length: > 0 } directory && File.Exists(directory))
         {
-            return [.. File.ReadAllLines(FilePath)];
+            throw new SocketServerException($"the state directory {directory} is a file, not a directory");
         }
-        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
-        {
-            return [];
-        }
+
+        return [.. PrivateFile.ReadLines(FilePath, "the tokens file") ?? []];
     }
 
     private Entry[] Parse(List<string> lines)
@@ -284,9 +287,9 @@ public sealed class TokenStore
     private void Write(List<string> lines)
     {
         var directory = Path.GetDirectoryName(FilePath)!;
-        PrivateFile.CreateDirectory(directory);
+        PrivateFile.CreateDirectory(directory, "the state directory");
         var text = lines.Count == 0 ? string.Empty : string.Join('\n', lines) + "\n";
-        PrivateFile.WriteAtomically(FilePath, Encoding.UTF8.GetBytes(text), overwrite: true);
+        PrivateFile.WriteAtomically(FilePath, Encoding.UTF8.GetBytes(text), overwrite: true, "the tokens file");
         // On a file system with coarse timestamps the new file could carry the old stamp; our own writes never go unseen.
         _loaded = FileStamp.Never;
     }

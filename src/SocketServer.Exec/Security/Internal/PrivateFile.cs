@@ -18,15 +18,55 @@ internal static class PrivateFile
     private const UnixFileMode OthersRead = UnixFileMode.GroupRead | UnixFileMode.OtherRead;
 
     /// <summary>Creates <paramref name="path"/> (and missing parents) with mode 0700; an existing directory is left as its owner set it.</summary>
-    public static void CreateDirectory(string path)
+    /// <param name="path">The directory.</param>
+    /// <param name="what">What it is, for the error ("the state directory").</param>
+    /// <exception cref="SocketServerException">It cannot be made: a file is in its place, or the system refused.</exception>
+    public static void CreateDirectory(string path, string what)
     {
-        if (OperatingSystem.IsWindows())
+        try
         {
-            Directory.CreateDirectory(path);
+            if (OperatingSystem.IsWindows())
+            {
+                Directory.CreateDirectory(path);
+            }
+            else
+            {
+                Directory.CreateDirectory(path, OwnerOnlyDirectory);
+            }
         }
-        else
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            Directory.CreateDirectory(path, OwnerOnlyDirectory);
+            // .NET's own message for a file in the way, "The file '…' already exists", names no directory.
+            throw new SocketServerException(
+                File.Exists(path)
+                    ? $"cannot create {what} {path}: a file of that name is in the way"
+                    : $"cannot create {what} {path}: {e.Message}",
+                e);
+        }
+    }
+
+    /// <summary>The lines of <paramref name="path"/>, or null when it (or its directory) does not exist.</summary>
+    /// <param name="path">The file.</param>
+    /// <param name="what">What it is, for the error ("the tokens file").</param>
+    /// <exception cref="SocketServerException">It exists but cannot be read (a directory, no permission, an I/O error).</exception>
+    public static string[]? ReadLines(string path, string what)
+    {
+        try
+        {
+            return File.ReadAllLines(path);
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            return null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Linux says EACCES for a directory opened as a file, which reads as a permission problem.
+            throw new SocketServerException(
+                Directory.Exists(path)
+                    ? $"{what} {path} is a directory, not a file"
+                    : $"{what} {path} cannot be read: {e.Message}",
+                e);
         }
     }
 
@@ -35,7 +75,29 @@ internal static class PrivateFile
     /// the new one, never half of it. With <paramref name="overwrite"/> false an existing file wins and the
     /// result is false.
     /// </summary>
-    public static bool WriteAtomically(string path, ReadOnlySpan<byte> contents, bool overwrite)
+    /// <param name="path">The file.</param>
+    /// <param name="contents">Its new contents.</param>
+    /// <param name="overwrite">Replace an existing file (true) or leave it and return false.</param>
+    /// <param name="what">What it is, for the error ("the tokens file").</param>
+    /// <exception cref="SocketServerException">It cannot be written (a directory in its place, no permission, a full disk).</exception>
+    public static bool WriteAtomically(string path, ReadOnlySpan<byte> contents, bool overwrite, string what)
+    {
+        if (Directory.Exists(path))
+        {
+            throw new SocketServerException($"cannot write {what} {path}: a directory of that name is in the way");
+        }
+
+        try
+        {
+            return WriteAtomically(path, contents, overwrite);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new SocketServerException($"cannot write {what} {path}: {e.Message}", e);
+        }
+    }
+
+    private static bool WriteAtomically(string path, ReadOnlySpan<byte> contents, bool overwrite)
     {
         // The temporary file sits next to the target: rename(2) is atomic only within one file system.
         var temporary = $"{path}.{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(6))}.tmp";
