@@ -1,4 +1,6 @@
 using System.Diagnostics;
+using System.IO.Pipes;
+using System.Runtime.InteropServices;
 
 namespace SocketServer.Exec.Internal;
 
@@ -11,7 +13,7 @@ namespace SocketServer.Exec.Internal;
 /// setsid calls setsid(2) and execs in place, and the command's pid is also its group and session id.
 /// Only a process that makes a session of its own (a daemon) escapes the group.
 /// </remarks>
-internal sealed class CommandProcess : IAsyncDisposable
+internal sealed partial class CommandProcess : IAsyncDisposable
 {
     private const string SetsidPath = "/usr/bin/setsid";
     private readonly Process _process;
@@ -177,6 +179,53 @@ internal sealed class CommandProcess : IAsyncDisposable
         Signals.SendToGroup(_process.Id, Signals.Kill);
         _groupEnded = true;
         return _process.ExitCode;
+    }
+
+    /// <summary>
+    /// Bytes written to the command's stdout and stderr pipes and not read yet (FIONREAD on each),
+    /// or -1 when a pipe cannot tell. Once the command has exited and its group is gone, what it wrote
+    /// is all in the pipes: while this is above 0 a reader is only behind, not waiting on a process
+    /// that still holds the pipes.
+    /// </summary>
+    public int UnreadOutputBytes()
+    {
+        var stdout = UnreadBytes(StandardOutput);
+        var stderr = UnreadBytes(StandardError);
+        return stdout < 0 || stderr < 0 ? -1 : stdout + stderr;
+    }
+
+    // FIONREAD: 0x541B on Linux; 0x4004667F (_IOR('f', 127, int)) on macOS and the BSDs.
+    private static readonly nuint FionRead = OperatingSystem.IsLinux() ? 0x541Bu : 0x4004667Fu;
+
+    [LibraryImport("libc", EntryPoint = "ioctl", SetLastError = true)]
+    private static partial int SysIoctl(int fd, nuint request, out int value);
+
+    private static int UnreadBytes(Stream stream)
+    {
+        if (stream is not PipeStream pipe || OperatingSystem.IsWindows())
+        {
+            return -1;
+        }
+
+        Microsoft.Win32.SafeHandles.SafePipeHandle? handle = null;
+        var added = false;
+        try
+        {
+            handle = pipe.SafePipeHandle;
+            handle.DangerousAddRef(ref added);
+            return SysIoctl((int)handle.DangerousGetHandle(), FionRead, out var count) == 0 ? count : -1;
+        }
+        catch (ObjectDisposedException)
+        {
+            return -1;
+        }
+        finally
+        {
+            if (added)
+            {
+                handle!.DangerousRelease();
+            }
+        }
     }
 
     /// <summary>True once the first process has exited.</summary>

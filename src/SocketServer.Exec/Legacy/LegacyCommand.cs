@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Globalization;
 using Microsoft.Extensions.Logging;
 using SocketServer.Exec.Internal;
@@ -11,9 +12,8 @@ namespace SocketServer.Exec;
 /// </summary>
 internal static class LegacyCommand
 {
-    // Once the shell has exited and its group is killed the pipes end at once, unless a process that
-    // made a session of its own (a daemon) still holds them open: then stop waiting for their end.
-    private static readonly TimeSpan PipeGrace = TimeSpan.FromSeconds(2);
+    // After OutputGrace, how often to look again whether a slow reader still has the command's bytes to read.
+    private static readonly TimeSpan PipePoll = TimeSpan.FromMilliseconds(50);
 
     /// <summary>
     /// Runs <paramref name="command"/> to its end and returns its output. Cancelling
@@ -21,12 +21,15 @@ internal static class LegacyCommand
     /// the output made until then is returned all the same.
     /// </summary>
     /// <exception cref="SocketServerException">The shell could not be started.</exception>
-    public static async Task<LegacyOutput> RunAsync(LegacyExecOptions options, string command, string client, ILogger logger, CancellationToken cancellationToken)
+    public static async Task<LegacyOutput> RunAsync(LegacyExecOptions options, LegacyOutputBudget budget, string command, string client, ILogger logger, CancellationToken cancellationToken)
     {
-        var output = new LegacyOutput(options.MaxOutputBytes);
+        var output = new LegacyOutput(options.MaxOutputBytes, budget);
         try
         {
-            await RunAsync(options, command, client, logger, output, cancellationToken).ConfigureAwait(false);
+            await using var process = CommandProcess.Start(options.Shell, ["-c", command], null, null);
+            output.ProcessId = process.Id;
+            LegacyExecLog.CommandStarted(logger, client, process.Id, command);
+            await CollectAsync(options, process, process.StandardOutput, process.StandardError, output, logger, cancellationToken).ConfigureAwait(false);
             return output;
         }
         catch
@@ -36,12 +39,14 @@ internal static class LegacyCommand
         }
     }
 
-    private static async Task RunAsync(LegacyExecOptions options, string command, string client, ILogger logger, LegacyOutput output, CancellationToken cancellationToken)
+    /// <summary>
+    /// Reads the running <paramref name="process"/>'s output from <paramref name="stdoutPipe"/> and
+    /// <paramref name="stderrPipe"/> (its own pipes; a test may hand them over wrapped, to read them
+    /// slowly) into <paramref name="output"/> until the command has ended, and adds the note saying
+    /// why it was stopped, if it was.
+    /// </summary>
+    internal static async Task CollectAsync(LegacyExecOptions options, CommandProcess process, Stream stdoutPipe, Stream stderrPipe, LegacyOutput output, ILogger logger, CancellationToken cancellationToken)
     {
-        await using var process = CommandProcess.Start(options.Shell, ["-c", command], null, null);
-        output.ProcessId = process.Id;
-        LegacyExecLog.CommandStarted(logger, client, process.Id, command);
-
         // The protocol carries no stdin: the command reads end-of-file at once, as it would from
         // </dev/null, instead of waiting forever for input nobody can send.
         await process.StandardInput.DisposeAsync().ConfigureAwait(false);
@@ -49,36 +54,80 @@ internal static class LegacyCommand
         using var timeLimit = new CancellationTokenSource(options.CommandTimeout);
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(timeLimit.Token, output.Full, cancellationToken);
         using var kill = stop.Token.Register(static state => ((CommandProcess)state!).Signal(Signals.Kill), process);
-        using var giveUpReading = new CancellationTokenSource();
 
         // Output made before a kill is still in the pipes: the readers go on to the pipes' end
-        // whatever stopped the command, and are only given up on below.
-        var stdout = output.ReadStdoutAsync(process.StandardOutput, giveUpReading.Token);
-        var stderr = output.ReadStderrAsync(process.StandardError, giveUpReading.Token);
+        // whatever stopped the command, unless nobody waits for the output any more.
+        using var giveUpReading = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var stdout = output.ReadStdoutAsync(stdoutPipe, giveUpReading.Token);
+        var stderr = output.ReadStderrAsync(stderrPipe, giveUpReading.Token);
 
         // Returns once the shell is gone, and ends whatever it left behind in its group.
         await process.WaitForExitAsync(CancellationToken.None).ConfigureAwait(false);
-        var readers = Task.WhenAll(stdout, stderr);
-        try
-        {
-            await readers.WaitAsync(PipeGrace, CancellationToken.None).ConfigureAwait(false);
-        }
-        catch (TimeoutException)
-        {
-            await giveUpReading.CancelAsync().ConfigureAwait(false);
-            await readers.ConfigureAwait(false);
-        }
+        await ReadToEndAsync(options, process, Task.WhenAll(stdout, stderr), giveUpReading, logger).ConfigureAwait(false);
 
         output.TimedOut = timeLimit.IsCancellationRequested && process.SignalSent == Signals.Kill && !output.Truncated && !cancellationToken.IsCancellationRequested;
-        if (output.Truncated)
+        switch (output.Cut)
         {
-            output.AddNote(string.Create(CultureInfo.InvariantCulture, $"[sockserv: output cut at {options.MaxOutputBytes} bytes (MaxOutputBytes); the command was stopped]"));
-        }
-        else if (output.TimedOut)
-        {
-            output.AddNote(string.Create(CultureInfo.InvariantCulture, $"[sockserv: the command ran longer than {options.CommandTimeout.TotalSeconds:0.###} s (CommandTimeout) and was stopped]"));
+            case LegacyOutputCut.CommandLimit:
+                output.AddNote(string.Create(CultureInfo.InvariantCulture, $"[sockserv: output cut at {options.MaxOutputBytes} bytes (MaxOutputBytes); the command was stopped]"));
+                break;
+            case LegacyOutputCut.ServerLimit:
+                LegacyExecLog.ServerOutputFull(logger, process.Id, output.CommandLength, options.MaxTotalOutputBytes);
+                output.AddNote(string.Create(
+                    CultureInfo.InvariantCulture,
+                    $"[sockserv: output cut at {output.CommandLength} bytes: the server holds at most {options.MaxTotalOutputBytes} bytes of output for all its clients at once (MaxTotalOutputBytes); the command was stopped]"));
+                break;
+            case LegacyOutputCut.NoMemory:
+                output.AddNote(string.Create(CultureInfo.InvariantCulture, $"[sockserv: output cut at {output.CommandLength} bytes: the server is out of memory; the command was stopped]"));
+                break;
+            default:
+                if (output.TimedOut)
+                {
+                    output.AddNote(string.Create(CultureInfo.InvariantCulture, $"[sockserv: the command ran longer than {options.CommandTimeout.TotalSeconds:0.###} s (CommandTimeout) and was stopped]"));
+                }
+
+                break;
         }
 
         LegacyExecLog.CommandEnded(logger, process.Id, output.Length, output.TimedOut, output.Truncated, (long)process.Elapsed.TotalMilliseconds);
+    }
+
+    /// <summary>
+    /// Waits for the readers after the shell exited. Its group is killed by then, so everything the
+    /// command wrote is already in the pipes, and is read to its end however slowly the readers go
+    /// (issue 14: under load a fixed 2 s here cut `echo canary` to `Ready|0`). Only a process that
+    /// left the group (setsid, a daemon) can keep a pipe open: once
+    /// <see cref="LegacyExecOptions.OutputGrace"/> has passed and the pipes hold nothing unread, it is
+    /// not waited for. A process that keeps writing is read until a limit or, at the latest,
+    /// <see cref="LegacyExecOptions.CommandTimeout"/> after the exit.
+    /// </summary>
+    private static async Task ReadToEndAsync(LegacyExecOptions options, CommandProcess process, Task readers, CancellationTokenSource giveUpReading, ILogger logger)
+    {
+        var exited = Stopwatch.GetTimestamp();
+        var wait = options.OutputGrace;
+        while (true)
+        {
+            try
+            {
+                await readers.WaitAsync(wait, CancellationToken.None).ConfigureAwait(false);
+                return;
+            }
+            catch (TimeoutException)
+            {
+                // Not at the pipes' end yet: a reader behind, or a pipe held open.
+            }
+
+            // -1, a pipe that cannot tell, counts as not empty: the bound below still ends the wait.
+            if (process.UnreadOutputBytes() == 0 || Stopwatch.GetElapsedTime(exited) >= options.CommandTimeout)
+            {
+                break;
+            }
+
+            wait = PipePoll;
+        }
+
+        LegacyExecLog.PipesHeldOpen(logger, process.Id, Stopwatch.GetElapsedTime(exited));
+        await giveUpReading.CancelAsync().ConfigureAwait(false);
+        await readers.ConfigureAwait(false);
     }
 }

@@ -10,7 +10,12 @@ namespace SocketServer.Exec;
 /// </summary>
 internal sealed class LegacyExecHandler : AsyncStreamRequestHandler
 {
+    // After the note for a command too long, how long what the client still sends is read and dropped
+    // before the connection closes (so the note arrives before a reset could destroy it).
+    private static readonly TimeSpan TooLongLinger = TimeSpan.FromSeconds(2);
+
     private readonly LegacyExecOptions _options;
+    private readonly LegacyOutputBudget _budget;
     private readonly ILogger _logger;
 
     // Receives commands (or holds one that came right behind Start) and, once a command is decoded,
@@ -23,9 +28,10 @@ internal sealed class LegacyExecHandler : AsyncStreamRequestHandler
     // Bytes of the next command that arrived with Start, waiting at the front of _buffer.
     private int _pending;
 
-    public LegacyExecHandler(LegacyExecOptions options, ILogger logger)
+    public LegacyExecHandler(LegacyExecOptions options, LegacyOutputBudget budget, ILogger logger)
     {
         _options = options;
+        _budget = budget;
         _logger = logger;
 
         // Every reply is a single small send the client is waiting for.
@@ -39,14 +45,13 @@ internal sealed class LegacyExecHandler : AsyncStreamRequestHandler
         while (await ReceiveCommandAsync(cancellationToken).ConfigureAwait(false) is var received and > 0)
         {
             LegacyOutput? output;
-            switch (LegacyProtocol.ParseCommand(_buffer.AsSpan(0, received), Connection.Available > 0, out var command))
+            switch (LegacyProtocol.ParseCommand(_buffer.AsSpan(0, received), out var command))
             {
                 case LegacyCommandKind.Empty:
                     continue;
                 case LegacyCommandKind.TooLong:
-                    await DiscardWaitingAsync(cancellationToken).ConfigureAwait(false);
-                    output = NotRun(client, "the command is longer than the legacy protocol's 1024 bytes; not run");
-                    break;
+                    await RefuseTooLongAsync(client, cancellationToken).ConfigureAwait(false);
+                    return;
                 case LegacyCommandKind.NotUtf8:
                     output = NotRun(client, "the command is not UTF-8; not run");
                     break;
@@ -101,7 +106,7 @@ internal sealed class LegacyExecHandler : AsyncStreamRequestHandler
         LegacyOutput output;
         try
         {
-            output = await LegacyCommand.RunAsync(_options, command, client, _logger, commandStop.Token).ConfigureAwait(false);
+            output = await LegacyCommand.RunAsync(_options, _budget, command, client, _logger, commandStop.Token).ConfigureAwait(false);
         }
         catch (SocketServerException e)
         {
@@ -187,9 +192,11 @@ internal sealed class LegacyExecHandler : AsyncStreamRequestHandler
             return false;
         }
 
-        await SendAllAsync(output.Stdout, cancellationToken).ConfigureAwait(false);
-        await SendAllAsync(output.Stderr, cancellationToken).ConfigureAwait(false);
-        await SendAllAsync(output.Note, cancellationToken).ConfigureAwait(false);
+        foreach (var segment in output.Segments())
+        {
+            await SendAllAsync(segment, cancellationToken).ConfigureAwait(false);
+        }
+
         return true;
     }
 
@@ -231,12 +238,37 @@ internal sealed class LegacyExecHandler : AsyncStreamRequestHandler
         }
     }
 
-    /// <summary>Drops the rest of a command too long for the protocol, as far as it has arrived, so it is not taken for the next one.</summary>
-    private async ValueTask DiscardWaitingAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// Answers a command too long for the protocol, then ends the connection. Its rest may still be
+    /// on its way and nothing tells where a next command would begin, so nothing more from this
+    /// client is run (issue 14: the tail of a cut command, arriving 300 ms later, ran as a command of
+    /// its own; a 10 MiB line got 173 notes). The note goes out, then end of stream; what the client
+    /// still sends is read and dropped for <see cref="TooLongLinger"/>, so closing with it unread does
+    /// not reset the connection before the client has read the note.
+    /// </summary>
+    private async ValueTask RefuseTooLongAsync(string client, CancellationToken cancellationToken)
     {
-        while (Connection.Available > 0)
+        using (var note = NotRun(client, $"the command is too long for the legacy protocol (at most {LegacyProtocol.MaxCommandBytes} bytes); not run, connection closed"))
         {
-            await Connection.ReceiveAsync(_buffer, SocketFlags.None, cancellationToken).ConfigureAwait(false);
+            await ReplyAsync(note, client, cancellationToken).ConfigureAwait(false);
+        }
+
+        Connection.Shutdown(SocketShutdown.Send);
+        using var linger = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, Server.Stopping);
+        linger.CancelAfter(TooLongLinger);
+        try
+        {
+            while (await Connection.ReceiveAsync(_buffer, SocketFlags.None, linger.Token).ConfigureAwait(false) > 0)
+            {
+            }
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            // The client kept sending past the linger, or the server is closing: close all the same.
+        }
+        catch (SocketException e) when (e.SocketErrorCode is SocketError.ConnectionReset or SocketError.ConnectionAborted)
+        {
+            // The client reset: it is gone already.
         }
     }
 

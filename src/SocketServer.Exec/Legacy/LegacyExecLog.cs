@@ -28,4 +28,10 @@ internal static partial class LegacyExecLog
 
     [LoggerMessage(208, LogLevel.Debug, "{Client} went away before sending Start")]
     public static partial void GoneBeforeStart(ILogger logger, string client);
+
+    [LoggerMessage(209, LogLevel.Warning, "pid {Pid}: output cut at {Bytes} bytes: all clients' output together reached {Limit} bytes (MaxTotalOutputBytes)")]
+    public static partial void ServerOutputFull(ILogger logger, int pid, long bytes, long limit);
+
+    [LoggerMessage(210, LogLevel.Information, "pid {Pid}: a process that left its group still holds its output pipes {Elapsed} after the shell exited; stopped reading them")]
+    public static partial void PipesHeldOpen(ILogger logger, int pid, TimeSpan elapsed);
 }

@@ -26,7 +26,11 @@ public static class LegacyExecServer
     /// </summary>
     /// <exception cref="SocketServerException"><see cref="LegacyExecOptions.Host"/> is not a loopback address, cannot be resolved, or the address cannot be bound.</exception>
     /// <exception cref="ArgumentException">An option is out of range.</exception>
-    public static TcpServer Create(LegacyExecOptions options, ILoggerFactory? loggerFactory = null)
+    public static TcpServer Create(LegacyExecOptions options, ILoggerFactory? loggerFactory = null) =>
+        Create(options, loggerFactory, out _);
+
+    /// <summary>As <see cref="Create(LegacyExecOptions, ILoggerFactory?)"/>, and hands out the server's output budget (tests read what it holds).</summary>
+    internal static TcpServer Create(LegacyExecOptions options, ILoggerFactory? loggerFactory, out LegacyOutputBudget budget)
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
@@ -41,7 +45,9 @@ public static class LegacyExecServer
 
         var logger = loggerFactory?.CreateLogger(typeof(LegacyExecServer).FullName!) ?? NullLogger.Instance;
         var serverOptions = new ServerOptions { MaxConnections = settings.MaxConnections, LoggerFactory = loggerFactory };
-        var server = new TcpServer(address, HandlerFactory.Of(() => new LegacyExecHandler(settings, logger)), new AsyncModel(), serverOptions);
+        var outputBudget = new LegacyOutputBudget(settings.MaxTotalOutputBytes);
+        var server = new TcpServer(address, HandlerFactory.Of(() => new LegacyExecHandler(settings, outputBudget, logger)), new AsyncModel(), serverOptions);
+        budget = outputBudget;
         LegacyExecLog.NoAuthentication(logger, BaseServer.Describe(server.ServerAddress), Environment.UserName);
         return server;
     }

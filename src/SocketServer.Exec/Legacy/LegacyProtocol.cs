@@ -12,7 +12,7 @@ internal enum LegacyCommandKind
     /// <summary>Only whitespace: ignored, no reply (the course's client never sends it).</summary>
     Empty,
 
-    /// <summary>Filled the whole 1024-byte receive with more waiting: the command was cut, so it is not run.</summary>
+    /// <summary>Filled the whole 1024-byte receive: the command may go on in bytes not read yet, so it is not run.</summary>
     TooLong,
 
     /// <summary>Not UTF-8 (the course's server would crash on <c>decode('utf-8')</c>): not run.</summary>
@@ -40,8 +40,14 @@ internal enum LegacyStartReply
 /// </summary>
 internal static class LegacyProtocol
 {
-    /// <summary>The course's <c>recv(1024)</c>: the longest command, and the longest output sent without a header.</summary>
+    /// <summary>The course's <c>recv(1024)</c>: one receive of a command, and the longest output sent without a header.</summary>
     public const int ChunkSize = 1024;
+
+    /// <summary>
+    /// The longest command run: one byte less than a receive holds, because a receive that comes
+    /// back full cannot tell a 1024-byte command from the first 1024 bytes of a longer one.
+    /// </summary>
+    public const int MaxCommandBytes = ChunkSize - 1;
 
     // Strict, unlike Encoding.UTF8: a command with a bad byte must not run with U+FFFD in its place.
     private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
@@ -53,14 +59,15 @@ internal static class LegacyProtocol
     public static ReadOnlySpan<byte> StartReply => "Start"u8;
 
     /// <summary>
-    /// Sorts out what one receive brought. <paramref name="moreWaiting"/> says bytes were already
-    /// waiting behind it: with a full 1024-byte receive that means the command was longer than the
-    /// protocol can carry, and running its first 1024 bytes could do something else entirely.
+    /// Sorts out what one receive brought. A receive that filled all <see cref="ChunkSize"/> bytes is
+    /// too long, whatever is waiting behind it: the rest of the command may still be on its way (issue
+    /// 14: a second piece 300 ms later ran as a command of its own), and running its first 1024 bytes
+    /// could do something else entirely (<c>rm -rf /tmp/x/y</c> cut to <c>rm -rf /tmp/</c>).
     /// </summary>
-    public static LegacyCommandKind ParseCommand(ReadOnlySpan<byte> received, bool moreWaiting, out string command)
+    public static LegacyCommandKind ParseCommand(ReadOnlySpan<byte> received, out string command)
     {
         command = string.Empty;
-        if (received.Length >= ChunkSize && moreWaiting)
+        if (received.Length > MaxCommandBytes)
         {
             return LegacyCommandKind.TooLong;
         }

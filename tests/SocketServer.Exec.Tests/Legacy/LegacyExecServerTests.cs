@@ -128,17 +128,81 @@ public sealed class LegacyExecServerTests : IDisposable
         Assert.Equal("a\n", client.ReceiveOnceText());
     }
 
+    private const string TooLongNote = "[sockserv: the command is too long for the legacy protocol (at most 1023 bytes); not run, connection closed]\n";
+
     [Fact]
-    public async Task A_command_longer_than_1024_bytes_is_not_run()
+    public async Task A_command_too_long_for_one_receive_is_not_run_nor_its_tail_and_the_connection_is_closed()
     {
         await using var running = RunningLegacyServer.Start();
         using var client = running.Connect();
-        var marker = Path.Combine(_directory.FullName, "ran");
-        var command = $"touch {marker}; echo {new string('x', 2000)}";
+        var head = Path.Combine(_directory.FullName, "head-ran");
+        var tail = Path.Combine(_directory.FullName, "tail-ran");
 
-        Assert.Equal("[sockserv: the command is longer than the legacy protocol's 1024 bytes; not run]\n", client.RunText(command));
-        Assert.Equal("ok\n", client.RunText("echo ok"));
-        Assert.False(File.Exists(marker), "the cut command ran");
+        // 1,506 bytes in two pieces 300 ms apart: the second, on its own, is a command that leaves a mark.
+        var first = $"touch {head}; echo ";
+        first += new string('x', 1200 - first.Length);
+        var second = $"x; echo TAIL_EXECUTED > {tail}";
+        second += new string(' ', 306 - second.Length);
+        client.Send(first);
+        Thread.Sleep(300);
+        client.Send(second);
+
+        var (data, closed) = client.ReceiveUntilClosed(TimeSpan.FromSeconds(10));
+        Assert.Equal(TooLongNote, Encoding.UTF8.GetString(data));
+        Assert.True(closed, "the connection stayed open after a command too long");
+        Assert.False(File.Exists(head), "the cut command ran");
+        Assert.False(File.Exists(tail), "the tail of the cut command ran");
+    }
+
+    [Fact]
+    public async Task A_command_of_exactly_1024_bytes_is_not_run_and_one_of_1023_is()
+    {
+        await using var running = RunningLegacyServer.Start();
+        var marker = Path.Combine(_directory.FullName, "ran");
+        var command = $"touch {marker}; echo ";
+
+        using (var client = running.Connect())
+        {
+            client.Send(command + new string('x', 1024 - command.Length));
+            var (data, closed) = client.ReceiveUntilClosed(TimeSpan.FromSeconds(10));
+            Assert.Equal(TooLongNote, Encoding.UTF8.GetString(data));
+            Assert.True(closed);
+            Assert.False(File.Exists(marker), "a full receive ran");
+        }
+
+        using (var client = running.Connect())
+        {
+            var output = client.RunText(command + new string('x', 1023 - command.Length));
+            Assert.Equal(new string('x', 1023 - command.Length) + "\n", output);
+            Assert.True(File.Exists(marker));
+        }
+    }
+
+    [Fact]
+    public async Task A_10_MiB_line_gets_one_note_and_the_connection_closes()
+    {
+        await using var running = RunningLegacyServer.Start();
+        using var client = running.Connect();
+        var piece = Encoding.ASCII.GetBytes(new string('a', 64 * 1024));
+        var sending = Task.Run(() =>
+        {
+            try
+            {
+                for (var sent = 0; sent < 10 * 1024 * 1024; sent += piece.Length)
+                {
+                    client.Send(piece);
+                }
+            }
+            catch (SocketException)
+            {
+                // The server closed before the line was all sent: it need not read it all.
+            }
+        });
+
+        var (data, closed) = client.ReceiveUntilClosed(TimeSpan.FromSeconds(10));
+        Assert.Equal(TooLongNote, Encoding.UTF8.GetString(data));
+        Assert.True(closed, "the connection stayed open after a command too long");
+        await sending.WaitAsync(LegacyBounded.Wait);
     }
 
     [Fact]
@@ -246,16 +310,45 @@ public sealed class LegacyExecServerTests : IDisposable
     }
 
     [Fact]
-    public async Task A_process_that_escapes_the_group_with_the_pipes_does_not_hold_up_the_reply()
+    public async Task A_background_process_holding_the_pipes_is_killed_and_the_reply_waits_for_no_grace()
     {
-        await using var running = RunningLegacyServer.Start();
+        // A grace this long would fail the test if it were waited for.
+        await using var running = RunningLegacyServer.Start(new LegacyExecOptions { OutputGrace = TimeSpan.FromSeconds(60) });
         using var client = running.Connect();
 
-        // setsid gives the sleep a session of its own, out of reach of the group kill, and it keeps stdout open.
-        var output = client.RunText("setsid sleep 1000 & echo $!");
-        var pid = int.Parse(output.Trim(), CultureInfo.InvariantCulture);
+        var took = Stopwatch.StartNew();
+        var output = client.RunText("echo own output; sleep 1000 & echo $!");
+        took.Stop();
+
+        var lines = output.Split('\n');
+        Assert.Equal("own output", lines[0]);
+        LegacyBounded.WaitUntilGone(int.Parse(lines[1], CultureInfo.InvariantCulture));
+        Assert.True(took.Elapsed < TimeSpan.FromSeconds(15), $"the reply took {took.Elapsed}");
+    }
+
+    [Fact]
+    public async Task A_process_that_escapes_the_group_with_the_pipes_does_not_hold_up_the_reply()
+    {
+        var log = new LogCapture();
+        var grace = TimeSpan.FromMilliseconds(500);
+        await using var running = RunningLegacyServer.Start(new LegacyExecOptions { OutputGrace = grace }, log);
+        using var client = running.Connect();
+
+        // setsid gives the sleep a session of its own, out of reach of the group kill, and it keeps
+        // stdout open: the reply comes after the grace, with the command's own output, and the sleep is
+        // left running (docs/exec-protocol.md). The shell waits until the sleep's session is its own
+        // (field 6 of /proc/PID/stat): exiting sooner, the group kill would take the sleep with it.
+        var took = Stopwatch.StartNew();
+        var output = client.RunText("echo own output; setsid sleep 1000 & until [ \"$(cut -d' ' -f6 /proc/$!/stat)\" = $! ]; do sleep 0.01; done; echo $!");
+        took.Stop();
+        var lines = output.Split('\n');
+        Assert.Equal("own output", lines[0]);
+        var pid = int.Parse(lines[1], CultureInfo.InvariantCulture);
         try
         {
+            Assert.True(took.Elapsed >= grace - TimeSpan.FromMilliseconds(50), $"the reply came after {took.Elapsed}, before the grace");
+            Assert.True(ProcFs.IsAlive(pid), "the escaped process was killed");
+            Assert.Contains(log.Entries, e => e.Id.Id == 210);
             Assert.Equal("ok\n", client.RunText("echo ok"));
         }
         finally
@@ -270,6 +363,93 @@ public sealed class LegacyExecServerTests : IDisposable
                 // Already gone.
             }
         }
+    }
+
+    [Fact]
+    public async Task Output_held_for_all_clients_is_bounded_and_given_back_when_they_leave()
+    {
+        const int PerCommand = 1024 * 1024;
+        const int Total = 3 * PerCommand;
+        await using var running = RunningLegacyServer.Start(new LegacyExecOptions { MaxOutputBytes = PerCommand, MaxTotalOutputBytes = Total });
+
+        // Four commands of 2 MB each, none answered with Start: each would keep 1 MiB, the four together
+        // more than the server holds.
+        var clients = Enumerable.Range(0, 4).Select(_ => running.Connect()).ToArray();
+        try
+        {
+            foreach (var client in clients)
+            {
+                client.Send("head -c 2000000 /dev/zero");
+            }
+
+            var serverCut = $" bytes: the server holds at most {Total} bytes of output for all its clients at once (MaxTotalOutputBytes); the command was stopped]\n";
+            var replies = clients.Select(c => c.ReceiveOnce()).ToArray();
+            Assert.InRange(running.Budget.Held, 1, Total);
+
+            // A command that came when the budget was spent has the note alone, short enough to go bare.
+            var bare = replies.Where(r => !r.AsSpan().StartsWith("Ready|"u8)).Select(Encoding.ASCII.GetString).ToArray();
+            Assert.All(bare, note => Assert.Equal("[sockserv: output cut at 0" + serverCut, note));
+            var lengths = replies.Where(r => r.AsSpan().StartsWith("Ready|"u8)).Select(LegacyClient.HeaderLength).ToArray();
+            Assert.InRange(lengths.Sum(), 1, Total + (4 * 300));
+            if (bare.Length == 0)
+            {
+                // Else the shortest was cut by the server's limit, and says so.
+                var shortest = Array.FindIndex(replies, r => LegacyClient.HeaderLength(r) == lengths.Min());
+                Assert.True(lengths.Min() < PerCommand, "no command was cut by MaxTotalOutputBytes");
+                clients[shortest].Send("Start");
+                var output = Encoding.ASCII.GetString(clients[shortest].ReceiveExactly(lengths.Min()));
+                Assert.EndsWith(serverCut, output, StringComparison.Ordinal);
+            }
+        }
+        finally
+        {
+            // The others leave without Start.
+            foreach (var client in clients)
+            {
+                client.Dispose();
+            }
+        }
+
+        LegacyBounded.WaitFor(() => running.Budget.Held == 0, "the output to be given back");
+
+        // With the budget back, a command keeps its full share again.
+        using var next = running.Connect();
+        Assert.Equal(PerCommand, next.Run($"head -c {PerCommand} /dev/zero").Length);
+        LegacyBounded.WaitFor(() => running.Budget.Held == 0, "the sent output to be given back");
+    }
+
+    [Fact]
+    public async Task A_client_that_never_answers_Start_is_disconnected_and_its_output_given_back()
+    {
+        await using var running = RunningLegacyServer.Start(new LegacyExecOptions { StartTimeout = TimeSpan.FromMilliseconds(300) });
+        using var client = running.Connect();
+        client.Send("head -c 2000000 /dev/zero");
+        Assert.Equal(2_000_000, LegacyClient.HeaderLength(client.ReceiveOnce()));
+        Assert.Equal(2_000_000, running.Budget.Held);
+
+        Assert.True(client.ClosedByServer());
+        LegacyBounded.WaitFor(() => running.Budget.Held == 0, "the output to be given back");
+    }
+
+    [Fact]
+    public async Task Output_past_MaxTotalOutputBytes_is_cut_with_a_note_naming_it()
+    {
+        await using var running = RunningLegacyServer.Start(new LegacyExecOptions { MaxTotalOutputBytes = 100_000 });
+        using var client = running.Connect();
+        var output = client.RunText("yes");
+        const string Note = "[sockserv: output cut at 100000 bytes: the server holds at most 100000 bytes of output for all its clients at once (MaxTotalOutputBytes); the command was stopped]\n";
+        Assert.Equal(string.Concat(Enumerable.Repeat("y\n", 50_000)) + Note, output);
+        Assert.Equal("ok\n", client.RunText("echo ok"));
+    }
+
+    [Fact]
+    public void The_defaults_bound_what_the_server_holds_and_for_how_long()
+    {
+        var options = new LegacyExecOptions();
+        Assert.Equal(16 * 1024 * 1024, options.MaxOutputBytes);
+        Assert.Equal(256L * 1024 * 1024, options.MaxTotalOutputBytes);
+        Assert.Equal(TimeSpan.FromSeconds(10), options.StartTimeout);
+        Assert.Equal(TimeSpan.FromSeconds(2), options.OutputGrace);
     }
 
     [Theory]
@@ -324,6 +504,8 @@ public sealed class LegacyExecServerTests : IDisposable
     [InlineData(nameof(LegacyExecOptions.CommandTimeout))]
     [InlineData(nameof(LegacyExecOptions.StartTimeout))]
     [InlineData(nameof(LegacyExecOptions.MaxOutputBytes))]
+    [InlineData(nameof(LegacyExecOptions.MaxTotalOutputBytes))]
+    [InlineData(nameof(LegacyExecOptions.OutputGrace))]
     [InlineData(nameof(LegacyExecOptions.MaxConnections))]
     public void An_option_out_of_range_is_refused_by_name(string option)
     {
@@ -338,6 +520,12 @@ public sealed class LegacyExecServerTests : IDisposable
                 break;
             case nameof(LegacyExecOptions.MaxOutputBytes):
                 options.MaxOutputBytes = 0;
+                break;
+            case nameof(LegacyExecOptions.MaxTotalOutputBytes):
+                options.MaxTotalOutputBytes = 0;
+                break;
+            case nameof(LegacyExecOptions.OutputGrace):
+                options.OutputGrace = TimeSpan.FromMilliseconds(-1);
                 break;
             default:
                 options.MaxConnections = 0;

@@ -33,13 +33,17 @@ internal sealed class RunningLegacyServer : IAsyncDisposable
 {
     private readonly Task _serving;
 
-    private RunningLegacyServer(TcpServer server)
+    private RunningLegacyServer(TcpServer server, LegacyOutputBudget budget)
     {
         Server = server;
+        Budget = budget;
         _serving = server.ServeForeverAsync(TimeSpan.FromMilliseconds(50), CancellationToken.None);
     }
 
     public TcpServer Server { get; }
+
+    /// <summary>The output the server holds for its clients now.</summary>
+    public LegacyOutputBudget Budget { get; }
 
     public int Port => ((IPEndPoint)Server.ServerAddress).Port;
 
@@ -47,7 +51,8 @@ internal sealed class RunningLegacyServer : IAsyncDisposable
     {
         options ??= new LegacyExecOptions();
         options.Port = 0;
-        return new RunningLegacyServer(LegacyExecServer.Create(options, loggerFactory));
+        var server = LegacyExecServer.Create(options, loggerFactory, out var budget);
+        return new RunningLegacyServer(server, budget);
     }
 
     public LegacyClient Connect() => new(Port);
@@ -128,6 +133,48 @@ internal sealed class LegacyClient : IDisposable
     }
 
     public string RunText(string command) => Encoding.UTF8.GetString(Run(command));
+
+    /// <summary>
+    /// Everything the server sends until it closes the connection, and whether it did (end of stream
+    /// or reset) within <paramref name="within"/>.
+    /// </summary>
+    public (byte[] Data, bool Closed) ReceiveUntilClosed(TimeSpan within)
+    {
+        var data = new MemoryStream();
+        var buffer = new byte[64 * 1024];
+        var deadline = DateTime.UtcNow + within;
+        while (DateTime.UtcNow < deadline)
+        {
+            if (!_socket.Poll(deadline - DateTime.UtcNow, SelectMode.SelectRead))
+            {
+                continue;
+            }
+
+            try
+            {
+                var n = _socket.Receive(buffer);
+                if (n == 0)
+                {
+                    return (data.ToArray(), true);
+                }
+
+                data.Write(buffer, 0, n);
+            }
+            catch (SocketException e) when (e.SocketErrorCode == SocketError.ConnectionReset)
+            {
+                return (data.ToArray(), true);
+            }
+        }
+
+        return (data.ToArray(), false);
+    }
+
+    /// <summary>The length a <c>Ready|n</c> header announces.</summary>
+    public static long HeaderLength(byte[] header)
+    {
+        Assert.StartsWith("Ready|", Encoding.ASCII.GetString(header), StringComparison.Ordinal);
+        return long.Parse(Encoding.ASCII.GetString(header.AsSpan(6)), System.Globalization.CultureInfo.InvariantCulture);
+    }
 
     /// <summary>True when the server closed the connection (end of stream or reset); waits at most the bound.</summary>
     public bool ClosedByServer()

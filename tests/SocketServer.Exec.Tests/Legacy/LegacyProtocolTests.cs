@@ -11,7 +11,7 @@ public sealed class LegacyProtocolTests
     [InlineData("printf 'héllo ✓'", "printf 'héllo ✓'")]
     public void A_receive_is_one_command_stripped_of_surrounding_whitespace(string received, string expected)
     {
-        Assert.Equal(LegacyCommandKind.Command, LegacyProtocol.ParseCommand(Encoding.UTF8.GetBytes(received), moreWaiting: false, out var command));
+        Assert.Equal(LegacyCommandKind.Command, LegacyProtocol.ParseCommand(Encoding.UTF8.GetBytes(received), out var command));
         Assert.Equal(expected, command);
     }
 
@@ -19,28 +19,27 @@ public sealed class LegacyProtocolTests
     [InlineData("")]
     [InlineData(" \t\r\n")]
     public void Whitespace_alone_is_no_command(string received) =>
-        Assert.Equal(LegacyCommandKind.Empty, LegacyProtocol.ParseCommand(Encoding.UTF8.GetBytes(received), moreWaiting: false, out _));
+        Assert.Equal(LegacyCommandKind.Empty, LegacyProtocol.ParseCommand(Encoding.UTF8.GetBytes(received), out _));
 
     [Fact]
-    public void A_full_receive_with_more_waiting_is_too_long_and_one_without_is_a_command()
+    public void A_receive_that_fills_all_1024_bytes_is_too_long_and_one_byte_less_is_a_command()
     {
+        // Full, the receive may be the first 1024 bytes of a longer command, whether or not the rest has arrived yet.
         var full = Encoding.ASCII.GetBytes("echo " + new string('x', LegacyProtocol.ChunkSize - 5));
-        Assert.Equal(LegacyCommandKind.TooLong, LegacyProtocol.ParseCommand(full, moreWaiting: true, out _));
-        Assert.Equal(LegacyCommandKind.Command, LegacyProtocol.ParseCommand(full, moreWaiting: false, out var command));
-        Assert.Equal(LegacyProtocol.ChunkSize, command.Length);
+        Assert.Equal(LegacyCommandKind.TooLong, LegacyProtocol.ParseCommand(full, out _));
 
-        // Less than a full receive with more behind it: a second command came early, and is read next.
-        Assert.Equal(LegacyCommandKind.Command, LegacyProtocol.ParseCommand("ls"u8, moreWaiting: true, out _));
+        Assert.Equal(LegacyCommandKind.Command, LegacyProtocol.ParseCommand(full.AsSpan(0, LegacyProtocol.MaxCommandBytes), out var command));
+        Assert.Equal(1023, command.Length);
     }
 
     [Fact]
     public void Bytes_that_are_not_UTF8_are_no_command()
     {
-        Assert.Equal(LegacyCommandKind.NotUtf8, LegacyProtocol.ParseCommand([0x65, 0xFF], moreWaiting: false, out _));
+        Assert.Equal(LegacyCommandKind.NotUtf8, LegacyProtocol.ParseCommand([0x65, 0xFF], out _));
 
         // A character cut in two at the end of a receive is not UTF-8 either.
         var cut = Encoding.UTF8.GetBytes("echo ✓")[..^1];
-        Assert.Equal(LegacyCommandKind.NotUtf8, LegacyProtocol.ParseCommand(cut, moreWaiting: false, out _));
+        Assert.Equal(LegacyCommandKind.NotUtf8, LegacyProtocol.ParseCommand(cut, out _));
     }
 
     [Theory]
@@ -121,6 +120,47 @@ public sealed class LegacyProtocolTests
         await output.ReadStdoutAsync(new MemoryStream(Encoding.ASCII.GetBytes("0123456789")), CancellationToken.None);
         Assert.False(output.Truncated);
         Assert.Equal(10, output.Length);
+    }
+
+    [Fact]
+    public async Task Output_past_one_chunk_is_kept_whole_and_in_order()
+    {
+        var made = new byte[(2 * LegacyOutputChunk.Size) + 12345];
+        new Random(14).NextBytes(made);
+        using var output = new LegacyOutput(made.Length + 3);
+        await output.ReadStdoutAsync(new MemoryStream(made), CancellationToken.None);
+        await output.ReadStderrAsync(new MemoryStream("err"u8.ToArray()), CancellationToken.None);
+
+        Assert.False(output.Truncated);
+        var all = new byte[output.Length];
+        output.CopyTo(all);
+        Assert.Equal([.. made, .. "err"u8.ToArray()], all);
+    }
+
+    [Fact]
+    public async Task The_servers_budget_cuts_output_past_it_and_gets_the_bytes_back_on_dispose()
+    {
+        var budget = new LegacyOutputBudget(100);
+        using var first = new LegacyOutput(80, budget);
+        await first.ReadStdoutAsync(new MemoryStream(new byte[70]), CancellationToken.None);
+        Assert.Equal(LegacyOutputCut.None, first.Cut);
+
+        var second = new LegacyOutput(80, budget);
+        await second.ReadStdoutAsync(new MemoryStream(new byte[70]), CancellationToken.None);
+        Assert.Equal(LegacyOutputCut.ServerLimit, second.Cut);
+        Assert.True(second.Full.IsCancellationRequested);
+        Assert.Equal(30, second.CommandLength);
+        Assert.Equal(100, budget.Held);
+
+        second.Dispose();
+        second.Dispose();
+        Assert.Equal(70, budget.Held);
+
+        // Its own limit is reported as such, even with the budget to spare.
+        using var third = new LegacyOutput(10, budget);
+        await third.ReadStdoutAsync(new MemoryStream(new byte[20]), CancellationToken.None);
+        Assert.Equal(LegacyOutputCut.CommandLimit, third.Cut);
+        Assert.Equal(80, budget.Held);
     }
 
     [Theory]
