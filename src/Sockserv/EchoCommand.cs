@@ -21,6 +21,8 @@ internal static class EchoCommand
         var poolThreads = NumberOptions.Integer("--pool-threads", "Pool model: threads", 64, 1, 100_000);
         var poolQueue = NumberOptions.Integer("--pool-queue", "Pool model: requests that may wait for a thread", 1024, 0, 1_000_000);
         var maxChildren = NumberOptions.Integer("--max-children", "Forking model: most worker processes", 40, 1, 10_000);
+        var maxRequestsPerWorker = NumberOptions.Integer("--max-requests-per-worker", "Forking model: recycle a worker after this many requests (0: never)", 10_000, 0, 1_000_000_000);
+        var maxWorkerMemory = NumberOptions.Integer("--max-worker-memory", "Forking model: recycle a worker holding more than this many MiB resident (0: never)", 512, 0, 1_048_576, helpName: "MIB");
         var maxConnections = NumberOptions.Integer("--max-connections", "Requests in flight at once; more are refused", 10_000, 1, 1_000_000);
         var drain = NumberOptions.Seconds("--drain-timeout", "Seconds to let in-flight requests finish at shutdown", 5, 86_400, zeroAllowed: true);
         var verbose = new Option<bool>("--verbose", "-v") { Description = "Log each connection (debug level)" };
@@ -32,6 +34,8 @@ internal static class EchoCommand
         command.Options.Add(poolThreads);
         command.Options.Add(poolQueue);
         command.Options.Add(maxChildren);
+        command.Options.Add(maxRequestsPerWorker);
+        command.Options.Add(maxWorkerMemory);
         command.Options.Add(maxConnections);
         command.Options.Add(drain);
         command.Options.Add(verbose);
@@ -54,6 +58,8 @@ internal static class EchoCommand
                 PoolThreads = result.GetValue(poolThreads),
                 PoolQueue = result.GetValue(poolQueue),
                 MaxChildren = result.GetValue(maxChildren),
+                MaxRequestsPerWorker = result.GetValue(maxRequestsPerWorker),
+                MaxWorkerMemory = result.GetValue(maxWorkerMemory) * 1024L * 1024,
                 Server = new ServerOptions
                 {
                     MaxConnections = result.GetValue(maxConnections),
