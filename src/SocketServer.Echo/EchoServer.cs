@@ -23,6 +23,11 @@ public static class EchoServer
     {
         ArgumentNullException.ThrowIfNull(options);
         var model = CreateModel(options.Mode, options.PoolThreads, options.PoolQueue, options.MaxChildren);
+        if (model is ForkingModel forking)
+        {
+            forking.MaxRequestsPerWorker = options.MaxRequestsPerWorker;
+            forking.MaxWorkerMemory = options.MaxWorkerMemory;
+        }
 
         // Thread-based models get the plain blocking handler (nothing between thread and socket);
         // the async model gets the task-based one.

@@ -30,6 +30,12 @@ public sealed class EchoServerOptions
     /// <summary>Forking model: the most worker processes (Python's <c>max_children</c>).</summary>
     public int MaxChildren { get; set; } = 40;
 
+    /// <summary>Forking model: a worker is recycled after this many requests (<see cref="ForkingModel.MaxRequestsPerWorker"/>); 0: never. Default 10,000.</summary>
+    public int MaxRequestsPerWorker { get; set; } = 10_000;
+
+    /// <summary>Forking model: a worker holding more resident memory than this many bytes is recycled (<see cref="ForkingModel.MaxWorkerMemory"/>); 0: never. Default 512 MiB.</summary>
+    public long MaxWorkerMemory { get; set; } = 512L * 1024 * 1024;
+
     /// <summary>The server's own limits and logging.</summary>
     public ServerOptions Server { get; set; } = new();
 }

@@ -21,6 +21,8 @@ internal static class EchoCommand
         var poolThreads = NumberOptions.Integer("--pool-threads", "Pool model: threads", 64, 1, 100_000);
         var poolQueue = NumberOptions.Integer("--pool-queue", "Pool model: requests that may wait for a thread", 1024, 0, 1_000_000);
         var maxChildren = NumberOptions.Integer("--max-children", "Forking model: most worker processes", 40, 1, 10_000);
+        var maxRequestsPerWorker = NumberOptions.Integer("--max-requests-per-worker", "Forking model: recycle a worker after this many requests (0: never)", 10_000, 0, 1_000_000_000);
+        var maxWorkerMemory = NumberOptions.Integer("--max-worker-memory", "Forking model: recycle a worker holding more than this many MiB resident (0: never)", 512, 0, 1_048_576, helpName: "MIB");
         var maxConnections = NumberOptions.Integer("--max-connections", "Requests in flight at once; more are refused (default: 10000, or fewer to fit the descriptor limit)", ServerOptions.DefaultMaxConnections, 1, 1_000_000);
         var drain = NumberOptions.Seconds("--drain-timeout", "Seconds to let in-flight requests finish at shutdown", 5, 86_400, zeroAllowed: true);
         var idleTimeout = NumberOptions.Seconds("--idle-timeout", "Close a connection silent this many seconds (0: never)", ServerOptions.DefaultIdleTimeout.TotalSeconds, 86_400, zeroAllowed: true);
@@ -33,6 +35,8 @@ internal static class EchoCommand
         command.Options.Add(poolThreads);
         command.Options.Add(poolQueue);
         command.Options.Add(maxChildren);
+        command.Options.Add(maxRequestsPerWorker);
+        command.Options.Add(maxWorkerMemory);
         command.Options.Add(maxConnections);
         command.Options.Add(drain);
         command.Options.Add(idleTimeout);
@@ -56,6 +60,8 @@ internal static class EchoCommand
                 PoolThreads = result.GetValue(poolThreads),
                 PoolQueue = result.GetValue(poolQueue),
                 MaxChildren = result.GetValue(maxChildren),
+                MaxRequestsPerWorker = result.GetValue(maxRequestsPerWorker),
+                MaxWorkerMemory = result.GetValue(maxWorkerMemory) * 1024L * 1024,
                 Server = new ServerOptions
                 {
                     MaxConnections = result.GetValue(maxConnections),

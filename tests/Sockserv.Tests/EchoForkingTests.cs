@@ -52,6 +52,28 @@ public class EchoForkingTests
         server.StopsCleanlyOn(SockservProcess.SigTerm);
     }
 
+    [Fact]
+    public void Workers_are_recycled_after_max_requests_per_worker_and_every_client_is_answered()
+    {
+        using var server = SockservProcess.StartEcho("--upper", "--port", "0", "--mode", "forking", "--max-children", "1", "--max-requests-per-worker", "2");
+        var holders = new List<int>();
+        for (var i = 0; i < 6; i++)
+        {
+            using var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { ReceiveTimeout = Bounded.Millis };
+            client.Connect(IPAddress.Loopback, server.Port);
+            client.Send(Encoding.ASCII.GetBytes($"client {i}\n"));
+
+            Assert.Equal($"CLIENT {i}\n", Peer.Receive(client, $"client {i}\n".Length));
+            holders.Add(HolderOf(server.Port, ((IPEndPoint)client.LocalEndPoint!).Port, server.Id));
+        }
+
+        // Two connections each (a limit of 2 has no room for jitter), each pair a new worker.
+        Assert.Equal([holders[0], holders[0], holders[2], holders[2], holders[4], holders[4]], holders);
+        Assert.Equal(3, holders.Distinct().Count());
+        Assert.DoesNotContain(server.Id, holders);
+        server.StopsCleanlyOn(SockservProcess.SigTerm);
+    }
+
     /// <summary>The process (the master or one of its children) that has the server's end of the connection from <paramref name="clientPort"/> open.</summary>
     private static int HolderOf(int serverPort, int clientPort, int master)
     {

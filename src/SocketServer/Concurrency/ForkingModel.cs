@@ -27,6 +27,12 @@ namespace SocketServer;
 /// serving starts; more start, up to <see cref="MaxChildren"/>, when requests queue; beyond that up
 /// to <see cref="MaxQueue"/> requests wait, and the rest are refused and closed.
 /// </para>
+/// <para>
+/// The master watches its workers: one that stops answering (or is stopped) gets nothing more and
+/// gives back what it had not started (<see cref="LivenessTimeout"/>), and one that has served
+/// <see cref="MaxRequestsPerWorker"/> requests or holds <see cref="MaxWorkerMemory"/> bytes is
+/// recycled: drained, then replaced.
+/// </para>
 /// </remarks>
 public sealed class ForkingModel : ConcurrencyModel
 {
@@ -70,8 +76,47 @@ public sealed class ForkingModel : ConcurrencyModel
     /// <summary>Requests the master holds while every worker is full; beyond it requests are refused. Default 1024.</summary>
     public int MaxQueue { get; set; } = 1024;
 
-    /// <summary>A worker that does not answer the master's heartbeat for this long (stopped, wedged) is killed and replaced. Default 30 seconds.</summary>
+    /// <summary>
+    /// A worker that does not answer the master's heartbeat for this long (stopped, wedged) is killed
+    /// and replaced; the requests it had started are lost with it. Default 30 seconds. It gets no new
+    /// requests long before that: see <see cref="LivenessTimeout"/>.
+    /// </summary>
     public TimeSpan HangTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// A worker that does not answer the master's heartbeat for this long, or that /proc shows stopped
+    /// (SIGSTOP, a debugger) at the supervisor's next tick, gets no more requests: those handed to it
+    /// that it has not read yet are taken back and given to other workers, and a replacement starts.
+    /// The requests it had started stay with it; should it answer again it is recycled, and if it is
+    /// still silent after <see cref="HangTimeout"/> it is killed. The heartbeat is answered by a thread
+    /// of its own in the worker, so a worker busy with long requests answers it. Default 5 seconds.
+    /// </summary>
+    public TimeSpan LivenessTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// gunicorn's <c>max_requests</c>: a worker that has been handed this many requests (connections or
+    /// datagrams) is recycled — it gets no more, finishes what it holds, and exits, while a new worker
+    /// takes its place — so a slow leak in a handler or a library never grows for ever. Each worker's
+    /// own limit is drawn when it starts, up to a tenth more than this (gunicorn's
+    /// <c>max_requests_jitter</c>), so workers started together do not all recycle at once. 0: never.
+    /// Default 10,000.
+    /// </summary>
+    public int MaxRequestsPerWorker { get; set; } = 10_000;
+
+    /// <summary>
+    /// A worker whose resident memory (its RSS, read by the master from /proc at each tick) exceeds this
+    /// many bytes, once it has served a request, is recycled as after <see cref="MaxRequestsPerWorker"/>.
+    /// Keep it well above what a fresh worker holds (a .NET worker starts near 40 MiB). 0: never.
+    /// Default 512 MiB.
+    /// </summary>
+    public long MaxWorkerMemory { get; set; } = 512L * 1024 * 1024;
+
+    /// <summary>
+    /// How long a worker being recycled may take to finish the requests it holds, undisturbed. Past it,
+    /// the worker is told to stop as at shutdown: its handlers see <c>Stopping</c>, and what still
+    /// runs after the server's <c>DrainTimeout</c> is aborted. Default 30 seconds.
+    /// </summary>
+    public TimeSpan RecycleTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>
     /// A request that runs longer than this has its worker killed and replaced — the one way to stop
@@ -125,6 +170,10 @@ public sealed class ForkingModel : ConcurrencyModel
         ArgumentOutOfRangeException.ThrowIfNegative(MaxQueue, nameof(MaxQueue));
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(HangTimeout, TimeSpan.Zero, nameof(HangTimeout));
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(StartTimeout, TimeSpan.Zero, nameof(StartTimeout));
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(LivenessTimeout, TimeSpan.Zero, nameof(LivenessTimeout));
+        ArgumentOutOfRangeException.ThrowIfNegative(MaxRequestsPerWorker, nameof(MaxRequestsPerWorker));
+        ArgumentOutOfRangeException.ThrowIfNegative(MaxWorkerMemory, nameof(MaxWorkerMemory));
+        ArgumentOutOfRangeException.ThrowIfLessThan(RecycleTimeout, TimeSpan.Zero, nameof(RecycleTimeout));
 
         // Forking servers are numbered in construction order, the same in master and worker, so a
         // worker knows which of its program's servers it serves.

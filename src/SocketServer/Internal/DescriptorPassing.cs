@@ -111,7 +111,18 @@ internal static unsafe partial class DescriptorPassing
     /// the peer closed) and the descriptor that came with it, or -1; received descriptors are
     /// close-on-exec. Throws <see cref="SocketException"/> on failure.
     /// </summary>
-    public static int Receive(Socket channel, Span<byte> buffer, out nint descriptor)
+    public static int Receive(Socket channel, Span<byte> buffer, out nint descriptor) =>
+        Receive(channel, buffer, MsgCmsgCloexec, out descriptor);
+
+    /// <summary>
+    /// As <see cref="Receive(Socket, Span{byte}, out nint)"/>, but never blocks: returns -1 when no
+    /// message waits. <c>MSG_DONTWAIT</c> rather than a non-blocking socket, because the flag of a
+    /// socket belongs to every process holding it, and another may be blocked reading it.
+    /// </summary>
+    public static int TryReceive(Socket channel, Span<byte> buffer, out nint descriptor) =>
+        Receive(channel, buffer, MsgCmsgCloexec | MsgDontWait, out descriptor);
+
+    private static int Receive(Socket channel, Span<byte> buffer, int flags, out nint descriptor)
     {
         descriptor = -1;
         var handle = channel.SafeHandle;
@@ -126,13 +137,18 @@ internal static unsafe partial class DescriptorPassing
                 {
                     var iov = new IoVec { Base = bytes, Length = (nuint)buffer.Length };
                     var message = new MessageHeader { Iov = &iov, IovLength = 1, Control = control, ControlLength = ControlSpace };
-                    var received = SysReceiveMessage(handle.DangerousGetHandle(), &message, MsgCmsgCloexec);
+                    var received = SysReceiveMessage(handle.DangerousGetHandle(), &message, flags);
                     if (received < 0)
                     {
                         var error = Marshal.GetLastPInvokeError();
                         if (error == Interrupted)
                         {
                             continue;
+                        }
+
+                        if (error == WouldBlock && (flags & MsgDontWait) != 0)
+                        {
+                            return -1;
                         }
 
                         throw new SocketException(error);

@@ -24,6 +24,15 @@ internal static class ServerMetrics
     public static readonly Counter<long> WorkerDeaths =
         Meter.CreateCounter<long>("socketserver.worker.deaths", "{process}", "Worker processes that died or were killed while their server was not closing.");
 
+    public static readonly Counter<long> WorkerRecycles =
+        Meter.CreateCounter<long>("socketserver.worker.recycles", "{process}", "Worker processes retired and replaced; the reason tag says why: requests (MaxRequestsPerWorker), memory (MaxWorkerMemory) or unresponsive (it answered again after the liveness check gave up on it).");
+
+    public static readonly Counter<long> WorkersUnresponsive =
+        Meter.CreateCounter<long>("socketserver.worker.unresponsive", "{process}", "Worker processes found stopped or silent past LivenessTimeout, and handed nothing more.");
+
+    public static readonly Counter<long> RequestsRecovered =
+        Meter.CreateCounter<long>("socketserver.requests.recovered", "{request}", "Requests taken back, unstarted, from a worker that stopped answering or died, and handed to another.");
+
     public static readonly UpDownCounter<long> ActiveRequests =
         Meter.CreateUpDownCounter<long>("socketserver.requests.active", "{request}", "Requests being handled now.");
 }

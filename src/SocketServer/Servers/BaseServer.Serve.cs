@@ -621,6 +621,19 @@ public abstract partial class BaseServer
         ServerMetrics.ActiveRequests.Add(-1);
     }
 
+    /// <summary>
+    /// A model took back, unstarted, a request it had handed to another process, and holds it now as
+    /// <paramref name="recovered"/> (its own copy of the connection): the request stays in flight
+    /// under that identity, and the model hands it on again.
+    /// </summary>
+    internal void ReplaceHandedOff(Request original, Request recovered)
+    {
+        // Add before removing, so the count never passes through zero: a drain waiting for it would end.
+        _inFlight.TryAdd(recovered, int.MaxValue);
+        _inFlight.Remove(original);
+        original.Dispose();
+    }
+
     private void ShutdownRequestQuietly(Request request)
     {
         try

@@ -13,7 +13,7 @@ namespace SocketServer.Forking.Tests.Fixtures;
 /// </summary>
 public sealed partial class ForkingApp : IDisposable
 {
-    public static readonly TimeSpan Wait = TimeSpan.FromSeconds(30);
+    public static readonly TimeSpan Wait = TimeSpan.FromSeconds(60);
 
     private readonly Process _process;
     private readonly StringBuilder _stderr = new();

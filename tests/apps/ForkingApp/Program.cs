@@ -6,7 +6,8 @@ using Microsoft.Extensions.Logging;
 using SocketServer;
 
 // forking-app <tcp|udp|unix|unixdgram> <host-or-path> [--async] [--blocking] [--max N] [--min N] [--per N] [--queue N]
-//             [--limit-ms N] [--hang-ms N] [--drain-ms N] [--no-block]
+//             [--limit-ms N] [--hang-ms N] [--liveness-ms N] [--drain-ms N] [--no-block]
+//             [--max-requests N] [--max-memory-mb N] [--recycle-ms N]
 // The master prints "serving <address> pid <pid>" once its workers are up; workers print nothing
 // to stdout. Logs go to stderr.
 var transport = args[0];
@@ -31,6 +32,10 @@ if (Number("--per") is { } per) model.RequestsPerChild = per;
 if (Number("--queue") is { } queue) model.MaxQueue = queue;
 if (Number("--limit-ms") is { } limit) model.RequestTimeLimit = TimeSpan.FromMilliseconds(limit);
 if (Number("--hang-ms") is { } hang) model.HangTimeout = TimeSpan.FromMilliseconds(hang);
+if (Number("--liveness-ms") is { } liveness) model.LivenessTimeout = TimeSpan.FromMilliseconds(liveness);
+if (Number("--max-requests") is { } maxRequests) model.MaxRequestsPerWorker = maxRequests;
+if (Number("--max-memory-mb") is { } maxMemory) model.MaxWorkerMemory = maxMemory * 1024L * 1024;
+if (Number("--recycle-ms") is { } recycle) model.RecycleTimeout = TimeSpan.FromMilliseconds(recycle);
 model.BlockOnClose = !options.ContainsKey("--no-block");
 
 var serverOptions = new ServerOptions { LoggerFactory = logging };
@@ -81,8 +86,9 @@ return 0;
 /// <summary>
 /// Lines in, lines out: "pid" answers the worker's process id; "crash" calls FailFast; "throw"
 /// throws on a thread of its own (an unhandled exception ends the process); "hang" never returns;
-/// "hold" waits for the client to close; "sleep N" sleeps N ms then answers "slept"; anything else
-/// comes back upper-cased.
+/// "hold" waits for the client to close; "sleep N" sleeps N ms then answers "slept"; "hold-memory N"
+/// allocates N MiB, touches every page and keeps it for the life of the process, then answers
+/// "held N"; anything else comes back upper-cased.
 /// </summary>
 internal sealed class ProbeHandler : StreamRequestHandler
 {
@@ -153,6 +159,8 @@ internal sealed class DatagramProbeHandler : DatagramRequestHandler
 
 internal static class Probe
 {
+    private static readonly List<byte[]> Held = [];
+
     public static string? Answer(string line)
     {
         switch (line)
@@ -177,6 +185,23 @@ internal static class Probe
                 {
                     Thread.Sleep(int.Parse(line[6..], CultureInfo.InvariantCulture));
                     return "slept";
+                }
+
+                if (line.StartsWith("hold-memory ", StringComparison.Ordinal))
+                {
+                    var mebibytes = int.Parse(line[12..], CultureInfo.InvariantCulture);
+                    for (var i = 0; i < mebibytes; i++)
+                    {
+                        // Filled, not just allocated: untouched pages of a fresh allocation are not resident.
+                        var block = GC.AllocateUninitializedArray<byte>(1024 * 1024);
+                        block.AsSpan().Fill(1);
+                        lock (Held)
+                        {
+                            Held.Add(block);
+                        }
+                    }
+
+                    return $"held {mebibytes}";
                 }
 
                 return line.ToUpperInvariant();

@@ -12,7 +12,7 @@ namespace SocketServer.Forking;
 /// </summary>
 internal static class WorkerMessages
 {
-    public const byte Hello = 1;      // worker → master: int32 worker number, 16-byte token
+    public const byte Hello = 1;      // worker → master: int32 worker number, 16-byte token + the worker's own end of the channel
     public const byte Welcome = 2;    // master → worker: kind byte, address [+ the datagram socket]
     public const byte Connection = 3; // master → worker: int64 id, client address + the connection
     public const byte Datagram = 4;   // master → worker: int64 id, client address, packet

@@ -1,5 +1,6 @@
 using System.ComponentModel;
 using System.Diagnostics;
+using System.Globalization;
 using System.Net.Sockets;
 using System.Security.Cryptography;
 using Microsoft.Extensions.Logging;
@@ -11,8 +12,10 @@ namespace SocketServer.Forking;
 /// The master's side of the forking model: starts worker processes, admits them on a private
 /// control socket, hands each verified request to the least-busy worker (the connection's
 /// descriptor itself, by <c>SCM_RIGHTS</c>), queues what no worker can take yet (bounded), and
-/// supervises — a worker that dies loses only its own requests and is replaced; one that stops
-/// answering, or runs a request past the limit, is killed and replaced. See docs/forking.md.
+/// supervises — a worker that dies loses only the requests it had started and is replaced; one
+/// that is stopped or stops answering gets nothing more and gives back what it had not started
+/// (killed if it stays silent); one that served its share of requests or grew too big is drained and
+/// replaced (recycled); one that runs a request past the limit is killed and replaced. See docs/forking.md.
 /// </summary>
 internal sealed class WorkerPool : IDisposable
 {
@@ -29,8 +32,9 @@ internal sealed class WorkerPool : IDisposable
     private readonly ILogger _logger;
     private readonly Lock _gate = new();
     private readonly List<Worker> _workers = [];
-    private readonly Queue<Request> _pending = new();
+    private readonly LinkedList<Request> _pending = new();
     private readonly byte[] _message = new byte[WorkerMessages.MaxLength];
+    private readonly byte[] _takeBack = new byte[WorkerMessages.MaxLength];
     private readonly DirectoryInfo _directory;
     private readonly string _controlPath;
     private readonly Socket _listener;
@@ -70,7 +74,8 @@ internal sealed class WorkerPool : IDisposable
         }
 
         new Thread(Admit) { IsBackground = true, Name = "socketserver workers accept" }.Start();
-        var tick = TimeSpan.FromTicks(Math.Clamp(model.HangTimeout.Ticks / 4, TimeSpan.TicksPerMillisecond * 50, TimeSpan.TicksPerSecond));
+        var watch = Math.Min(model.LivenessTimeout.Ticks, model.HangTimeout.Ticks);
+        var tick = TimeSpan.FromTicks(Math.Clamp(watch / 4, TimeSpan.TicksPerMillisecond * 50, TimeSpan.TicksPerSecond));
         _timer = new Timer(_ => Supervise(), null, tick, tick);
         _onStopping = server.Stopping.Register(Stop);
         _onAbort = server.Aborted.Register(() => KillBusy("the drain timeout passed with its requests still running"));
@@ -152,13 +157,13 @@ internal sealed class WorkerPool : IDisposable
             {
                 refusal = $"all workers are busy ({_model.MaxChildren} at most, {_model.RequestsPerChild} requests each) and {_model.MaxQueue} requests are queued";
             }
-            else if (_startFailures >= MaxStartFailures && !_workers.Any(w => w.Ready))
+            else if (_startFailures >= MaxStartFailures && !_workers.Any(w => w.Serves))
             {
                 refusal = $"no worker process is running ({_lastFailure})";
             }
             else
             {
-                _pending.Enqueue(request);
+                _pending.AddLast(request);
                 WorkerLog.Queued(_logger, request.ToString(), _pending.Count);
                 Grow();
             }
@@ -178,17 +183,38 @@ internal sealed class WorkerPool : IDisposable
     {
         while (true)
         {
-            // The least busy; among equals, the next in turn, so short requests spread too.
+            // The least busy; among equals, the next in turn, so short requests spread too. A worker
+            // being recycled is the last resort, taken only while no other worker runs or starts
+            // (starting keeps failing): recycling must not leave the server with no worker at all.
             Worker? best = null;
+            Worker? spare = null;
+            var inService = false;
             var count = _workers.Count;
             for (var i = 0; i < count; i++)
             {
                 var worker = _workers[(_turn + i) % count];
-                if (worker.Ready && !worker.Full && worker.InFlight.Count < _model.RequestsPerChild
-                    && (best is null || worker.InFlight.Count < best.InFlight.Count))
+                inService |= worker.InService;
+                if (!worker.Serves || worker.Full || worker.InFlight.Count >= _model.RequestsPerChild)
+                {
+                    continue;
+                }
+
+                if (worker.Recycling)
+                {
+                    if (spare is null || worker.InFlight.Count < spare.InFlight.Count)
+                    {
+                        spare = worker;
+                    }
+                }
+                else if (best is null || worker.InFlight.Count < best.InFlight.Count)
                 {
                     best = worker;
                 }
+            }
+
+            if (best is null && !inService)
+            {
+                best = spare;
             }
 
             if (best is null)
@@ -221,6 +247,12 @@ internal sealed class WorkerPool : IDisposable
             {
                 best.InFlight[id] = (request, Stopwatch.GetTimestamp());
                 _turn = (_workers.IndexOf(best) + 1) % count;
+                if (++best.Handed == best.RequestLimit)
+                {
+                    Recycle(best, $"it has been handed {best.Handed} requests (MaxRequestsPerWorker {_model.MaxRequestsPerWorker})", "requests");
+                    Replenish();
+                }
+
                 return true;
             }
 
@@ -230,10 +262,12 @@ internal sealed class WorkerPool : IDisposable
         }
     }
 
-    // Under _gate: back up to MinChildren, and more if queued requests need the room.
+    // Under _gate: back up to MinChildren, and more if queued requests need the room. Workers on their
+    // way out (recycled, unresponsive) do not count: their replacements start at once, so for a while
+    // the processes may outnumber MaxChildren, though no more than MaxChildren take requests.
     private void Replenish()
     {
-        while (!_closing && _workers.Count(w => !w.Gone) < _model.MinChildren && Spawn())
+        while (!_closing && _workers.Count(w => w.InService) < _model.MinChildren && Spawn())
         {
         }
 
@@ -246,7 +280,7 @@ internal sealed class WorkerPool : IDisposable
     // Under _gate: start a worker when queued requests need more room than the starting ones bring.
     private void Grow()
     {
-        var alive = _workers.Count(w => !w.Gone);
+        var alive = _workers.Count(w => w.InService);
         var starting = _workers.Count(w => !w.Gone && !w.Ready);
         if (alive < _model.MaxChildren && (long)starting * _model.RequestsPerChild < _pending.Count)
         {
@@ -265,7 +299,15 @@ internal sealed class WorkerPool : IDisposable
         var number = ++_nextWorker;
         var token = RandomNumberGenerator.GetBytes(WorkerMessages.TokenLength);
         var process = new Process { EnableRaisingEvents = true };
-        var worker = new Worker(number, process, token) { Started = Stopwatch.GetTimestamp() };
+        var limit = _model.MaxRequestsPerWorker;
+        var worker = new Worker(number, process, token)
+        {
+            Started = Stopwatch.GetTimestamp(),
+
+            // Jitter, as gunicorn's max_requests_jitter: requests spread evenly over the workers, so
+            // without it workers started together would all be recycled together.
+            RequestLimit = limit == 0 ? 0 : limit + (long)Random.Shared.Next((limit / 10) + 1),
+        };
 
         // Before Start: Exited is raised once, and a worker that fails at once must still be seen to.
         // (Its handler waits for _gate, which this method holds until the worker is in the list.)
@@ -329,16 +371,38 @@ internal sealed class WorkerPool : IDisposable
 
     private void Welcome(Socket channel)
     {
-        channel.ReceiveTimeout = (int)HelloTimeout.TotalMilliseconds;
+        if (!channel.Poll(HelloTimeout, SelectMode.SelectRead))
+        {
+            throw new InvalidDataException($"no hello within {HelloTimeout.TotalSeconds:0} s");
+        }
+
         var hello = new byte[64];
-        var received = channel.Receive(hello);
-        if (received != 5 + WorkerMessages.TokenLength || hello[0] != WorkerMessages.Hello)
+        var received = DescriptorPassing.Receive(channel, hello, out var descriptor);
+
+        // The worker's own end of this channel, which it sends along: holding it, the master can read
+        // back what it handed over and the worker never read (TakeBack). Without it (this process out
+        // of descriptors), such requests are closed instead.
+        var peer = descriptor >= 0 ? new Socket(new SafeSocketHandle(descriptor, ownsHandle: true)) : null;
+        try
+        {
+            Welcome(channel, hello.AsSpan(0, received), peer);
+        }
+        catch
+        {
+            peer?.Dispose();
+            throw;
+        }
+    }
+
+    private void Welcome(Socket channel, ReadOnlySpan<byte> hello, Socket? peer)
+    {
+        if (hello.Length != 5 + WorkerMessages.TokenLength || hello[0] != WorkerMessages.Hello)
         {
             throw new InvalidDataException("the first message was not a worker's hello");
         }
 
-        var number = BitConverter.ToInt32(hello, 1);
-        var token = hello.AsSpan(5, WorkerMessages.TokenLength);
+        var number = BitConverter.ToInt32(hello[1..]);
+        var token = hello.Slice(5, WorkerMessages.TokenLength);
 
         // SO_PEERCRED: the kernel's word for which process is on the other end.
         var credentials = new byte[12];
@@ -361,7 +425,6 @@ internal sealed class WorkerPool : IDisposable
             throw new InvalidDataException($"worker {number} connected from process {pid}, not from {worker.Pid} which was started: the worker command must exec the program, not run it as a child");
         }
 
-        channel.ReceiveTimeout = 0;
         var welcome = new byte[1024];
         var length = WorkerMessages.WriteWelcome(welcome, _server.Kind, _server.ServerAddress);
         var socket = _server.Kind == RequestKind.Datagram ? _server.Socket : null;
@@ -372,6 +435,7 @@ internal sealed class WorkerPool : IDisposable
             if (error == 0 && !worker.Gone && !_closing)
             {
                 worker.Channel = channel;
+                worker.Peer = peer;
                 worker.Ready = true;
                 worker.LastHeard = Stopwatch.GetTimestamp();
                 _startFailures = 0;
@@ -385,6 +449,7 @@ internal sealed class WorkerPool : IDisposable
 
         if (!worker.Ready)
         {
+            peer?.Dispose();
             channel.Dispose();
             return;
         }
@@ -392,6 +457,15 @@ internal sealed class WorkerPool : IDisposable
         WorkerLog.Ready(_logger, number, pid);
         new Thread(() => Listen(worker)) { IsBackground = true, Name = $"socketserver worker {number}" }.Start();
         _changed.Release();
+        lock (_gate)
+        {
+            // Workers being recycled that waited for someone to take over may go now.
+            foreach (var recycled in _workers)
+            {
+                StopWhenDrained(recycled);
+            }
+        }
+
         Pump();
     }
 
@@ -438,6 +512,7 @@ internal sealed class WorkerPool : IDisposable
             {
                 request = entry.Request;
                 worker.Full = false;
+                StopWhenDrained(worker);
             }
         }
 
@@ -448,7 +523,8 @@ internal sealed class WorkerPool : IDisposable
         }
     }
 
-    // The worker can take no more: its requests in flight are lost (their connections died with it).
+    // The worker can take no more: what it never read goes to other workers, the rest is lost (those
+    // connections died with it).
     private void Lose(Worker worker)
     {
         List<Request>? lost;
@@ -458,17 +534,20 @@ internal sealed class WorkerPool : IDisposable
         }
 
         Release(worker, lost);
+        Pump();
     }
 
-    // Under _gate: the worker takes nothing more (and a late connect cannot revive it); returns its
-    // requests in flight, lost with it, or null when it was written off already.
-    private static List<Request>? WriteOff(Worker worker)
+    // Under _gate: the worker takes nothing more (and a late connect cannot revive it). What it was
+    // handed and never read goes back to the queue; returns the rest of its requests in flight, lost
+    // with it, or null when it was written off already.
+    private List<Request>? WriteOff(Worker worker)
     {
         if (worker.Gone)
         {
             return null;
         }
 
+        worker.TakenBack = TakeBack(worker);
         worker.Gone = true;
         worker.Ready = false;
         List<Request> lost = [.. worker.InFlight.Values.Select(e => e.Request)];
@@ -485,11 +564,120 @@ internal sealed class WorkerPool : IDisposable
             return;
         }
 
+        if (worker.TakenBack > 0)
+        {
+            WorkerLog.TookBack(_logger, worker.TakenBack, worker.Number, worker.Pid);
+        }
+
         worker.Channel?.Dispose();
+        worker.Peer?.Dispose();
         foreach (var request in lost)
         {
             _server.CompleteHandedOff(request);
         }
+    }
+
+    /// <summary>
+    /// Under _gate: takes back the requests handed to <paramref name="worker"/> that it has not read,
+    /// still queued in its end of the channel — which the master holds too, since the worker sent it
+    /// with its hello — and puts them first in the queue, for other workers. Safe while the worker
+    /// runs: each message is taken whole by one reader, so one the worker reads meanwhile is simply
+    /// not among them. Returns how many were taken back.
+    /// </summary>
+    private int TakeBack(Worker worker)
+    {
+        if (worker.Peer is not { } peer)
+        {
+            return 0;
+        }
+
+        var taken = new List<Request>();
+        var stop = false;
+        while (true)
+        {
+            int received;
+            nint descriptor;
+            try
+            {
+                received = DescriptorPassing.TryReceive(peer, _takeBack, out descriptor);
+            }
+            catch (SocketException)
+            {
+                break;
+            }
+
+            if (received <= 0)
+            {
+                DescriptorPassing.Close(descriptor);
+                break;
+            }
+
+            var type = _takeBack[0];
+            if (type is WorkerMessages.Connection or WorkerMessages.Datagram && received >= 9
+                && worker.InFlight.Remove(WorkerMessages.ReadId(_takeBack), out var entry))
+            {
+                if (Recover(worker, entry.Request, descriptor) is { } recovered)
+                {
+                    taken.Add(recovered);
+                }
+            }
+            else
+            {
+                // Heartbeats it never saw, or a stop to give it again below.
+                stop |= type == WorkerMessages.Stop;
+                DescriptorPassing.Close(descriptor);
+            }
+        }
+
+        if (stop)
+        {
+            DescriptorPassing.Send(worker.Channel!, [WorkerMessages.Stop], -1);
+        }
+
+        for (var i = taken.Count - 1; i >= 0; i--)
+        {
+            _pending.AddFirst(taken[i]);
+        }
+
+        ServerMetrics.RequestsRecovered.Add(taken.Count);
+        return taken.Count;
+    }
+
+    // Under _gate: the request as the master can hand it on again. A datagram's bytes never left the
+    // master; a connection comes back as a new descriptor, so as a new request in the same place.
+    private Request? Recover(Worker worker, Request request, nint descriptor)
+    {
+        if (request is DatagramRequest)
+        {
+            DescriptorPassing.Close(descriptor);
+            return request;
+        }
+
+        string reason;
+        if (descriptor >= 0)
+        {
+            var handle = new SafeSocketHandle(descriptor, ownsHandle: true);
+            try
+            {
+                var recovered = new StreamRequest(new Socket(handle), request.ClientAddress);
+                _server.ReplaceHandedOff(request, recovered);
+                return recovered;
+            }
+            catch (SocketException e)
+            {
+                handle.Dispose();
+                reason = e.Message;
+            }
+        }
+        else
+        {
+            reason = "its descriptor did not come back (is the master out of file descriptors?)";
+        }
+
+        // Bookkeeping only (it holds no lock of ours), so it may run here.
+        WorkerLog.NotTakenBack(_logger, request.ToString(), worker.Number, worker.Pid, reason);
+        _server.CompleteHandedOff(request);
+        return null;
     }
 
     private void OnExited(Worker worker)
@@ -520,7 +708,7 @@ internal sealed class WorkerPool : IDisposable
         }
 
         ServerMetrics.Workers.Add(-1);
-        if (closing && (code == 0 || worker.Stopped))
+        if ((closing || worker.Recycling) && (code == 0 || worker.Stopped))
         {
             WorkerLog.Exited(_logger, worker.Number, worker.Pid);
         }
@@ -546,7 +734,7 @@ internal sealed class WorkerPool : IDisposable
     // Under _gate: when workers keep failing to start and none runs, what waits would wait for nothing.
     private List<Request> TakeQueueIfHopeless()
     {
-        if (_startFailures < MaxStartFailures || _workers.Any(w => w.Ready))
+        if (_startFailures < MaxStartFailures || _workers.Any(w => w.Serves))
         {
             return [];
         }
@@ -571,19 +759,49 @@ internal sealed class WorkerPool : IDisposable
     // Sends queued requests to workers with room.
     private void Pump()
     {
+        List<Request> stranded = [];
         lock (_gate)
         {
-            while (_pending.Count > 0 && TrySend(_pending.Peek()))
+            while (_pending.First is { } first && TrySend(first.Value))
             {
-                _pending.Dequeue();
+                _pending.RemoveFirst();
+            }
+
+            if (_closing && _pending.Count > 0 && !_workers.Any(w => w.Serves))
+            {
+                // Taken back from a worker that died while closing, with every other one told to
+                // stop: nothing will serve them, and the drain should not wait for them.
+                stranded = [.. _pending];
+                _pending.Clear();
             }
 
             StopWorkersWhenQueueEmpty();
         }
+
+        RefuseAll(stranded, "the server is closing and no worker can take it");
     }
 
     private void Supervise()
     {
+        // What /proc says of each worker, read before taking the lock: no file is read under it.
+        Worker[] watched;
+        lock (_gate)
+        {
+            if (_closing)
+            {
+                return;
+            }
+
+            watched = [.. _workers.Where(w => w.Ready)];
+        }
+
+        var memoryLimit = _model.MaxWorkerMemory;
+        var seen = new Dictionary<Worker, (bool Stopped, long Resident)>(watched.Length, ReferenceEqualityComparer.Instance);
+        foreach (var worker in watched)
+        {
+            seen[worker] = (ProcessState.IsStopped(worker.Pid), memoryLimit > 0 ? ProcessState.ResidentBytes(worker.Pid) : 0);
+        }
+
         var now = Stopwatch.GetTimestamp();
         // A worker to be killed is written off at once, under the lock, so nothing more is handed to
         // it (a connection handed over now would die with it, unanswered) and a late connect cannot
@@ -608,35 +826,74 @@ internal sealed class WorkerPool : IDisposable
 
                 if (!worker.Ready)
                 {
-                    if (Stopwatch.GetElapsedTime(worker.Started) > _model.StartTimeout)
+                    if (Stopwatch.GetElapsedTime(worker.Started, now) > _model.StartTimeout)
                     {
-                        Doom(worker, $"it did not connect within {_model.StartTimeout.TotalSeconds:0.#} s (StartTimeout)");
+                        Doom(worker, $"it did not connect within {Seconds(_model.StartTimeout)} s (StartTimeout)");
                     }
 
                     continue;
                 }
 
-                if (Stopwatch.GetElapsedTime(worker.LastHeard) > _model.HangTimeout)
+                var silent = Stopwatch.GetElapsedTime(worker.LastHeard, now);
+                if (silent > _model.HangTimeout)
                 {
-                    Doom(worker, $"it has not answered for {_model.HangTimeout.TotalSeconds:0.#} s (HangTimeout)");
+                    Doom(worker, $"it has not answered for {Seconds(_model.HangTimeout)} s (HangTimeout)");
                     continue;
                 }
 
                 if (_model.RequestTimeLimit is { } limit && worker.InFlight.Values.FirstOrDefault(e => Stopwatch.GetElapsedTime(e.Started, now) > limit) is { Request: { } late })
                 {
-                    Doom(worker, $"the request from {late} ran longer than {limit.TotalSeconds:0.#} s (RequestTimeLimit)");
+                    Doom(worker, $"the request from {late} ran longer than {Seconds(limit)} s (RequestTimeLimit)");
                     continue;
                 }
 
-                worker.Full = DescriptorPassing.Send(worker.Channel!, [WorkerMessages.Ping], -1) != 0 && worker.Full;
+                if (worker.Recycling && worker.Stopped && Stopwatch.GetElapsedTime(worker.StopSent, now) > _server.DrainTimeout + ExitGrace)
+                {
+                    Doom(worker, $"it was recycled and told to stop, but has not exited {Seconds(_server.DrainTimeout + ExitGrace)} s later (DrainTimeout and 5 s)");
+                    continue;
+                }
+
+                var (stopped, resident) = seen.GetValueOrDefault(worker);
+                if (worker.Suspended)
+                {
+                    if (stopped)
+                    {
+                        // It can answer nothing, and heartbeats would only pile up in its queue.
+                        continue;
+                    }
+
+                    if (worker.LastHeard > worker.SuspendedAt)
+                    {
+                        // Back, but a replacement took its place: it finishes what it holds, and goes.
+                        worker.Suspended = false;
+                        Recycle(worker, "it answers again after it was found unresponsive", "unresponsive");
+                    }
+                }
+                else if (stopped)
+                {
+                    Suspend(worker, "it is stopped (state T in /proc: SIGSTOP, or a debugger)");
+                    continue;
+                }
+                else if (worker.Unanswered(now) is var unanswered && unanswered > _model.LivenessTimeout)
+                {
+                    Suspend(worker, $"it has not answered the heartbeat for {Seconds(unanswered)} s (LivenessTimeout {Seconds(_model.LivenessTimeout)} s)");
+                }
+                else if (memoryLimit > 0 && resident > memoryLimit && worker.Handed > 0 && !worker.Recycling)
+                {
+                    // Once it has served: a fresh worker's footprint is what it is, and recycling it would only churn.
+                    Recycle(worker, $"it holds {Mebibytes(resident)} MiB resident, more than MaxWorkerMemory ({Mebibytes(memoryLimit)} MiB)", "memory");
+                }
+
+                StopWhenDrained(worker, now);
+                worker.Ping();
             }
 
-            if (_startFailures >= MaxStartFailures && Stopwatch.GetElapsedTime(_lastRetry) > RetryInterval)
+            if (_startFailures >= MaxStartFailures && Stopwatch.GetElapsedTime(_lastRetry, now) > RetryInterval)
             {
                 // Give starting another go now and then, in case what broke it (a missing file, a full disk) is fixed.
                 _startFailures = MaxStartFailures - 1;
                 _lastRetry = now;
-                if (_workers.Count(w => !w.Gone) < Math.Max(1, _model.MinChildren))
+                if (_workers.Count(w => w.InService) < Math.Max(1, _model.MinChildren))
                 {
                     Spawn();
                 }
@@ -654,6 +911,73 @@ internal sealed class WorkerPool : IDisposable
         }
 
         Pump();
+    }
+
+    private static string Seconds(TimeSpan time) => time.TotalSeconds.ToString("0.#", CultureInfo.InvariantCulture);
+
+    private static string Mebibytes(long bytes) => (bytes / (1024 * 1024)).ToString(CultureInfo.InvariantCulture);
+
+    /// <summary>
+    /// Under _gate: the worker is stopped or silent. Hand it nothing more, take back what it has not
+    /// read (it goes first to the others), and let a replacement start (Replenish, which the caller
+    /// runs). What it started stays with it: should it answer again it is recycled; if it stays silent
+    /// past HangTimeout it is killed, as before. It is not killed now, since a worker paused (by an
+    /// operator, a debugger, a long GC) may yet finish those requests, and killing would lose them.
+    /// </summary>
+    private void Suspend(Worker worker, string why)
+    {
+        worker.Suspended = true;
+        worker.SuspendedAt = Stopwatch.GetTimestamp();
+        var taken = TakeBack(worker);
+        ServerMetrics.WorkersUnresponsive.Add(1);
+        WorkerLog.Unresponsive(_logger, worker.Number, worker.Pid, why, taken, worker.InFlight.Count, _model.HangTimeout.TotalSeconds);
+    }
+
+    /// <summary>
+    /// Under _gate: the worker gets no more requests (unless no other worker runs or starts at all),
+    /// finishes what it holds, and is then told to stop (<see cref="StopWhenDrained"/>); the caller
+    /// runs Replenish, which starts its replacement.
+    /// </summary>
+    private void Recycle(Worker worker, string reason, string kind)
+    {
+        if (worker.Recycling)
+        {
+            return;
+        }
+
+        worker.Recycling = true;
+        worker.RecycleStarted = Stopwatch.GetTimestamp();
+        ServerMetrics.WorkerRecycles.Add(1, new KeyValuePair<string, object?>("reason", kind));
+        WorkerLog.Recycling(_logger, worker.Number, worker.Pid, reason, worker.InFlight.Count);
+    }
+
+    /// <summary>
+    /// Under _gate: a worker being recycled is told to stop once it holds no request and another
+    /// worker is ready to serve in its place (so a replacement that cannot start leaves the old one
+    /// serving, rather than none), or, past <see cref="ForkingModel.RecycleTimeout"/>, with what it
+    /// still holds: it then drains as at shutdown.
+    /// </summary>
+    private void StopWhenDrained(Worker worker, long now = 0)
+    {
+        if (!worker.Recycling || worker.Stopped || !worker.Ready || worker.Suspended)
+        {
+            return;
+        }
+
+        var since = Stopwatch.GetElapsedTime(worker.RecycleStarted, now == 0 ? Stopwatch.GetTimestamp() : now);
+        var overdue = since > _model.RecycleTimeout;
+        if ((worker.InFlight.Count > 0 && !overdue) || !_workers.Any(w => w.TakesRequests))
+        {
+            return;
+        }
+
+        if (worker.InFlight.Count > 0)
+        {
+            WorkerLog.RecycleOverdue(_logger, worker.Number, worker.Pid, worker.InFlight.Count, since.TotalSeconds);
+        }
+
+        worker.Stopped = DescriptorPassing.Send(worker.Channel!, [WorkerMessages.Stop], -1) == 0;
+        worker.StopSent = Stopwatch.GetTimestamp();
     }
 
     private void Kill(Worker worker, string? reason)
@@ -814,8 +1138,20 @@ internal sealed class WorkerPool : IDisposable
 
         public Socket? Channel { get; set; }
 
-        /// <summary>Connected and taking requests.</summary>
+        /// <summary>The worker's own end of <see cref="Channel"/>, sent with its hello: what it never read can be taken back through it.</summary>
+        public Socket? Peer { get; set; }
+
+        /// <summary>Connected (and, unless on its way out, taking requests).</summary>
         public bool Ready { get; set; }
+
+        /// <summary>Counts toward MinChildren and MaxChildren: starting or serving, not on its way out.</summary>
+        public bool InService => !Gone && !Suspended && !Recycling && !Stopped;
+
+        /// <summary>Connected and able to take a request (a recycled one only as the last resort).</summary>
+        public bool Serves => Ready && !Suspended && !Stopped;
+
+        /// <summary>Connected and taking requests.</summary>
+        public bool TakesRequests => Serves && !Recycling;
 
         public bool EverReady => Channel is not null;
 
@@ -830,7 +1166,51 @@ internal sealed class WorkerPool : IDisposable
 
         public int Lost { get; set; }
 
+        /// <summary>Requests taken back from it unstarted when it was written off.</summary>
+        public int TakenBack { get; set; }
+
+        /// <summary>Requests handed to it so far.</summary>
+        public long Handed { get; set; }
+
+        /// <summary>Its own MaxRequestsPerWorker, jitter included; 0: none.</summary>
+        public long RequestLimit { get; init; }
+
+        /// <summary>Being recycled: it gets no more requests, and is told to stop once drained.</summary>
+        public bool Recycling { get; set; }
+
+        public long RecycleStarted { get; set; }
+
+        public long StopSent { get; set; }
+
+        /// <summary>Found stopped or silent (the liveness check): it gets nothing more.</summary>
+        public bool Suspended { get; set; }
+
+        public long SuspendedAt { get; set; }
+
         public long LastHeard { get; set; }
+
+        /// <summary>When the oldest heartbeat it has not answered was sent; older than <see cref="LastHeard"/> when none is outstanding.</summary>
+        public long PingSent { get; set; }
+
+        /// <summary>
+        /// How long its oldest unanswered heartbeat has waited: measured from the ping, not from the
+        /// last answer, so a supervisor tick that runs late (a loaded machine) counts against no worker.
+        /// </summary>
+        public TimeSpan Unanswered(long now) => LastHeard >= PingSent ? TimeSpan.Zero : Stopwatch.GetElapsedTime(PingSent, now);
+
+        /// <summary>Sends a heartbeat. One that goes through also shows its queue has room again.</summary>
+        public void Ping()
+        {
+            var sent = Stopwatch.GetTimestamp();
+            if (DescriptorPassing.Send(Channel!, [WorkerMessages.Ping], -1) == 0)
+            {
+                Full = false;
+                if (LastHeard >= PingSent)
+                {
+                    PingSent = sent;
+                }
+            }
+        }
 
         public Dictionary<long, (Request Request, long Started)> InFlight { get; } = [];
     }

@@ -79,8 +79,15 @@ internal sealed partial class WorkerSession : RequestFeed, IDisposable
         try
         {
             channel.Connect(new UnixDomainSocketEndPoint(invitation.ControlPath));
+            // The hello carries this end of the channel itself: holding it, the master can take back
+            // the requests it handed over that this process never read, should it stop or die
+            // (docs/forking.md, "Liveness").
             Span<byte> hello = stackalloc byte[32];
-            channel.Send(hello[..WorkerMessages.WriteHello(hello, invitation.Worker, invitation.Token)]);
+            var error = DescriptorPassing.Send(channel, hello[..WorkerMessages.WriteHello(hello, invitation.Worker, invitation.Token)], channel.Handle);
+            if (error != 0)
+            {
+                throw new SocketException(error);
+            }
 
             var buffer = new byte[1024];
             var received = DescriptorPassing.Receive(channel, buffer, out var descriptor);
