@@ -253,6 +253,11 @@ internal static class Cli
             // Joins the close the signal started (or starts it), with the second signal still able to hurry it.
             await serving(server).StopAsync(signals.Hurry);
             await closing;
+            if (serving(server).RequestsCutShort is > 0 and var cut)
+            {
+                // Nothing half-done is reported as done: the drain ended requests that were still running.
+                return Fail($"stopped with {cut} request(s) still running when the drain ended; they were cut short (a longer --drain-timeout lets them finish).");
+            }
         }
 
         return ExitCodes.Ok;

@@ -44,6 +44,7 @@ public class CloseTests
         Bounded.Await(closing, "Dispose");
         Assert.Equal(1, harness.Probe.Finished);
         Assert.Null(harness.Server.Socket);
+        Assert.Equal(0, harness.Server.RequestsCutShort);
     }
 
     [Theory]
@@ -84,6 +85,7 @@ public class CloseTests
         Bounded.Await(Task.Run(harness.Server.Dispose), "Dispose after the drain timeout");
         Assert.Equal(1, harness.Probe.Finished);
         Assert.True(client.IsClosedByServer());
+        Assert.Equal(1, harness.Server.RequestsCutShort);
     }
 
     [Theory]
@@ -112,6 +114,7 @@ public class CloseTests
         Assert.True(client.IsClosedByServer());
         Assert.True(harness.Server.Aborted.IsCancellationRequested);
         Assert.False(harness.Server.IsServing);
+        Assert.Equal(1, harness.Server.RequestsCutShort);
     }
 
     [Theory]

@@ -15,6 +15,15 @@ public abstract partial class BaseServer
     /// <summary>Set by the first <see cref="StopAsync"/>; later ones wait for it.</summary>
     private TaskCompletionSource? _closed;
 
+    private int _cutShort;
+
+    /// <summary>
+    /// How many requests closing had to abort because they were still running when the drain
+    /// timeout passed (or the stop was hurried); 0 when every one finished. Read it after
+    /// <see cref="StopAsync"/> or <see cref="DisposeAsync"/> to report a stop that cut work short.
+    /// </summary>
+    public int RequestsCutShort => Volatile.Read(ref _cutShort);
+
     /// <summary>Closes the server and waits for in-flight requests as <see cref="DisposeAsync"/> does.</summary>
     public void Dispose()
     {
@@ -118,6 +127,7 @@ public abstract partial class BaseServer
         }
 
         var left = _inFlight.Snapshot();
+        Volatile.Write(ref _cutShort, left.Length);
         if (_hurry.IsCancellationRequested)
         {
             ServerLog.AbortingEarly(Logger, left.Length);
