@@ -11,6 +11,9 @@ namespace SocketServer.Echo;
 public sealed class EchoHandler : BaseRequestHandler
 {
     private const int BufferSize = 64 * 1024;
+
+    // How soon a handler waiting for its client's next message notices that the server stops.
+    private static readonly TimeSpan StopCheck = TimeSpan.FromMilliseconds(250);
     private readonly bool _upper;
 
     /// <summary>Creates a handler; <paramref name="upper"/> upper-cases ASCII letters in the answer.</summary>
@@ -37,15 +40,41 @@ public sealed class EchoHandler : BaseRequestHandler
             connection.NoDelay = true;
         }
 
-        // When the server starts closing, stop reading: the blocked Receive returns 0 and the
-        // connection ends after its last answer, so an idle client holds up no drain.
-        using var stopReading = Server.Stopping.Register(static state => StopReading((Socket)state!), connection);
+        // The receive waits in slices (SO_RCVTIMEO) so that a stop is noticed between messages and
+        // the idle timeout is counted, at no cost per message. Not shutdown(SHUT_RD) to wake it: after
+        // that the kernel still queues what the peer sends, and closing with it unread sends RST, which
+        // loses the peer's unread answers; the server's graceful close reads it off instead.
+        var idle = Server.IdleTimeout;
+        var slice = idle == Timeout.InfiniteTimeSpan || idle > StopCheck ? StopCheck : idle;
+        connection.ReceiveTimeout = (int)slice.TotalMilliseconds;
+        var silent = TimeSpan.Zero;
         var buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
         try
         {
-            int received;
-            while ((received = connection.Receive(buffer)) > 0)
+            while (!Server.Stopping.IsCancellationRequested)
             {
+                int received;
+                try
+                {
+                    received = connection.Receive(buffer);
+                }
+                catch (SocketException e) when (e.SocketErrorCode == SocketError.TimedOut)
+                {
+                    silent += slice;
+                    if (idle != Timeout.InfiniteTimeSpan && silent >= idle)
+                    {
+                        return; // silent past the idle timeout: end with a clean close
+                    }
+
+                    continue;
+                }
+
+                if (received == 0)
+                {
+                    return;
+                }
+
+                silent = TimeSpan.Zero;
                 var data = buffer.AsSpan(0, received);
                 if (_upper)
                 {
@@ -57,24 +86,11 @@ public sealed class EchoHandler : BaseRequestHandler
         }
         catch (SocketException e) when (e.SocketErrorCode == SocketError.TimedOut)
         {
-            // Silent (or not reading) past the server's idle timeout, which the socket's timeouts
-            // carry: end with a clean close.
+            // The peer read nothing of our answers for the idle timeout (SO_SNDTIMEO): end.
         }
         finally
         {
             ArrayPool<byte>.Shared.Return(buffer);
-        }
-    }
-
-    private static void StopReading(Socket connection)
-    {
-        try
-        {
-            connection.Shutdown(SocketShutdown.Receive);
-        }
-        catch (Exception e) when (e is SocketException or ObjectDisposedException)
-        {
-            // Already closed or reset: nothing left to stop.
         }
     }
 

@@ -43,13 +43,13 @@ public class EchoProcessTests
     }
 
     // Issue 13: under the sync model the serving loop is inside the handler, so a signal that only
-    // stopped the loop waited for the client to leave. The drain timeout now applies to every model:
-    // after it, the in-flight connection is closed and the process exits.
+    // stopped the loop waited for the client to leave. Now every model stops: the echo handler
+    // notices the stop between messages, the server closes with FIN, and the process exits 0.
     [Theory]
     [MemberData(nameof(SignalsAndModes))]
     public void A_signal_stops_the_server_gracefully_with_exit_code_0(string signal, string mode)
     {
-        using var server = SockservProcess.StartEcho("--upper", "--port", "0", "--mode", mode, "--drain-timeout", "1");
+        using var server = SockservProcess.StartEcho("--upper", "--port", "0", "--mode", mode);
         using (var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { ReceiveTimeout = Bounded.Millis })
         {
             // A client still connected when the signal comes: the server closes it and exits anyway.

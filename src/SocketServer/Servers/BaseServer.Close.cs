@@ -127,14 +127,21 @@ public abstract partial class BaseServer
         }
 
         var left = _inFlight.Snapshot();
-        Volatile.Write(ref _cutShort, left.Length);
+        var cutShort = 0;
+        foreach (var request in left)
+        {
+            // One whose handler is done and that only waits for its peer to close is not work cut short.
+            cutShort += request.Lingering ? 0 : 1;
+        }
+
+        Volatile.Write(ref _cutShort, cutShort);
         if (_hurry.IsCancellationRequested)
         {
-            ServerLog.AbortingEarly(Logger, left.Length);
+            ServerLog.AbortingEarly(Logger, cutShort);
         }
         else
         {
-            ServerLog.Aborting(Logger, DrainTimeout, left.Length);
+            ServerLog.Aborting(Logger, DrainTimeout, cutShort);
         }
 
         await _aborted.CancelAsync().ConfigureAwait(false);

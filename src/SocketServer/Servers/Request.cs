@@ -20,6 +20,15 @@ public abstract class Request : IDisposable
     /// <summary>True once the server aborted this request (drain timeout passed at shutdown).</summary>
     public bool IsAborted => Volatile.Read(ref _aborted) != 0;
 
+    /// <summary>Its handler is done and the connection waits for the peer's end of stream (a graceful close at shutdown).</summary>
+    internal bool Lingering
+    {
+        get => Volatile.Read(ref _lingering);
+        set => Volatile.Write(ref _lingering, value);
+    }
+
+    private bool _lingering;
+
     /// <summary>Stops the request now: closes its connection so blocked reads and writes fail.</summary>
     public void Abort()
     {
