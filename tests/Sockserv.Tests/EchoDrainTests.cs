@@ -14,13 +14,12 @@ public sealed class EchoDrainTests
 {
     private const int Clients = 20;
 
-    // Not yet the event loop: its own stream closes connections on the loop's thread, without this
-    // graceful close, and a client mid-transfer is still reset there (docs/limits.md).
     [Theory]
     [InlineData("threading")]
     [InlineData("pool")]
     [InlineData("async")]
     [InlineData("forking")]
+    [InlineData("eventloop")]
     public void SIGTERM_mid_transfer_resets_nobody_and_echoes_all_it_read(string mode)
     {
         using var directory = new TempDirectory();

@@ -555,7 +555,7 @@ public abstract partial class BaseServer
         }
         finally
         {
-            if (ShouldLinger(request) is { } stream)
+            if (ShouldLinger(request) is { Transport: null } stream)
             {
                 LingerSync(stream);
             }
@@ -594,10 +594,10 @@ public abstract partial class BaseServer
     /// gracefully. Closing a socket that has unread bytes sends RST, and the peer then loses the
     /// answers it had not read yet (issue 14: SIGTERM reset a quarter of the clients mid-transfer).
     /// So during the drain the server sends FIN first and reads (discarding) until the peer
-    /// closes too, or the drain is over. The event loop's own stream closes on its thread instead.
+    /// closes too, or the drain is over; under the event loop, through the loop's own stream.
     /// </summary>
     private StreamRequest? ShouldLinger(Request request) =>
-        _stopping.IsCancellationRequested && request is StreamRequest { IsAborted: false, Transport: null } stream ? stream : null;
+        _stopping.IsCancellationRequested && request is StreamRequest { IsAborted: false } stream ? stream : null;
 
     /// <summary>
     /// How long a graceful close waits for more from a peer that has gone quiet: closing then sends
@@ -633,11 +633,14 @@ public abstract partial class BaseServer
             {
                 quiet.CancelAfter(LingerQuiet);
             }
-            while (await request.Connection.ReceiveAsync(Discard, SocketFlags.None, quiet.Token).ConfigureAwait(false) > 0);
+            while ((request.Transport is { } transport
+                ? await transport.ReadAsync(Discard, quiet.Token).ConfigureAwait(false)
+                : await request.Connection.ReceiveAsync(Discard, SocketFlags.None, quiet.Token).ConfigureAwait(false)) > 0);
         }
-        catch (Exception e) when (e is SocketException or ObjectDisposedException or OperationCanceledException)
+        catch (Exception e) when (e is SocketException or ObjectDisposedException or OperationCanceledException or IOException)
         {
-            // As above; or quiet for LingerQuiet, or Aborted: the drain is over.
+            // As above (an event loop's stream reports a closed connection as IOException); or quiet
+            // for LingerQuiet, or Aborted: the drain is over.
         }
     }
 
