@@ -27,11 +27,20 @@ internal static class ExecMessages
     /// <exception cref="ProtocolException">The frame is empty, not a Hello, or too short for its version.</exception>
     public static ushort ReadHello(ReadOnlySpan<byte> frame)
     {
-        if (frame.Length == 0 || (MessageType)frame[0] != MessageType.Hello || frame.Length < MinHelloSize)
+        if (frame.Length == 0)
         {
-            throw new ProtocolException(frame.Length == 0
-                ? "an empty frame: every frame starts with its type byte."
-                : $"the first frame must be Hello, not {Describe((MessageType)frame[0])}.");
+            throw new ProtocolException("an empty frame: every frame starts with its type byte.");
+        }
+
+        if ((MessageType)frame[0] != MessageType.Hello)
+        {
+            throw new ProtocolException($"the first frame must be Hello, not {Describe((MessageType)frame[0])}.");
+        }
+
+        // Checked apart from the type (issue 14): together they gave "must be Hello, not Hello".
+        if (frame.Length < MinHelloSize)
+        {
+            throw new ProtocolException($"the Hello frame is {frame.Length} byte{(frame.Length == 1 ? "" : "s")}; it must be at least {MinHelloSize}: its type, the protocol version (2 bytes), then the token.");
         }
 
         return BinaryPrimitives.ReadUInt16BigEndian(frame[1..]);
