@@ -142,8 +142,8 @@ public sealed class ExecClient : IAsyncDisposable
                             ? _channel.SendAsync(MessageType.StdinEnd, ReadOnlyMemory<byte>.Empty, CancellationToken.None).AsTask()
                             : PumpStdinAsync(stdin, credit, stopStdin.Token);
                         break;
-                    case MessageType.StdinCredit when ExecMessages.ReadStdinCredit(_channel.Payload) is { } granted:
-                        credit.Grant(granted);
+                    case MessageType.StdinCredit:
+                        credit.Grant(ExecMessages.ReadStdinCredit(_channel.Payload));
                         break;
                     case MessageType.Stdout:
                         await CopyAsync(_channel.Payload, stdout).ConfigureAwait(false);
@@ -340,7 +340,7 @@ public sealed class ExecClient : IAsyncDisposable
             set => _sending = value;
         }
 
-        public void Grant(int bytes)
+        public void Grant(uint bytes)
         {
             Interlocked.Add(ref _available, bytes);
             if (_granted.CurrentCount == 0)

@@ -102,13 +102,16 @@ internal static class ExecMessages
         return (BinaryPrimitives.ReadUInt16BigEndian(bytes), Encoding.UTF8.GetString(bytes, 2, bytes.Length - 2));
     }
 
-    /// <summary>Reads a Started payload: the process id (i32); 0 when it is not 4 bytes.</summary>
+    /// <summary>Reads a Started payload: the process id (i32).</summary>
+    /// <exception cref="ProtocolException">The payload is not 4 bytes (it was taken as process id 0).</exception>
     public static int ReadStarted(in ReadOnlySequence<byte> payload) =>
-        payload.Length == Int32Size ? ReadInt32(payload) : 0;
+        BinaryPrimitives.ReadInt32BigEndian(Read4(payload, "Started"));
 
-    /// <summary>Reads a StdinCredit payload: how many more stdin bytes the client may send; null when it is not 4 bytes.</summary>
-    public static int? ReadStdinCredit(in ReadOnlySequence<byte> payload) =>
-        payload.Length == Int32Size ? ReadInt32(payload) : null;
+    /// <summary>Reads a StdinCredit payload: how many more stdin bytes the client may send, a u32.</summary>
+    /// <exception cref="ProtocolException">The payload is not 4 bytes.</exception>
+    /// <remarks>Unsigned, as the doc says: read as an i32, a grant of 2 GiB or more turned negative and took credit away.</remarks>
+    public static uint ReadStdinCredit(in ReadOnlySequence<byte> payload) =>
+        BinaryPrimitives.ReadUInt32BigEndian(Read4(payload, "StdinCredit"));
 
     /// <summary>Reads an Error payload: the code (u16), then a message for a person (UTF-8).</summary>
     /// <exception cref="ProtocolException">The payload is shorter than the code.</exception>
@@ -141,10 +144,8 @@ internal static class ExecMessages
         _ => null,
     };
 
-    private static int ReadInt32(in ReadOnlySequence<byte> payload)
-    {
-        Span<byte> bytes = stackalloc byte[Int32Size];
-        payload.CopyTo(bytes);
-        return BinaryPrimitives.ReadInt32BigEndian(bytes);
-    }
+    private static byte[] Read4(in ReadOnlySequence<byte> payload, string type) =>
+        payload.Length == Int32Size
+            ? payload.ToArray()
+            : throw new ProtocolException($"a {type} frame carries {Int32Size} bytes, not {payload.Length}.");
 }
