@@ -148,14 +148,13 @@ public sealed class ExecClient : IAsyncDisposable
                 switch (_channel.Type)
                 {
                     case MessageType.Started:
-                        ProcessId = _channel.Payload.Length == 4 ? ReadInt32(_channel.Payload) : 0;
+                        ProcessId = ExecMessages.ReadStarted(_channel.Payload);
                         stdinPump = stdin is null
                             ? _channel.SendAsync(MessageType.StdinEnd, ReadOnlyMemory<byte>.Empty, CancellationToken.None).AsTask()
                             : PumpStdinAsync(stdin, credit, stopStdin.Token);
                         break;
-                    case MessageType.StdinCredit when _channel.Payload.Length == 4:
-                        credit.Grant(ReadInt32(_channel.Payload));
-
+                    case MessageType.StdinCredit:
+                        credit.Grant(ExecMessages.ReadStdinCredit(_channel.Payload));
                         break;
                     case MessageType.Stdout:
                         await CopyAsync(_channel.Payload, stdout).ConfigureAwait(false);
@@ -169,7 +168,7 @@ public sealed class ExecClient : IAsyncDisposable
                         await stderr.FlushAsync(CancellationToken.None).ConfigureAwait(false);
                         return result;
                     case MessageType.Error:
-                        var (code, message) = ExecChannel.DecodeError(_channel.Payload);
+                        var (code, message) = ExecMessages.ReadError(_channel.Payload);
                         throw new ExecRemoteException(code, message);
                     default:
                         throw new ProtocolException($"the server sent a {_channel.Type} frame during a command.");
@@ -270,13 +269,6 @@ public sealed class ExecClient : IAsyncDisposable
         }
     }
 
-    private static int ReadInt32(ReadOnlySequence<byte> payload)
-    {
-        Span<byte> bytes = stackalloc byte[4];
-        payload.CopyTo(bytes);
-        return BinaryPrimitives.ReadInt32BigEndian(bytes);
-    }
-
     private static async Task<Stream> SecureAsync(Stream stream, ExecClientOptions options, CancellationToken cancellationToken)
     {
         var knownHosts = new KnownHosts(options.KnownHostsPath);
@@ -341,11 +333,10 @@ public sealed class ExecClient : IAsyncDisposable
 
         switch (channel.Type)
         {
-            case MessageType.Welcome when channel.Payload.Length >= 2:
-                var bytes = channel.Payload.ToArray();
-                return Encoding.UTF8.GetString(bytes, 2, bytes.Length - 2);
+            case MessageType.Welcome when ExecMessages.ReadWelcome(channel.Payload) is { } welcome:
+                return welcome.Who;
             case MessageType.Error:
-                var (code, message) = ExecChannel.DecodeError(channel.Payload);
+                var (code, message) = ExecMessages.ReadError(channel.Payload);
                 throw new ExecRemoteException(code, message);
             default:
                 throw new ProtocolException($"the server answered the Hello with a {channel.Type} frame.");
@@ -376,7 +367,7 @@ public sealed class ExecClient : IAsyncDisposable
             set => _sending = value;
         }
 
-        public void Grant(int bytes)
+        public void Grant(uint bytes)
         {
             Interlocked.Add(ref _available, bytes);
             if (_granted.CurrentCount == 0)

@@ -42,6 +42,22 @@ public class ExecBadInputTests
         await AssertStillServesAsync(fixture);
     }
 
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1)]
+    public async Task A_Hello_too_short_for_its_version_is_told_so(int payloadBytes)
+    {
+        // Was "the first frame must be Hello, not Hello." (issue 14, item 8): the type and the
+        // length were checked together, and the message spoke of the type alone.
+        await using var fixture = new ExecFixture(tls: false);
+        using var socket = await ConnectRawAsync(fixture.Port);
+        await socket.SendAsync(Frame(MessageType.Hello, new byte[payloadBytes]), Ct);
+        var (code, message) = await ReadErrorAsync(socket);
+        Assert.Equal(ErrorCode.ProtocolViolation, code);
+        Assert.Equal($"the Hello frame is {1 + payloadBytes} byte{(payloadBytes == 0 ? "" : "s")}; it must be at least 3: its type, the protocol version (2 bytes), then the token.", message);
+        Assert.True(await ClosedAsync(socket));
+    }
+
     [Fact]
     public async Task A_bad_frame_after_authentication_closes_only_that_connection()
     {

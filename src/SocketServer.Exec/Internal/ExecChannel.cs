@@ -92,17 +92,6 @@ internal sealed class ExecChannel : IAsyncDisposable
         return SendAsync(MessageType.Error, payload, cancellationToken);
     }
 
-    public static (ErrorCode Code, string Message) DecodeError(ReadOnlySequence<byte> payload)
-    {
-        if (payload.Length < 2)
-        {
-            throw new ProtocolException("an Error frame shorter than its 2-byte code.");
-        }
-
-        var bytes = payload.ToArray();
-        return ((ErrorCode)BinaryPrimitives.ReadUInt16BigEndian(bytes), Encoding.UTF8.GetString(bytes, 2, bytes.Length - 2));
-    }
-
     public async ValueTask DisposeAsync()
     {
         await _reader.DisposeAsync().ConfigureAwait(false);

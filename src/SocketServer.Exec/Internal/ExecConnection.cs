@@ -3,7 +3,6 @@ using System.Buffers.Binary;
 using System.Net.Security;
 using System.Security.Authentication;
 using System.Text;
-using System.Text.Json;
 using Microsoft.Extensions.Logging;
 
 namespace SocketServer.Exec.Internal;
@@ -151,16 +150,9 @@ internal sealed class ExecConnection(ExecServer server) : AsyncStreamRequestHand
             return null;
         }
 
-        if (frame.Length == 0 || (MessageType)frame[0] != MessageType.Hello || frame.Length < 3)
-        {
-            throw new ProtocolException(frame.Length == 0
-                ? "an empty frame: every frame starts with its type byte."
-                : $"the first frame must be Hello, not {Describe((MessageType)frame[0])}.");
-        }
-
+        var version = ExecMessages.ReadHello(frame);
         var payload = frame[1..];
         CryptographicClear(frame);
-        var version = BinaryPrimitives.ReadUInt16BigEndian(payload);
         if (version != ExecProtocol.Version)
         {
             var message = $"this server speaks exec protocol version {ExecProtocol.Version}, not {version}.";
@@ -223,9 +215,9 @@ internal sealed class ExecConnection(ExecServer server) : AsyncStreamRequestHand
                         Volatile.Write(ref _exiting, 0);
                         (current, running) = await StartAsync(channel, name, session, connectionGone.Token).ConfigureAwait(false);
                         break;
-                    case MessageType.Stdin when channel.Payload.Length > ExecProtocol.MaxChunkSize:
-                        throw new ProtocolException($"a Stdin frame of {channel.Payload.Length} bytes; chunks are at most {ExecProtocol.MaxChunkSize}.");
                     case MessageType.Stdin:
+                        ExecMessages.CheckStdin(channel.Payload);
+
                         // Never awaits the command: Signal frames and the client's leaving must get through.
                         if (busy && current is not null)
                         {
@@ -241,12 +233,7 @@ internal sealed class ExecConnection(ExecServer server) : AsyncStreamRequestHand
 
                         break;
                     case MessageType.Signal:
-                        var signal = channel.Payload.Length == 1 ? channel.Payload.FirstSpan[0] : 0;
-                        if (signal is not (Signals.Int or Signals.Term or Signals.Kill))
-                        {
-                            throw new ProtocolException("a Signal frame carries one byte: 2 (INT), 15 (TERM) or 9 (KILL).");
-                        }
-
+                        var signal = ExecMessages.ReadSignal(channel.Payload);
                         if (busy)
                         {
                             current?.Signal(signal);
@@ -254,7 +241,7 @@ internal sealed class ExecConnection(ExecServer server) : AsyncStreamRequestHand
 
                         break;
                     default:
-                        throw new ProtocolException($"a {Describe(channel.Type)} frame is not something a client sends.");
+                        throw new ProtocolException($"a {ExecMessages.Describe(channel.Type)} frame is not something a client sends.");
                 }
             }
         }
@@ -277,20 +264,10 @@ internal sealed class ExecConnection(ExecServer server) : AsyncStreamRequestHand
     /// <summary>Starts the command a Run frame asks for; refusals are answered with an Error frame and the session goes on.</summary>
     private async ValueTask<(CommandRun? Run, Task Running)> StartAsync(ExecChannel channel, string name, ExecSession session, CancellationToken cancellationToken)
     {
-        ExecRequest? request;
-        try
+        var request = ExecMessages.ReadRun(channel.Payload.ToArray(), out var problem);
+        if (request is null)
         {
-            request = JsonSerializer.Deserialize(channel.Payload.ToArray(), ExecJsonContext.Default.ExecRequest);
-        }
-        catch (JsonException e)
-        {
-            await channel.SendErrorAsync(ErrorCode.BadRequest, $"the Run frame is not a valid request: {e.Message}", cancellationToken).ConfigureAwait(false);
-            return (null, Task.CompletedTask);
-        }
-
-        if (Validate(request) is { } problem)
-        {
-            await channel.SendErrorAsync(ErrorCode.BadRequest, problem, cancellationToken).ConfigureAwait(false);
+            await channel.SendErrorAsync(ErrorCode.BadRequest, problem!, cancellationToken).ConfigureAwait(false);
             return (null, Task.CompletedTask);
         }
 
@@ -305,7 +282,7 @@ internal sealed class ExecConnection(ExecServer server) : AsyncStreamRequestHand
         CommandProcess process;
         try
         {
-            process = Start(request!, session);
+            process = Start(request, session);
         }
         catch (Exception e) when (e is SocketServerException or IOException or UnauthorizedAccessException or System.ComponentModel.Win32Exception or ArgumentException or InvalidOperationException)
         {
@@ -320,7 +297,7 @@ internal sealed class ExecConnection(ExecServer server) : AsyncStreamRequestHand
             throw;
         }
 
-        ExecLog.CommandStarted(_logger, name, _client, process.Id, request!.Shell ?? string.Join(' ', request.Argv!));
+        ExecLog.CommandStarted(_logger, name, _client, process.Id, request.Shell ?? string.Join(' ', request.Argv!));
         var limit = request.TimeLimitMilliseconds is > 0 and var ms ? TimeSpan.FromMilliseconds(ms) : server.Options.DefaultTimeLimit;
         var run = new CommandRun(process, channel, limit, _logger);
         return (run, RunAsync(run, channel, request.Session ? session : null, name, cancellationToken));
@@ -370,23 +347,6 @@ internal sealed class ExecConnection(ExecServer server) : AsyncStreamRequestHand
 
         return CommandProcess.Start(request.Argv![0], request.Argv.Skip(1), cwd, environment, replace);
     }
-
-    private static string? Validate(ExecRequest? request) => request switch
-    {
-        null => "the Run frame is empty: it needs \"shell\" or \"argv\".",
-        { Shell: not null, Argv: not null } => "give \"shell\" or \"argv\", not both.",
-        { Shell: null, Argv: null or { Count: 0 } } => "no command: give \"shell\" or a non-empty \"argv\".",
-        { Shell: { } s } when string.IsNullOrWhiteSpace(s) || s.Contains('\0', StringComparison.Ordinal) => "the shell command is empty or holds a NUL byte.",
-        { Argv: { } argv } when argv.Any(a => a is null || a.Contains('\0', StringComparison.Ordinal)) || argv[0].Length == 0 => "every argv element must be a string without NUL bytes, and the program name not empty.",
-        { Environment: { } env } when env.Any(e => e.Key.Length == 0 || e.Key.Contains('=', StringComparison.Ordinal) || e.Key.Contains('\0', StringComparison.Ordinal) || (e.Value?.Contains('\0', StringComparison.Ordinal) ?? false)) =>
-            "environment names must be non-empty without '=' or NUL, and values without NUL.",
-        { WorkingDirectory: { } cwd } when cwd.Contains('\0', StringComparison.Ordinal) => "the working directory holds a NUL byte.",
-        { TimeLimitMilliseconds: < 0 or > ExecProtocol.MaxTimeLimitMilliseconds } => $"the time limit must be between 0 and {ExecProtocol.MaxTimeLimitMilliseconds} ms (49 days).",
-        _ => null,
-    };
-
-    private static string Describe(MessageType type) =>
-        Enum.IsDefined(type) ? type.ToString() : $"unknown (0x{(byte)type:X2})";
 
     private static void CryptographicClear(byte[] bytes) => System.Security.Cryptography.CryptographicOperations.ZeroMemory(bytes);
 

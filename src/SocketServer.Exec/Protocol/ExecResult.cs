@@ -25,10 +25,17 @@ public readonly record struct ExecResult(int ExitCode, int Signal, bool TimedOut
             throw new ProtocolException($"an Exit frame carries {EncodedSize} bytes, not {source.Length}.");
         }
 
+        // Checked before it becomes ticks: unchecked, the product wrapped to another (often negative) duration.
+        var microseconds = System.Buffers.Binary.BinaryPrimitives.ReadInt64BigEndian(source[6..]);
+        if (microseconds > TimeSpan.MaxValue.Ticks / TimeSpan.TicksPerMicrosecond || microseconds < TimeSpan.MinValue.Ticks / TimeSpan.TicksPerMicrosecond)
+        {
+            throw new ProtocolException($"an Exit frame's duration of {microseconds} µs is more than a TimeSpan holds.");
+        }
+
         return new ExecResult(
             System.Buffers.Binary.BinaryPrimitives.ReadInt32BigEndian(source),
             source[4],
             (source[5] & 1) != 0,
-            TimeSpan.FromTicks(System.Buffers.Binary.BinaryPrimitives.ReadInt64BigEndian(source[6..]) * 10));
+            TimeSpan.FromTicks(microseconds * TimeSpan.TicksPerMicrosecond));
     }
 }

@@ -239,21 +239,25 @@ public sealed class FrameReader : IAsyncDisposable
         // The formats throw before this; a format of someone else's might not, and memory stays bounded anyway.
         if (buffer.Length >= Format.MaxFrameSize)
         {
+            var error = FrameErrors.Unbuffered(buffer.Length, Format);
             Fail(buffer);
-            throw FrameErrors.Unbuffered(buffer.Length, Format);
+            throw error;
         }
 
         if (result.IsCompleted)
         {
+            // Measured before AdvanceTo: the pipe recycles the segments handed back, and the
+            // sequence's length then reads wrong (0 turned an unfinished frame into a clean end).
+            var pending = buffer.Length;
             _input.AdvanceTo(buffer.End);
-            if (buffer.IsEmpty)
+            if (pending == 0)
             {
                 found = false;
                 return true;
             }
 
             _failed = true;
-            throw FrameErrors.Unfinished(buffer.Length, Format);
+            throw FrameErrors.Unfinished(pending, Format);
         }
 
         // Nothing consumed, everything examined: the pipe wakes the next read when more bytes come.

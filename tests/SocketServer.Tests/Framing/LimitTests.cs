@@ -204,6 +204,78 @@ public class LimitTests
         await Assert.ThrowsAsync<InvalidOperationException>(reader.NextAsync);
     }
 
+    [Theory]
+    [InlineData("pipe")]
+    [InlineData("stream")]
+    [InlineData("small-segments")]
+    public async Task A_stream_that_ends_inside_a_frame_spanning_several_pipe_segments_is_still_a_protocol_error(string over)
+    {
+        // Found by the fuzz targets (docs/fuzzing.md): FrameReader measured the pending bytes after
+        // handing them back to the pipe, which recycles the segments it is handed back, so an
+        // unfinished frame longer than one segment gave a wrong count, or read as a clean end and
+        // the truncated message was lost without a word.
+        var wire = new byte[4 + 10_000];
+        BinaryPrimitives.WriteUInt32BigEndian(wire, 20_000);
+        var pipe = new System.IO.Pipelines.Pipe();
+        await pipe.Writer.WriteAsync(wire, TestContext.Current.CancellationToken);
+        await pipe.Writer.CompleteAsync();
+        var input = over switch
+        {
+            "pipe" => pipe.Reader,
+            "stream" => System.IO.Pipelines.PipeReader.Create(new MemoryStream(wire)),
+            _ => System.IO.Pipelines.PipeReader.Create(new MemoryStream(wire), new System.IO.Pipelines.StreamPipeReaderOptions(bufferSize: 16, minimumReadSize: 1)),
+        };
+        await using (var reader = new FrameReader(input, FrameFormat.LengthPrefixed()))
+        {
+            var error = await Assert.ThrowsAsync<ProtocolException>(async () => await reader.ReadAsync(TestContext.Current.CancellationToken));
+            Assert.Contains($"{wire.Length} bytes", error.Message);
+        }
+
+        await input.CompleteAsync();
+    }
+
+    [Fact]
+    public async Task An_unfinished_frame_in_small_pipe_segments_is_not_a_clean_end()
+    {
+        // The fuzz targets' first finding in that bug: 32 bytes of a 2,348-byte frame in 2-byte
+        // segments measured as 0 pending, so ReadAsync returned false as if the peer had closed between messages.
+        var input = System.IO.Pipelines.PipeReader.Create(new MemoryStream(new byte[32]), new System.IO.Pipelines.StreamPipeReaderOptions(bufferSize: 2, minimumReadSize: 1));
+        await using (var reader = new FrameReader(input, FrameFormat.Fixed(2348)))
+        {
+            var error = await Assert.ThrowsAsync<ProtocolException>(async () => await reader.ReadAsync(TestContext.Current.CancellationToken));
+            Assert.Contains("32 bytes", error.Message);
+        }
+
+        await input.CompleteAsync();
+    }
+
+    [Fact]
+    public async Task A_format_that_never_throws_is_stopped_at_its_frame_size_with_the_count_it_held()
+    {
+        // The same bug on the readers' own guard: the count was read after the segments went back to the pipe.
+        var input = System.IO.Pipelines.PipeReader.Create(new MemoryStream(new byte[300]), new System.IO.Pipelines.StreamPipeReaderOptions(bufferSize: 16, minimumReadSize: 1));
+        await using (var reader = new FrameReader(input, new NeverWhole(maxMessageSize: 100)))
+        {
+            var error = await Assert.ThrowsAsync<FrameTooLargeException>(async () => await reader.ReadAsync(TestContext.Current.CancellationToken));
+            Assert.InRange(error.Size, 101, 300);
+            Assert.StartsWith($"{error.Size} bytes arrived", error.Message, StringComparison.Ordinal);
+        }
+
+        await input.CompleteAsync();
+    }
+
+    /// <summary>A format of someone else's that forgets to throw: no frame is ever whole.</summary>
+    private sealed class NeverWhole(int maxMessageSize) : FrameFormat(maxMessageSize, 1)
+    {
+        public override bool TryParse(ref ReadOnlySequence<byte> buffer, out ReadOnlySequence<byte> message)
+        {
+            message = default;
+            return false;
+        }
+
+        public override void Write(IBufferWriter<byte> output, ReadOnlySpan<byte> head, ReadOnlySpan<byte> body) => throw new NotSupportedException();
+    }
+
     public static TheoryData<string, string> CasesAndReaders()
     {
         var data = new TheoryData<string, string>();
