@@ -50,6 +50,10 @@ public sealed class ExecClient : IAsyncDisposable
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         deadline.CancelAfter(options.ConnectTimeout);
         var socket = new Socket(remote.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        if (options.LocalAddress is { } local)
+        {
+            socket.Bind(new System.Net.IPEndPoint(local, 0));
+        }
         Stream? stream = null;
         try
         {

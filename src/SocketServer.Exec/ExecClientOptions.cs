@@ -23,4 +23,7 @@ public sealed class ExecClientOptions
 
     /// <summary>Time for connecting, the TLS handshake and authentication. Default 10 s.</summary>
     public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>The local address to connect from; null lets the system choose. Internal: the tests pose as distinct hosts on loopback with it.</summary>
+    internal System.Net.IPAddress? LocalAddress { get; set; }
 }

@@ -36,6 +36,7 @@ public sealed class ExecServer : IAsyncDisposable, IDisposable
         // Made once: a context per handshake would build the certificate's chain for every connection.
         CertificateContext = certificate is null ? null : SslStreamCertificateContext.Create(certificate, additionalCertificates: null, offline: true);
         Limits = new CommandLimits(options.MaxCommands, options.MaxCommandsPerClient);
+        PreAuth = new PreAuthGate(options, TimeProvider.System, Random.Shared, logger);
         var serverOptions = new ServerOptions
         {
             MaxConnections = options.MaxConnections,
@@ -82,21 +83,8 @@ public sealed class ExecServer : IAsyncDisposable, IDisposable
     /// <summary>Cancelled when the server is closing and the drain timeout has passed: sessions then kill their commands and say so.</summary>
     internal CancellationToken DrainOver => _drainOver.Token;
 
-    private int _handshakes;
-
-    /// <summary>Counts a connection that has not authenticated yet; false when there are too many.</summary>
-    internal bool TryStartHandshake()
-    {
-        if (Interlocked.Increment(ref _handshakes) <= Options.MaxUnauthenticatedConnections)
-        {
-            return true;
-        }
-
-        Interlocked.Decrement(ref _handshakes);
-        return false;
-    }
-
-    internal void EndHandshake() => Interlocked.Decrement(ref _handshakes);
+    /// <summary>Who may start logging in: caps, early drop and penalties for connections before authentication.</summary>
+    internal PreAuthGate PreAuth { get; }
 
     /// <summary>
     /// Checks the options, loads tokens and certificate (making one on first start), binds and listens.
@@ -113,6 +101,17 @@ public sealed class ExecServer : IAsyncDisposable, IDisposable
         if (options.MaxCommands < 1 || options.MaxCommandsPerClient < 1)
         {
             throw new SocketServerException("the command limits must be at least 1.");
+        }
+
+        if (options.MaxUnauthenticatedConnections < 1 || options.MaxUnauthenticatedPerSource < 1 || options.EarlyDropStart < 1
+            || options.EarlyDropRate is < 0 or > 100 || options.PenaltyFailures < 1)
+        {
+            throw new SocketServerException("the login limits must be at least 1, and the early drop rate a percentage (0 to 100).");
+        }
+
+        if (options.PenaltyWindow <= TimeSpan.Zero || options.PenaltyDuration <= TimeSpan.Zero || options.MaxPenaltyDuration < options.PenaltyDuration)
+        {
+            throw new SocketServerException("the penalty window and duration must be more than 0, and the longest penalty at least the first.");
         }
 
         if (options.DrainTimeout < TimeSpan.Zero)

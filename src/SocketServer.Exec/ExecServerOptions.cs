@@ -30,8 +30,44 @@ public sealed class ExecServerOptions
     /// <summary>Connections at once; more are refused at accept. Default 256.</summary>
     public int MaxConnections { get; set; } = 256;
 
-    /// <summary>Connections still in the TLS handshake or before their Hello; more are closed at once (ssh's MaxStartups). Default 64.</summary>
+    /// <summary>
+    /// Connections still in the TLS handshake or before their Hello; more are closed at once (the
+    /// "full" of ssh's MaxStartups start:rate:full). Also bounds the failed connections waiting out
+    /// <see cref="AuthenticationFailureDelay"/>. Default 64.
+    /// </summary>
     public int MaxUnauthenticatedConnections { get; set; } = 64;
+
+    /// <summary>
+    /// From this many connections logging in, new ones are dropped at random, with a probability
+    /// rising linearly from <see cref="EarlyDropRate"/>% to 100% at <see cref="MaxUnauthenticatedConnections"/>
+    /// (the "start" of ssh's MaxStartups 16:30:64). Default 16.
+    /// </summary>
+    public int EarlyDropStart { get; set; } = 16;
+
+    /// <summary>The drop probability, in percent, at <see cref="EarlyDropStart"/> (the "rate" of ssh's MaxStartups). Default 30.</summary>
+    public int EarlyDropRate { get; set; } = 30;
+
+    /// <summary>
+    /// Connections logging in at once from one source address (an IPv6 /64 counts as one); more are
+    /// closed at once. Also bounds one address's failed connections waiting out the failure delay. Default 8.
+    /// </summary>
+    public int MaxUnauthenticatedPerSource { get; set; } = 8;
+
+    /// <summary>
+    /// Failed logins (a bad or missing token, a handshake past <see cref="HandshakeTimeout"/>) from one
+    /// address within <see cref="PenaltyWindow"/> that get it refused for <see cref="PenaltyDuration"/>
+    /// (ssh's PerSourcePenalties). Default 5.
+    /// </summary>
+    public int PenaltyFailures { get; set; } = 5;
+
+    /// <summary>The window in which <see cref="PenaltyFailures"/> failures are counted. Default 60 s.</summary>
+    public TimeSpan PenaltyWindow { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>How long a penalised address is refused the first time; each repeat doubles it. Default 30 s.</summary>
+    public TimeSpan PenaltyDuration { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>The longest penalty; after this long without one, doubling starts again from <see cref="PenaltyDuration"/>. Default 10 min.</summary>
+    public TimeSpan MaxPenaltyDuration { get; set; } = TimeSpan.FromMinutes(10);
 
     /// <summary>A time limit for commands whose request sets none; null (the default) lets them run until they end, like ssh.</summary>
     public TimeSpan? DefaultTimeLimit { get; set; }

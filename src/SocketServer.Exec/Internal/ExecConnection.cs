@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Buffers.Binary;
+using System.Net;
 using System.Net.Security;
 using System.Security.Authentication;
 using System.Text;
@@ -15,6 +16,10 @@ internal sealed class ExecConnection(ExecServer server) : AsyncStreamRequestHand
 {
     private readonly ILogger _logger = server.Logger;
     private string _client = string.Empty;
+    private IPAddress _source = IPAddress.None;
+
+    // True from admission until the login's outcome is reported to the gate.
+    private bool _holdsSlot;
 
     // Set just before a command's Exit frame goes out: from then on the client may send the next
     // Run, although the command's task has not quite completed.
@@ -33,36 +38,56 @@ internal sealed class ExecConnection(ExecServer server) : AsyncStreamRequestHand
     private async ValueTask HandleSessionAsync(CancellationToken cancellationToken)
     {
         _client = BaseServer.Describe(ClientAddress);
+        _source = ClientIPEndPoint?.Address ?? IPAddress.None;
         Connection.NoDelay = true;
-        if (!server.TryStartHandshake())
+
+        // ssh's MaxStartups and PerSourcePenalties: peers that have not logged in cannot take every
+        // login slot, and an address that keeps failing is turned away (the gate logs refusals).
+        if (server.PreAuth.TryAdmit(_source) != Admission.Admitted)
         {
-            // ssh's MaxStartups: peers that have not logged in yet cannot take every connection slot.
-            ExecLog.TooManyHandshakes(_logger, _client, server.Options.MaxUnauthenticatedConnections);
             return;
         }
 
-        var handshaking = true;
+        _holdsSlot = true;
         try
         {
-            await ServeAsync(() =>
-            {
-                if (handshaking)
-                {
-                    handshaking = false;
-                    server.EndHandshake();
-                }
-            }, cancellationToken).ConfigureAwait(false);
+            await ServeAsync(cancellationToken).ConfigureAwait(false);
         }
         finally
         {
-            if (handshaking)
+            if (_holdsSlot)
             {
-                server.EndHandshake();
+                _holdsSlot = false;
+                server.PreAuth.Released(_source);
             }
         }
     }
 
-    private async ValueTask ServeAsync(Action authenticated, CancellationToken cancellationToken)
+    /// <summary>Gives the pre-authentication slot back with the login's outcome; only the first call counts.</summary>
+    private bool Settle(bool authenticated = false, bool failed = false, bool delay = false)
+    {
+        if (!_holdsSlot)
+        {
+            return false;
+        }
+
+        _holdsSlot = false;
+        if (authenticated)
+        {
+            server.PreAuth.Authenticated(_source);
+            return false;
+        }
+
+        if (failed)
+        {
+            return server.PreAuth.Failed(_source, delay);
+        }
+
+        server.PreAuth.Released(_source);
+        return false;
+    }
+
+    private async ValueTask ServeAsync(CancellationToken cancellationToken)
     {
         // One deadline for the TLS handshake and the Hello together: a peer holds a login slot no longer.
         using var handshake = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -81,7 +106,7 @@ internal sealed class ExecConnection(ExecServer server) : AsyncStreamRequestHand
                 try
                 {
                     var name = await AuthenticateAsync(channel, handshake.Token, cancellationToken).ConfigureAwait(false);
-                    authenticated();
+                    Settle(authenticated: name is not null);
                     if (name is not null)
                     {
                         await ServeCommandsAsync(channel, name, cancellationToken).ConfigureAwait(false);
@@ -126,6 +151,12 @@ internal sealed class ExecConnection(ExecServer server) : AsyncStreamRequestHand
         catch (Exception e) when (e is AuthenticationException or IOException or OperationCanceledException)
         {
             ExecLog.TlsFailed(_logger, _client, e is OperationCanceledException ? "no handshake within the time limit" : e.Message);
+            if (e is OperationCanceledException && !server.DrainOver.IsCancellationRequested)
+            {
+                // A handshake past its time is a failed login: stalling is how slots are taken.
+                Settle(failed: true);
+            }
+
             await tls.DisposeAsync().ConfigureAwait(false);
             return null;
         }
@@ -142,6 +173,7 @@ internal sealed class ExecConnection(ExecServer server) : AsyncStreamRequestHand
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
             ExecLog.AuthenticationFailed(_logger, _client, "no Hello within the time limit");
+            Settle(failed: true);
             return null;
         }
 
@@ -181,7 +213,21 @@ internal sealed class ExecConnection(ExecServer server) : AsyncStreamRequestHand
         if (name is null)
         {
             ExecLog.AuthenticationFailed(_logger, _client, payload.Length == 2 ? "no token" : "unknown token");
-            await Task.Delay(server.Options.AuthenticationFailureDelay, cancellationToken).ConfigureAwait(false);
+
+            // The delay slows guessing, but is served outside the login slots (issue 14): a guesser's
+            // waiting connections count as closing, bounded apart, and cannot lock out a real client.
+            if (Settle(failed: true, delay: true))
+            {
+                try
+                {
+                    await Task.Delay(server.Options.AuthenticationFailureDelay, cancellationToken).ConfigureAwait(false);
+                }
+                finally
+                {
+                    server.PreAuth.DelayServed(_source);
+                }
+            }
+
             await channel.SendErrorAsync(ErrorCode.AuthenticationFailed, "authentication failed: the token is missing or not known to this server.", cancellationToken).ConfigureAwait(false);
             return null;
         }

@@ -35,6 +35,15 @@ internal static partial class ExecLog
     [LoggerMessage(110, LogLevel.Error, "Cannot check tokens, so every login is refused: {Reason}")]
     public static partial void TokensUnreadable(ILogger logger, string reason);
 
-    [LoggerMessage(111, LogLevel.Warning, "Closed {Client}: {Max} connections are already logging in")]
-    public static partial void TooManyHandshakes(ILogger logger, string client, int max);
+    [LoggerMessage(111, LogLevel.Warning, "Dropping new connections: {Count} of at most {Max} are logging in ({Refused} dropped since the last line)")]
+    public static partial void TooManyHandshakes(ILogger logger, int count, int max, int refused);
+
+    [LoggerMessage(112, LogLevel.Warning, "Closing new connections from {Address}: {Max} from it are already logging in ({Refused} closed since the last line)")]
+    public static partial void TooManyHandshakesFromSource(ILogger logger, string address, int max, int refused);
+
+    [LoggerMessage(113, LogLevel.Warning, "Refusing {Address} for {Seconds} s: {Failures} failed logins")]
+    public static partial void Penalised(ILogger logger, string address, int failures, double seconds);
+
+    [LoggerMessage(114, LogLevel.Information, "Refused {Refused} connections from penalised {Address} ({Seconds:0} s to go)")]
+    public static partial void PenalisedRefused(ILogger logger, string address, int refused, double seconds);
 }
