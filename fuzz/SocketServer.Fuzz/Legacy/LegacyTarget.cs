@@ -19,32 +19,37 @@ public static class LegacyTarget
     public static void Run(ReadOnlySpan<byte> bytes)
     {
         var input = new FuzzInput(bytes);
-        var moreWaiting = (input.Byte() & 1) == 1;
         var received = input.Rest;
-        CheckCommand(received[..Math.Min(received.Length, LegacyProtocol.ChunkSize)], moreWaiting);
+        CheckCommand(received[..Math.Min(received.Length, LegacyProtocol.ChunkSize)]);
         CheckStart(received);
         CheckOutput(received);
         CheckPrintable(received);
     }
 
     /// <summary>
-    /// docs/exec-protocol.md, the legacy protocol: a receive that filled 1024 bytes with more waiting
-    /// is not run; bytes that are not UTF-8 are not run; surrounding whitespace is stripped and
+    /// docs/exec-protocol.md, the legacy protocol: a receive that filled all 1024 bytes is not run
+    /// (the command may go on); bytes that are not UTF-8, or that hold a NUL, are not run; surrounding whitespace is stripped and
     /// whitespace alone ignored; anything else runs as <c>/bin/sh -c COMMAND</c>, so it must reach
     /// the shell as it was sent.
     /// </summary>
-    public static void CheckCommand(ReadOnlySpan<byte> received, bool moreWaiting)
+    public static void CheckCommand(ReadOnlySpan<byte> received)
     {
-        var kind = LegacyProtocol.ParseCommand(received, moreWaiting, out var command);
-        if (received.Length >= LegacyProtocol.ChunkSize && moreWaiting)
+        var kind = LegacyProtocol.ParseCommand(received, out var command);
+        if (received.Length > LegacyProtocol.MaxCommandBytes)
         {
-            Require(kind == LegacyCommandKind.TooLong && command.Length == 0, $"a full receive with more waiting is {kind}, not TooLong");
+            Require(kind == LegacyCommandKind.TooLong && command.Length == 0, $"a full receive is {kind}, not TooLong");
             return;
         }
 
         if (!Utf8.IsValid(received))
         {
             Require(kind == LegacyCommandKind.NotUtf8 && command.Length == 0, $"bytes that are not UTF-8 are {kind}, not NotUtf8");
+            return;
+        }
+
+        if (received.Contains((byte)0))
+        {
+            Require(kind == LegacyCommandKind.ContainsNul && command.Length == 0, $"a command holding a NUL is {kind}, not ContainsNul");
             return;
         }
 

@@ -55,6 +55,9 @@ internal sealed class LegacyExecHandler : AsyncStreamRequestHandler
                 case LegacyCommandKind.NotUtf8:
                     output = NotRun(client, "the command is not UTF-8; not run");
                     break;
+                case LegacyCommandKind.ContainsNul:
+                    output = NotRun(client, "the command holds a NUL byte, where the shell would cut it short; not run");
+                    break;
                 default:
                     output = await RunAsync(command, client, cancellationToken).ConfigureAwait(false);
                     break;

@@ -17,6 +17,12 @@ internal enum LegacyCommandKind
 
     /// <summary>Not UTF-8 (the course's server would crash on <c>decode('utf-8')</c>): not run.</summary>
     NotUtf8,
+
+    /// <summary>
+    /// Holds a NUL byte: an argument to exec(2) ends at it, so the shell would run less than was
+    /// sent (<c>rm -rf /tmp/x\0/y</c> runs <c>rm -rf /tmp/x</c>; found by fuzzing): not run.
+    /// </summary>
+    ContainsNul,
 }
 
 /// <summary>What the client answered to a <c>Ready|&lt;length&gt;</c> header, so far.</summary>
@@ -80,6 +86,11 @@ internal static class LegacyProtocol
         catch (DecoderFallbackException)
         {
             return LegacyCommandKind.NotUtf8;
+        }
+
+        if (text.Contains('\0', StringComparison.Ordinal))
+        {
+            return LegacyCommandKind.ContainsNul;
         }
 
         command = text.Trim();

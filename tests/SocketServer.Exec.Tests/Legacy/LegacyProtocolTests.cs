@@ -21,6 +21,18 @@ public sealed class LegacyProtocolTests
     public void Whitespace_alone_is_no_command(string received) =>
         Assert.Equal(LegacyCommandKind.Empty, LegacyProtocol.ParseCommand(Encoding.UTF8.GetBytes(received), out _));
 
+    // Found by fuzzing (docs/fuzzing.md): exec(2) ends an argument at its first NUL, so
+    // "rm -rf /tmp/x\0/y" would run as "rm -rf /tmp/x".
+    [Theory]
+    [InlineData("echo before\0; echo after")]
+    [InlineData("\0")]
+    [InlineData("rm -rf /tmp/x\0/y")]
+    public void A_command_holding_a_NUL_is_not_run(string received)
+    {
+        Assert.Equal(LegacyCommandKind.ContainsNul, LegacyProtocol.ParseCommand(Encoding.UTF8.GetBytes(received), out var command));
+        Assert.Empty(command);
+    }
+
     [Fact]
     public void A_receive_that_fills_all_1024_bytes_is_too_long_and_one_byte_less_is_a_command()
     {
