@@ -88,13 +88,20 @@ internal sealed class LegacyExecHandler : AsyncStreamRequestHandler
             return pending;
         }
 
-        // Between commands, also stop when the server starts closing: an idle client holds up no drain.
+        // Between commands, also stop when the server starts closing (an idle client holds up no
+        // drain), and when the client has sent nothing for the server's idle timeout (issue 14: 64
+        // silent clients locked the server out for minutes).
         using var idleOrStopping = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, Server.Stopping);
+        if (Server.IdleTimeout != Timeout.InfiniteTimeSpan)
+        {
+            idleOrStopping.CancelAfter(Server.IdleTimeout);
+        }
+
         try
         {
             return await Connection.ReceiveAsync(_buffer, SocketFlags.None, idleOrStopping.Token).ConfigureAwait(false);
         }
-        catch (OperationCanceledException) when (Server.Stopping.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        catch (OperationCanceledException) when (idleOrStopping.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
         {
             return 0;
         }

@@ -50,6 +50,13 @@ public sealed class LegacyExecOptions
     public TimeSpan StartTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
     /// <summary>
+    /// How long a client may wait between commands, sending nothing, before it is disconnected.
+    /// Default 60 seconds (the course's client sends a command as soon as it is typed, and a slot
+    /// held by a silent client is one a real one cannot have); <see cref="Timeout.InfiniteTimeSpan"/>: never.
+    /// </summary>
+    public TimeSpan IdleTimeout { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>
     /// How long after a command's shell exits its output pipes may stay open before the server stops
     /// reading them and answers. Default 2 seconds. What the command wrote is read to its end
     /// whatever this is; only a process that left the command's process group (<c>setsid</c>, a
@@ -70,6 +77,11 @@ public sealed class LegacyExecOptions
         ArgumentException.ThrowIfNullOrWhiteSpace(Shell, nameof(Shell));
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(CommandTimeout, TimeSpan.Zero, nameof(CommandTimeout));
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(StartTimeout, TimeSpan.Zero, nameof(StartTimeout));
+        if (IdleTimeout != Timeout.InfiniteTimeSpan)
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(IdleTimeout, TimeSpan.Zero, nameof(IdleTimeout));
+            ArgumentOutOfRangeException.ThrowIfGreaterThan(IdleTimeout, MaxTimeout, nameof(IdleTimeout));
+        }
         ArgumentOutOfRangeException.ThrowIfGreaterThan(CommandTimeout, MaxTimeout, nameof(CommandTimeout));
         ArgumentOutOfRangeException.ThrowIfGreaterThan(StartTimeout, MaxTimeout, nameof(StartTimeout));
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxOutputBytes, 1, nameof(MaxOutputBytes));

@@ -44,7 +44,7 @@ public static class LegacyExecServer
         }
 
         var logger = loggerFactory?.CreateLogger(typeof(LegacyExecServer).FullName!) ?? NullLogger.Instance;
-        var serverOptions = new ServerOptions { MaxConnections = settings.MaxConnections, LoggerFactory = loggerFactory };
+        var serverOptions = new ServerOptions { MaxConnections = settings.MaxConnections, IdleTimeout = settings.IdleTimeout, LoggerFactory = loggerFactory };
         var outputBudget = new LegacyOutputBudget(settings.MaxTotalOutputBytes);
         var server = new TcpServer(address, HandlerFactory.Of(() => new LegacyExecHandler(settings, outputBudget, logger)), new AsyncModel(), serverOptions);
         budget = outputBudget;

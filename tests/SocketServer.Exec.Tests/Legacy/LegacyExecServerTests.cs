@@ -16,6 +16,26 @@ public sealed class LegacyExecServerTests : IDisposable
     private static string Numbers(int last) =>
         string.Concat(Enumerable.Range(1, last).Select(i => i.ToString(CultureInfo.InvariantCulture) + "\n"));
 
+    // Issue 14: 64 clients that never sent a command locked the server out for minutes.
+    [Fact]
+    public async Task A_client_silent_between_commands_is_disconnected_after_the_idle_timeout()
+    {
+        await using var running = RunningLegacyServer.Start(new LegacyExecOptions { IdleTimeout = TimeSpan.FromMilliseconds(300) });
+        using var client = running.Connect();
+        client.Send("echo first");
+        Assert.Equal("first\n", client.ReceiveOnceText());
+        Assert.Empty(client.ReceiveOnce()); // nothing more sent: the server closes
+        using var next = running.Connect();
+        next.Send("echo next");
+        Assert.Equal("next\n", next.ReceiveOnceText());
+    }
+
+    [Fact]
+    public void The_legacy_idle_timeout_is_on_by_default()
+    {
+        Assert.Equal(TimeSpan.FromSeconds(60), new LegacyExecOptions().IdleTimeout);
+    }
+
     [Fact]
     public async Task Output_of_at_most_1024_bytes_is_sent_bare()
     {
