@@ -55,7 +55,7 @@ public sealed class EchoClient : IDisposable
         {
             socket.Dispose();
             DeleteQuietly(ownPath);
-            throw new SocketServerException(remote is UnixDomainSocketEndPoint ? ExplainUnix(e, unixPath!) : Explain(e, BaseServer.Describe(remote)), e);
+            throw new SocketServerException(remote is UnixDomainSocketEndPoint ? ExplainUnix(e, unixPath!, datagram ? "--unix-dgram" : "--unix") : Explain(e, BaseServer.Describe(remote)), e);
         }
 
         return new EchoClient(socket, datagram, ownPath) { Remote = BaseServer.Describe(remote) };
@@ -125,7 +125,7 @@ public sealed class EchoClient : IDisposable
 
     // connect(2) on a Unix socket path reports a missing file as ENOENT, which .NET calls
     // AddressNotAvailable ("Cannot assign requested address"): say what is really wrong.
-    private static string ExplainUnix(SocketException e, string path) =>
+    private static string ExplainUnix(SocketException e, string path, string option) =>
         File.Exists(path) ? e.SocketErrorCode switch
         {
             SocketError.ConnectionRefused => $"connection refused: nothing is listening on {path} (a server that stopped without removing it?).",
@@ -133,7 +133,7 @@ public sealed class EchoClient : IDisposable
             _ => Explain(e, path),
         }
         : Directory.Exists(Path.GetDirectoryName(Path.GetFullPath(path)))
-            ? $"no socket at {path}: the file does not exist (is the server running, with --unix {path}?)."
+            ? $"no socket at {path}: the file does not exist (is the server running, with {option} {path}?)."
             : $"no socket at {path}: its directory does not exist.";
 
     /// <summary>Closes the connection (and removes the client's own socket file, if it made one).</summary>

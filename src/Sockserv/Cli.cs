@@ -110,8 +110,16 @@ internal static class Cli
             messages.Add($"missing {argument.Name}: {argument.Description}.");
         }
 
+        // "sockserv frob" gets both "Required command was not provided" and "Unrecognized command
+        // or argument 'frob'": a command was given, so only the second is true.
+        var unrecognized = parsed.Errors.Any(e => e.Message.StartsWith("Unrecognized command", StringComparison.Ordinal));
         foreach (var error in parsed.Errors)
         {
+            if (unrecognized && error.Message.StartsWith("Required command was not provided", StringComparison.Ordinal))
+            {
+                continue;
+            }
+
             var isMissingArgument = missing.Count > 0 && error.Message.StartsWith("Required argument missing", StringComparison.Ordinal);
             // After an unknown option took an argument's place, the words that follow are out of place too.
             var isKnockOn = unknownOptions.Count > 0 && error.Message.StartsWith("Unrecognized command or argument", StringComparison.Ordinal);

@@ -13,7 +13,7 @@ internal static class EchoCommand
         var upper = new Option<bool>("--upper") { Description = "Answer upper-cased (the course's server)" };
         var mode = new Option<string>("--mode", "-m")
         {
-            Description = "Concurrency model",
+            Description = $"Concurrency model: {string.Join(", ", EchoServer.Modes)}",
             DefaultValueFactory = _ => "threading",
             HelpName = "MODE",
         };
@@ -23,7 +23,7 @@ internal static class EchoCommand
         var maxChildren = NumberOptions.Integer("--max-children", "Forking model: most worker processes", 40, 1, 10_000);
         var maxRequestsPerWorker = NumberOptions.Integer("--max-requests-per-worker", "Forking model: recycle a worker after this many requests (0: never)", 10_000, 0, 1_000_000_000);
         var maxWorkerMemory = NumberOptions.Integer("--max-worker-memory", "Forking model: recycle a worker holding more than this many MiB resident (0: never)", 512, 0, 1_048_576, helpName: "MIB");
-        var maxConnections = NumberOptions.Integer("--max-connections", "Requests in flight at once; more are refused (default: 10000, or fewer to fit the descriptor limit)", ServerOptions.DefaultMaxConnections, 1, 1_000_000);
+        var maxConnections = NumberOptions.Integer("--max-connections", "Requests in flight at once; more are refused (the default fits the descriptor limit, at most 10000)", ServerOptions.DefaultMaxConnections, 1, 1_000_000);
         var drain = NumberOptions.Seconds("--drain-timeout", "Seconds to let in-flight requests finish at shutdown", 5, 86_400, zeroAllowed: true);
         var idleTimeout = NumberOptions.Seconds("--idle-timeout", "Close a connection silent this many seconds (0: never)", ServerOptions.DefaultIdleTimeout.TotalSeconds, 86_400, zeroAllowed: true);
         var verbose = new Option<bool>("--verbose", "-v") { Description = "Log each connection (debug level)" };

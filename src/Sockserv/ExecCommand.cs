@@ -389,6 +389,18 @@ internal static partial class ExecCommand
 
     private static async Task<int> ClientAsync(ClientOptions client, ParseResult result, Func<ExecClient, Task<int>> use)
     {
+        // HOST:PORT is the user's to get right: a bad one is a usage error (2), like any bad value.
+        try
+        {
+            _ = SplitTarget(result.GetValue(client.Target)!);
+        }
+        catch (ArgumentException e)
+        {
+            await Console.Error.WriteLineAsync($"sockserv: {e.Message}");
+            await Console.Error.WriteLineAsync($"Try 'sockserv exec {result.CommandResult.Command.Name} --help'.");
+            return ExitCodes.UsageError;
+        }
+
         try
         {
             var options = client.Read(result);

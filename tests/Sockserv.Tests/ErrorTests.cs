@@ -46,6 +46,36 @@ public sealed class ErrorTests : IDisposable
     }
 
     [Fact]
+    public void A_missing_unix_datagram_socket_names_the_option_used()
+    {
+        var path = _directory.File("missing-dgram.sock");
+        using var client = SockservProcess.Run("connect", "--unix-dgram", path);
+        AssertOneLineError(client, 1, $"with --unix-dgram {path}?");
+    }
+
+    [Theory]
+    [InlineData("run", "127.0.0.1:abc", "--", "true")]
+    [InlineData("run", "127.0.0.1:99999", "--", "true")]
+    [InlineData("shell", "[::1]:x")]
+    public void A_bad_port_in_the_target_is_a_usage_error(params string[] arguments)
+    {
+        using var process = SockservProcess.Run(["exec", .. arguments]);
+        Assert.Equal(2, process.ExitCode);
+        var lines = process.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(2, lines.Length);
+        Assert.Contains("has no valid port", lines[0]);
+        Assert.Equal($"Try 'sockserv exec {arguments[0]} --help'.", lines[1]);
+    }
+
+    [Fact]
+    public void An_unknown_command_is_one_line_about_it()
+    {
+        using var process = SockservProcess.Run("frob");
+        Assert.Equal(2, process.ExitCode);
+        Assert.Equal(["sockserv: Unrecognized command or argument 'frob'.", "Try 'sockserv --help'."], process.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+    }
+
+    [Fact]
     public void Connecting_to_a_unix_socket_nobody_listens_on_says_so()
     {
         var path = _directory.File("dead.sock");
