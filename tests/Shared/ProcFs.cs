@@ -11,6 +11,27 @@ public static class ProcFs
     /// <summary>True while the process exists and has not ended (a zombie waiting to be reaped has).</summary>
     public static bool IsAlive(int pid) => Stat(pid) is { State: not 'Z' and not 'X' };
 
+    /// <summary>
+    /// True once every thread of the process is stopped (SIGSTOP is delivered asynchronously: until
+    /// then a thread may still run, and read what it was handed).
+    /// </summary>
+    public static bool IsStopped(int pid)
+    {
+        try
+        {
+            var tasks = Directory.GetDirectories($"/proc/{pid}/task");
+            return tasks.Length > 0 && tasks.All(task =>
+            {
+                var text = File.ReadAllText(Path.Combine(task, "stat"));
+                return text[text.LastIndexOf(')') + 2] is 'T' or 't';
+            });
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return false;
+        }
+    }
+
     /// <summary>The parent's id, or 0 when the process is gone.</summary>
     public static int ParentOf(int pid) => Stat(pid)?.Parent ?? 0;
 

@@ -22,6 +22,7 @@ public sealed class WorkerLivenessTests
         var frozen = await held.PidAsync();
 
         Processes.Signal(frozen, Sigstop);
+        await WaitStoppedAsync(frozen);
         var clients = new List<LineClient>();
         try
         {
@@ -69,6 +70,7 @@ public sealed class WorkerLivenessTests
 
         // Stopped, it reads nothing: what the master hands it stays queued in its channel.
         Processes.Signal(doomed, Sigstop);
+        await WaitStoppedAsync(doomed);
         var clients = new List<LineClient>();
         try
         {
@@ -106,5 +108,16 @@ public sealed class WorkerLivenessTests
         using var next = await LineClient.ConnectAsync(app);
         Assert.Equal(pid, await next.PidAsync());
         Assert.DoesNotContain("is not responding", app.Stderr, StringComparison.Ordinal);
+    }
+
+    // Every thread stopped before clients connect, or one could still take a connection it was handed.
+    private static async Task WaitStoppedAsync(int pid)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (!ProcFs.IsStopped(pid))
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"worker {pid} did not stop");
+            await Task.Delay(10);
+        }
     }
 }
