@@ -12,22 +12,12 @@ namespace SocketServer.Internal;
 /// (160 B per echo under the pool model). epoll_ctl may be called while epoll_wait runs, so adding
 /// needs no lock; one-shot registration means each connection is reported once.
 /// </summary>
-internal sealed unsafe partial class FirstBytesWaiter : IDisposable
+internal sealed unsafe class FirstBytesWaiter : IDisposable
 {
-    private const int EpollCloexec = 0x80000;
-    private const int CtlAdd = 1;
-    private const int CtlDel = 2;
-    private const uint EpollIn = 0x1;
-    private const uint EpollRdHup = 0x2000;
-    private const uint EpollOneShot = 1u << 30;
     private const int MaxEvents = 256;
 
     // Short enough that deadlines and a stop are noticed soon; a wait costs nothing when idle.
     private const int TurnMilliseconds = 100;
-
-    private static readonly bool Packed = RuntimeInformation.ProcessArchitecture is Architecture.X64 or Architecture.X86;
-    private static readonly int EventSize = Packed ? 12 : 16;
-    private static readonly int DataOffset = Packed ? 4 : 8;
 
     private readonly ConcurrentDictionary<long, (StreamRequest Request, long Deadline)> _waiting = new();
     private readonly Action<StreamRequest> _readable;
@@ -46,7 +36,7 @@ internal sealed unsafe partial class FirstBytesWaiter : IDisposable
     {
         _readable = readable;
         _dropped = dropped;
-        _epoll = SysCreate(EpollCloexec);
+        _epoll = Epoll.Create(Epoll.Cloexec);
         if (_epoll < 0)
         {
             throw new SocketException(Marshal.GetLastPInvokeError());
@@ -63,9 +53,9 @@ internal sealed unsafe partial class FirstBytesWaiter : IDisposable
         var deadline = timeout == Timeout.InfiniteTimeSpan ? long.MaxValue : Environment.TickCount64 + (long)timeout.TotalMilliseconds;
         _waiting[id] = (request, deadline);
         var ev = stackalloc byte[16];
-        *(uint*)ev = EpollIn | EpollRdHup | EpollOneShot;
-        *(long*)(ev + DataOffset) = id;
-        if (SysControl(_epoll, CtlAdd, (int)request.Connection.Handle, ev) != 0)
+        *(uint*)ev = Epoll.In | Epoll.RdHup | Epoll.OneShot;
+        *(long*)(ev + Epoll.DataOffset) = id;
+        if (Epoll.Control(_epoll, Epoll.CtlAdd, (int)request.Connection.Handle, ev) != 0)
         {
             _waiting.TryRemove(id, out _);
             return false;
@@ -79,23 +69,23 @@ internal sealed unsafe partial class FirstBytesWaiter : IDisposable
     {
         _stopped = true;
         _thread.Join();
-        _ = SysClose(_epoll);
+        _ = Epoll.Close(_epoll);
     }
 
     private void Run()
     {
-        var events = new byte[MaxEvents * EventSize];
+        var events = new byte[MaxEvents * Epoll.EventSize];
         while (!_stopped)
         {
             int count;
             fixed (byte* buffer = events)
             {
-                count = SysWait(_epoll, buffer, MaxEvents, TurnMilliseconds);
+                count = Epoll.Wait(_epoll, buffer, MaxEvents, TurnMilliseconds);
             }
 
             for (var i = 0; i < count; i++)
             {
-                var id = BitConverter.ToInt64(events, i * EventSize + DataOffset);
+                var id = BitConverter.ToInt64(events, i * Epoll.EventSize + Epoll.DataOffset);
                 if (_waiting.TryRemove(id, out var entry) && Forget(entry.Request))
                 {
                     _readable(entry.Request);
@@ -128,23 +118,11 @@ internal sealed unsafe partial class FirstBytesWaiter : IDisposable
     {
         try
         {
-            return SysControl(_epoll, CtlDel, (int)request.Connection.Handle, null) == 0 || !request.IsAborted;
+            return Epoll.Control(_epoll, Epoll.CtlDel, (int)request.Connection.Handle, null) == 0 || !request.IsAborted;
         }
         catch (ObjectDisposedException)
         {
             return false;
         }
     }
-
-    [LibraryImport("libc", EntryPoint = "epoll_create1", SetLastError = true)]
-    private static partial int SysCreate(int flags);
-
-    [LibraryImport("libc", EntryPoint = "epoll_ctl", SetLastError = true)]
-    private static partial int SysControl(int epoll, int operation, int fd, byte* ev);
-
-    [LibraryImport("libc", EntryPoint = "epoll_wait", SetLastError = true)]
-    private static partial int SysWait(int epoll, byte* events, int max, int timeout);
-
-    [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
-    private static partial int SysClose(int fd);
 }

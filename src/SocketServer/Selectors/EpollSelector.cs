@@ -1,5 +1,6 @@
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
+using SocketServer.Internal;
 
 namespace SocketServer.Selectors;
 
@@ -12,19 +13,6 @@ public sealed unsafe partial class EpollSelector : Selector
 {
     internal const int Interrupted = 4; // EINTR
 
-    private const int EpollCloexec = 0x80000;
-    private const int CtlAdd = 1;
-    private const int CtlDel = 2;
-    private const int CtlMod = 3;
-    private const uint EpollIn = 0x1;
-    private const uint EpollPri = 0x2;
-    private const uint EpollOut = 0x4;
-
-    // struct epoll_event is packed (12 bytes) on x86 and x86-64, naturally aligned (16) elsewhere.
-    private static readonly bool Packed = RuntimeInformation.ProcessArchitecture is Architecture.X64 or Architecture.X86;
-    private static readonly int EventSize = Packed ? 12 : 16;
-    private static readonly int DataOffset = Packed ? 4 : 8;
-
     private int _epoll;
     private byte[] _events = new byte[64 * 16];
 
@@ -36,46 +24,34 @@ public sealed unsafe partial class EpollSelector : Selector
             throw new PlatformNotSupportedException("epoll is Linux's; use Selector.CreateDefault() for this platform's best.");
         }
 
-        _epoll = SysCreate(EpollCloexec);
+        _epoll = Epoll.Create(Epoll.Cloexec);
         if (_epoll < 0)
         {
             throw new SocketException(Marshal.GetLastPInvokeError());
         }
     }
 
-    [LibraryImport("libc", EntryPoint = "epoll_create1", SetLastError = true)]
-    private static partial int SysCreate(int flags);
-
-    [LibraryImport("libc", EntryPoint = "epoll_ctl", SetLastError = true)]
-    private static partial int SysControl(int epoll, int operation, int fd, byte* ev);
-
-    [LibraryImport("libc", EntryPoint = "epoll_wait", SetLastError = true)]
-    private static partial int SysWait(int epoll, byte* events, int max, int timeout);
-
-    [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
-    private static partial int SysClose(int fd);
+    /// <inheritdoc />
+    protected override void Add(SelectorKey key) => Control(Epoll.CtlAdd, key);
 
     /// <inheritdoc />
-    protected override void Add(SelectorKey key) => Control(CtlAdd, key);
-
-    /// <inheritdoc />
-    protected override void Change(SelectorKey old, SelectorKey key) => Control(CtlMod, key);
+    protected override void Change(SelectorKey old, SelectorKey key) => Control(Epoll.CtlMod, key);
 
     /// <inheritdoc />
     protected override void Remove(SelectorKey key)
     {
         // A socket closed while registered has already left the epoll set (or its number is reused): ignore failure, as Python does.
         var ev = stackalloc byte[16];
-        _ = SysControl(_epoll, CtlDel, (int)key.FileDescriptor, ev);
+        _ = Epoll.Control(_epoll, Epoll.CtlDel, (int)key.FileDescriptor, ev);
     }
 
     private void Control(int operation, SelectorKey key)
     {
         var ev = stackalloc byte[16];
         new Span<byte>(ev, 16).Clear();
-        *(uint*)ev = ((key.Events & SelectorEvents.Read) != 0 ? EpollIn | EpollPri : 0) | ((key.Events & SelectorEvents.Write) != 0 ? EpollOut : 0);
-        *(long*)(ev + DataOffset) = key.FileDescriptor;
-        if (SysControl(_epoll, operation, (int)key.FileDescriptor, ev) < 0)
+        *(uint*)ev = ((key.Events & SelectorEvents.Read) != 0 ? Epoll.In | Epoll.Pri : 0) | ((key.Events & SelectorEvents.Write) != 0 ? Epoll.Out : 0);
+        *(long*)(ev + Epoll.DataOffset) = key.FileDescriptor;
+        if (Epoll.Control(_epoll, operation, (int)key.FileDescriptor, ev) < 0)
         {
             throw new SocketException(Marshal.GetLastPInvokeError());
         }
@@ -88,16 +64,16 @@ public sealed unsafe partial class EpollSelector : Selector
         // server gaining connections one by one must not allocate a new one per connection (at 10,000
         // connections that was 600 MB of garbage, and most of the memory per connection).
         var max = Math.Max(1, Keys.Count);
-        if (_events.Length < max * EventSize)
+        if (_events.Length < max * Epoll.EventSize)
         {
-            _events = new byte[Math.Max(max, _events.Length / EventSize * 2) * EventSize];
+            _events = new byte[Math.Max(max, _events.Length / Epoll.EventSize * 2) * Epoll.EventSize];
         }
 
         int count;
         var deadline = milliseconds > 0 ? Environment.TickCount64 + milliseconds : 0;
         fixed (byte* events = _events)
         {
-            while ((count = SysWait(_epoll, events, max, milliseconds)) < 0)
+            while ((count = Epoll.Wait(_epoll, events, max, milliseconds)) < 0)
             {
                 var error = Marshal.GetLastPInvokeError();
                 if (error != Interrupted)
@@ -113,21 +89,21 @@ public sealed unsafe partial class EpollSelector : Selector
 
             for (var i = 0; i < count; i++)
             {
-                var entry = events + (i * EventSize);
+                var entry = events + (i * Epoll.EventSize);
                 var returned = *(uint*)entry;
-                var fd = (nint)(*(long*)(entry + DataOffset));
+                var fd = (nint)(*(long*)(entry + Epoll.DataOffset));
                 if (KeyOf(fd) is not { } key)
                 {
                     continue;
                 }
 
                 var kind = SelectorEvents.None;
-                if ((returned & ~(EpollIn | EpollPri)) != 0)
+                if ((returned & ~(Epoll.In | Epoll.Pri)) != 0)
                 {
                     kind |= SelectorEvents.Write;
                 }
 
-                if ((returned & ~EpollOut) != 0)
+                if ((returned & ~Epoll.Out) != 0)
                 {
                     kind |= SelectorEvents.Read;
                 }
@@ -146,7 +122,7 @@ public sealed unsafe partial class EpollSelector : Selector
         var epoll = Interlocked.Exchange(ref _epoll, -1);
         if (epoll >= 0)
         {
-            _ = SysClose(epoll);
+            _ = Epoll.Close(epoll);
         }
     }
 }
