@@ -108,7 +108,7 @@ public sealed class ErrorTests : IDisposable
     // and a value past its range, is one usage error that names the option.
     public static TheoryData<string[], string[]> NumericOptions() => new()
     {
-        { ["echo"], ["--port", "--pool-threads", "--pool-queue", "--max-children", "--max-requests-per-worker", "--max-worker-memory", "--max-connections", "--drain-timeout"] },
+        { ["echo"], ["--port", "--pool-threads", "--pool-queue", "--max-children", "--max-requests-per-worker", "--max-worker-memory", "--max-connections", "--drain-timeout", "--idle-timeout"] },
         { ["connect"], ["--port", "--timeout"] },
         { ["exec", "serve"], ["--port", "--max-commands", "--max-commands-per-client", "--time-limit", "--drain-timeout"] },
         { ["exec", "run", "127.0.0.1"], ["--time-limit"] },
