@@ -82,8 +82,33 @@ public sealed class StorageFixture : IAsyncDisposable
     }
 
     /// <summary>Upload files (".ftp-upload-…") anywhere under the home.</summary>
-    public string[] TemporaryFiles() =>
-        Directory.GetFiles(Home, ".ftp-upload-*", new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = 0 });
+    public string[] TemporaryFiles()
+    {
+        // Our own walk: .NET's recursive enumeration goes into symlinked directories.
+        var found = new List<string>();
+        var pending = new Stack<string>([Home]);
+        while (pending.TryPop(out var directory))
+        {
+            foreach (var entry in new DirectoryInfo(directory).EnumerateFileSystemInfos("*", new EnumerationOptions { AttributesToSkip = 0 }))
+            {
+                if (entry.LinkTarget is not null)
+                {
+                    continue;
+                }
+
+                if (entry is DirectoryInfo)
+                {
+                    pending.Push(entry.FullName);
+                }
+                else if (entry.Name.StartsWith(".ftp-upload-", StringComparison.Ordinal))
+                {
+                    found.Add(entry.FullName);
+                }
+            }
+        }
+
+        return [.. found];
+    }
 
     public static async Task<byte[]> ReadAllAsync(IFtpFileSystem fs, string path, long offset = 0)
     {
