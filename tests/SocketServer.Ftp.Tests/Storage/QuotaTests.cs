@@ -118,11 +118,12 @@ public sealed class QuotaTests
             sessions.Add(await fixture.OpenAsync());
         }
 
-        using var start = new Barrier(uploads);
-        var results = await Task.WhenAll(Enumerable.Range(0, uploads).Select(i => Task.Run(async () =>
+        // An async gate, not a Barrier: sixteen blocked pool threads would starve the pool on two cores.
+        var start = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var racing = Enumerable.Range(0, uploads).Select(i => Task.Run(async () =>
         {
             var fs = sessions[i % sessions.Count];
-            start.SignalAndWait(TimeSpan.FromSeconds(20));
+            await start.Task;
             await using var upload = await fs.StartUploadAsync($"/f{i}", i % 2 == 0 ? FtpUploadMode.Create : FtpUploadMode.Append);
             try
             {
@@ -138,7 +139,9 @@ public sealed class QuotaTests
             {
                 return false;
             }
-        })));
+        })).ToArray();
+        start.SetResult();
+        var results = await Task.WhenAll(racing);
 
         var completed = results.Count(ok => ok);
         Assert.InRange(completed, 1, quota / (chunks * chunk));
