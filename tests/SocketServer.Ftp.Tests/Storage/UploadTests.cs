@@ -72,6 +72,19 @@ public sealed class UploadTests
 
         Assert.Equal(Text("start-more"), File.ReadAllBytes(fixture.OnDisk("/f")));
         Assert.Equal(new FtpUsage(10, 1), fixture.Store["alice"]);
+
+        // A completion cancelled before the file is flushed is an abort too: what reached the file is counted.
+        using var cancelled = new CancellationTokenSource();
+        cancelled.Cancel();
+        await using (var upload = await fs.StartUploadAsync("/f", FtpUploadMode.Append))
+        {
+            await upload.WriteAsync(Text("+"));
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(async () => await upload.CompleteAsync(cancelled.Token));
+        }
+
+        Assert.Equal(Text("start-more+"), File.ReadAllBytes(fixture.OnDisk("/f")));
+        Assert.Equal(new FtpUsage(11, 1), fixture.Store["alice"]);
+        Assert.Equal(new FtpUsage(11, 1), await fs.GetUsageAsync());
     }
 
     [Fact]
