@@ -295,4 +295,47 @@ public sealed class QuotaTests
         Assert.True(File.Exists(fixture.OnDisk("/a/.ftp-upload-0123456789abcdef")), "a scan removes no upload file: a server may be writing it");
         fixture.AssertCanaryUntouched();
     }
+
+    [Fact]
+    public async Task A_store_that_fails_to_record_does_not_fail_the_operation_and_the_server_keeps_counting()
+    {
+        var store = new FailingStore();
+        var home = Directory.CreateTempSubdirectory("sockserv-ftp-storage-");
+        try
+        {
+            var storage = new LocalFtpStorage(store);
+            var user = new FtpUser { Name = "erin", Home = home.FullName, QuotaBytes = 10 };
+            await using var fs = await storage.OpenAsync(user);
+            await StorageFixture.UploadAsync(fs, "/f", Bytes(8));
+            Assert.Equal(new FtpUsage(8, 1), await fs.GetUsageAsync());
+            await using (var upload = await fs.StartUploadAsync("/g", FtpUploadMode.Create))
+            {
+                await QuotaRefusal(async () => await upload.WriteAsync(Bytes(3)));
+            }
+
+            await fs.DeleteFileAsync("/f");
+            Assert.Equal(default, await fs.GetUsageAsync());
+            Assert.Equal(2, store.Failures);
+        }
+        finally
+        {
+            home.Delete(recursive: true);
+        }
+    }
+
+    private sealed class FailingStore : IFtpUserStore
+    {
+        public int Failures;
+
+        public ValueTask<FtpLoginResult> LoginAsync(string userName, string password, CancellationToken cancellationToken = default) =>
+            ValueTask.FromResult(new FtpLoginResult(FtpLoginStatus.UnknownUser, null));
+
+        public ValueTask<FtpUsage> GetUsageAsync(string userName, CancellationToken cancellationToken = default) => ValueTask.FromResult(default(FtpUsage));
+
+        public ValueTask AddUsageAsync(string userName, FtpUsage change, CancellationToken cancellationToken = default)
+        {
+            Interlocked.Increment(ref Failures);
+            throw new IOException("the database is locked");
+        }
+    }
 }
