@@ -107,7 +107,9 @@ internal sealed class LocalUpload : IFtpUpload
         }
         catch (IOException e)
         {
-            throw new FtpFileSystemException(FtpFileSystemError.StorageFailure, $"{Path}: the write failed ({e.Message})", e);
+            // On Unix the runtime puts errno in HResult (ENOSPC, EDQUOT, EIO, EFBIG); its message is not shown to the user.
+            var mapped = FileErrors.FromErrno(e.HResult is > 0 and < 4096 ? e.HResult : EIO, Path);
+            throw new FtpFileSystemException(mapped.Error, mapped.Message, e);
         }
 
         Volatile.Write(ref _length, length);
