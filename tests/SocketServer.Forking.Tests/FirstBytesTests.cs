@@ -173,6 +173,21 @@ public sealed class FirstBytesTests
         }
     }
 
+    [Fact]
+    public async Task Without_the_wait_a_connection_goes_to_a_worker_as_soon_as_it_is_accepted()
+    {
+        using var app = await ForkingApp.StartAsync("tcp", "127.0.0.1", "--min", "1", "--no-wait");
+        using var client = await LineClient.ConnectAsync(app);
+        var deadline = DateTime.UtcNow + ForkingApp.Wait;
+        while (ProcFs.ServerSideInode(app.Port, client.LocalPort) is not { } inode || !app.Workers().Any(w => ProcFs.DescriptorOf(w, inode) is not null))
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"no worker took the silent connection; the log:\n{app.Stderr}");
+            await Task.Delay(10);
+        }
+
+        Assert.Equal("HELLO", await client.AskAsync("hello"));
+    }
+
     /// <summary>Waits until the master holds the server's end of <paramref name="client"/>'s connection (accepted, and waiting); returns its socket inode.</summary>
     private static async Task<string> HeldByMasterAsync(ForkingApp app, LineClient client)
     {
