@@ -68,6 +68,61 @@ public static class ProcFs
         return true;
     }
 
+    /// <summary>
+    /// The socket inode of the server's end of the loopback TCP connection from
+    /// <paramref name="clientPort"/> to <paramref name="serverPort"/> (IPv4, /proc/net/tcp), or null
+    /// when the kernel lists no such connection.
+    /// </summary>
+    public static string? ServerSideInode(int serverPort, int clientPort)
+    {
+        // /proc/net/tcp: "sl local rem st ... uid timeout inode"; ports in hex after the colon.
+        foreach (var line in File.ReadLines("/proc/net/tcp").Skip(1))
+        {
+            var fields = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            var local = int.Parse(fields[1][(fields[1].IndexOf(':') + 1)..], NumberStyles.HexNumber, CultureInfo.InvariantCulture);
+            var remote = int.Parse(fields[2][(fields[2].IndexOf(':') + 1)..], NumberStyles.HexNumber, CultureInfo.InvariantCulture);
+            if (local == serverPort && remote == clientPort)
+            {
+                return fields[9];
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>The descriptor number by which <paramref name="pid"/> holds the socket <paramref name="inode"/>, or null when it holds none.</summary>
+    public static int? DescriptorOf(int pid, string inode)
+    {
+        try
+        {
+            foreach (var fd in Directory.EnumerateFiles($"/proc/{pid}/fd"))
+            {
+                if (new FileInfo(fd).LinkTarget == $"socket:[{inode}]")
+                {
+                    return int.Parse(Path.GetFileName(fd), CultureInfo.InvariantCulture);
+                }
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Gone, or a descriptor closed while we listed them.
+        }
+
+        return null;
+    }
+
+    /// <summary>
+    /// Whether the open file behind descriptor <paramref name="fd"/> of <paramref name="pid"/> has
+    /// <c>O_NONBLOCK</c> set (the octal "flags" of /proc/PID/fdinfo/FD). The flag belongs to the open
+    /// file, so every process holding a copy of a passed descriptor sees the same.
+    /// </summary>
+    public static bool IsNonBlocking(int pid, int fd)
+    {
+        const int NonBlock = 0x800; // O_NONBLOCK, 04000 octal
+        var flags = File.ReadLines($"/proc/{pid}/fdinfo/{fd}").First(l => l.StartsWith("flags:", StringComparison.Ordinal));
+        return (Convert.ToInt32(flags["flags:".Length..].Trim(), 8) & NonBlock) != 0;
+    }
+
     private static (char State, int Parent)? Stat(int pid)
     {
         try

@@ -119,6 +119,26 @@ public class PoolModelTests
         Bounded.WaitFor(() => harness.Server.ActiveRequests == 0, "its place to be freed");
     }
 
+    [Theory]
+    [InlineData("tcp4")]
+    [InlineData("unix-stream")]
+    public void A_connection_closed_before_it_sent_anything_never_reaches_the_pool(string transport)
+    {
+        var logs = new CapturingLoggerFactory();
+        using var harness = new Harness(transport, "pool", new ServerOptions { LoggerFactory = logs }, poolThreads: 2).Serve();
+        harness.Connect().Dispose();
+
+        // Dropped by the first-bytes waiter (event 4, debug): no pool thread ran a handler for it.
+        Bounded.WaitFor(() => logs.Entries.Any(e => e.EventId == 4 && e.Message.Contains("before sending anything", StringComparison.Ordinal)), "the drop to be logged");
+        Bounded.WaitFor(() => harness.Server.ActiveRequests == 0, "its place to be freed");
+        Assert.Empty(harness.Probe.Clients);
+
+        // One that speaks is served as before.
+        using var talker = harness.Connect();
+        Assert.Equal("HELLO", talker.RoundTrip("hello"));
+        Assert.Single(harness.Probe.Clients);
+    }
+
     [Fact]
     public void A_request_queued_past_the_queue_timeout_is_closed_and_logged()
     {

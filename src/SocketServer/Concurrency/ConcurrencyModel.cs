@@ -28,9 +28,11 @@ public abstract class ConcurrencyModel : IDisposable
     protected internal virtual bool WaitsOnClose => true;
 
     /// <summary>
-    /// Whether a new connection is handed to this model only once its first bytes arrive (or it
-    /// closes): the wait happens off the model, so a client that connects and says nothing holds no
-    /// thread or slot of a bounded model; it is closed after the server's idle timeout. Default false.
+    /// Whether a new stream connection is handed to this model only once its first bytes arrive:
+    /// the wait happens off the model, so a client that connects and says nothing holds no thread or
+    /// slot of a bounded model (it still counts against <see cref="BaseServer.MaxConnections"/>). It
+    /// is closed after the server's idle timeout, or dropped when the peer closes it first, or closed
+    /// when the server stops, without reaching the model. Default false.
     /// </summary>
     protected internal virtual bool WaitsForFirstBytes => false;
 

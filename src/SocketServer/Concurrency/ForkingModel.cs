@@ -25,7 +25,9 @@ namespace SocketServer;
 /// Each worker serves up to <see cref="RequestsPerChild"/> requests at once (a thread each for a
 /// blocking handler, a task each for an async one). <see cref="MinChildren"/> workers start when
 /// serving starts; more start, up to <see cref="MaxChildren"/>, when requests queue; beyond that up
-/// to <see cref="MaxQueue"/> requests wait, and the rest are refused and closed.
+/// to <see cref="MaxQueue"/> requests wait, and the rest are refused and closed. A stream connection
+/// takes a worker slot or a place in that queue only once its first bytes arrive
+/// (<see cref="WaitForFirstBytes"/>): the master waits for them itself.
 /// </para>
 /// <para>
 /// The master watches its workers: one that stops answering (or is stopped) gets nothing more and
@@ -136,6 +138,19 @@ public sealed class ForkingModel : ConcurrencyModel
     public bool BlockOnClose { get; set; } = true;
 
     /// <summary>
+    /// Hand a stream connection to a worker, or queue it in the master, only once its first bytes
+    /// arrive. Until then the master waits for them itself (one epoll thread per server, the same
+    /// waiter as the pool model's), so clients that connect and say nothing hold no worker slot and
+    /// no place in the master's queue (issue 14: 9,000 of them left forking refusing two real
+    /// clients in three). One silent for the server's <c>IdleTimeout</c> is closed (event 17), one
+    /// closed by its peer before it sent anything is dropped, and one still waiting when the server
+    /// stops is closed; none of them reaches a worker, and while they wait they count against
+    /// <c>MaxConnections</c>. The descriptor reaches the worker blocking, as without the wait.
+    /// Datagrams are not affected. Default true; set false for protocols where the server speaks first.
+    /// </summary>
+    public bool WaitForFirstBytes { get; set; } = true;
+
+    /// <summary>
     /// Makes the start information for a worker process. Null (the default): this program again —
     /// <see cref="Environment.ProcessPath"/> with this process's arguments. The model adds the
     /// environment variable that makes the process a worker and gives it an empty stdin.
@@ -153,6 +168,14 @@ public sealed class ForkingModel : ConcurrencyModel
     protected internal override bool WaitsOnClose => BlockOnClose || _feed is not null;
 
     internal override RequestFeed? Feed => _feed;
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// In the master only: a worker serves what its master hands it. And only where the epoll waiter
+    /// runs (always, where this model can be built): the asynchronous fallback would turn the
+    /// descriptor non-blocking, and the worker shares that flag.
+    /// </remarks>
+    protected internal override bool WaitsForFirstBytes => WaitForFirstBytes && _feed is null && Internal.FirstBytesWaiter.IsSupported;
 
     /// <summary>
     /// Python's <c>collect_children</c>: checks the workers now — reaps the dead, kills the hung — rather

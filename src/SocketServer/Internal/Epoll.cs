@@ -15,6 +15,8 @@ internal static unsafe partial class Epoll
     public const uint In = 0x1;
     public const uint Pri = 0x2;
     public const uint Out = 0x4;
+    public const uint Err = 0x8;
+    public const uint Hup = 0x10;
     public const uint RdHup = 0x2000;
     public const uint OneShot = 1u << 30;
 

@@ -6,11 +6,15 @@ namespace SocketServer.Internal;
 
 /// <summary>
 /// Watches new connections for their first bytes on one thread with an epoll instance of its own,
-/// and hands each over when it is readable (or closed by the peer), or drops it after the idle
-/// timeout. Why not a zero-byte <c>ReceiveAsync</c>: one async operation turns the descriptor
-/// non-blocking for good, and .NET then emulates every later blocking call, allocating per message
-/// (160 B per echo under the pool model). epoll_ctl may be called while epoll_wait runs, so adding
-/// needs no lock; one-shot registration means each connection is reported once.
+/// and hands each over when it is readable, or drops it: closed by the peer before it sent a byte,
+/// or silent past the idle timeout. Used by every model that waits for first bytes (the pool, and
+/// the forking model's master, which passes the descriptor on to a worker process). Why not a
+/// zero-byte <c>ReceiveAsync</c>: one async operation turns the descriptor non-blocking for good
+/// (under forking, for the worker too: the flag belongs to the open file, which the passed
+/// descriptor shares), and .NET then emulates every later blocking call, allocating per message
+/// (160 B per echo under the pool model). Nothing here changes the descriptor's flags: epoll_ctl
+/// and FIONREAD only look. epoll_ctl may be called while epoll_wait runs, so adding needs no lock;
+/// one-shot registration means each connection is reported once.
 /// </summary>
 internal sealed unsafe class FirstBytesWaiter : IDisposable
 {
@@ -21,7 +25,7 @@ internal sealed unsafe class FirstBytesWaiter : IDisposable
 
     private readonly ConcurrentDictionary<long, (StreamRequest Request, long Deadline)> _waiting = new();
     private readonly Action<StreamRequest> _readable;
-    private readonly Action<StreamRequest, bool> _dropped;
+    private readonly Action<StreamRequest, DropReason> _dropped;
     private readonly int _epoll;
     private readonly Thread _thread;
     private long _nextId;
@@ -30,9 +34,22 @@ internal sealed unsafe class FirstBytesWaiter : IDisposable
     /// <summary>True where this waiter can run (Linux); elsewhere the server waits with an async receive.</summary>
     public static bool IsSupported => OperatingSystem.IsLinux();
 
-    /// <param name="readable">Called, on the waiter's thread, for a connection whose first bytes (or end) arrived.</param>
-    /// <param name="dropped">Called for a connection given up: true when silent past its deadline, false when stopping.</param>
-    public FirstBytesWaiter(Action<StreamRequest> readable, Action<StreamRequest, bool> dropped)
+    /// <summary>Why a connection was given up before it was handed over.</summary>
+    public enum DropReason
+    {
+        /// <summary>It sent nothing before its deadline (the idle timeout).</summary>
+        Silent,
+
+        /// <summary>The waiter stopped (the server is closing) while it still waited.</summary>
+        Stopping,
+
+        /// <summary>The peer closed or reset it without sending a byte: there is nothing to hand over.</summary>
+        Closed,
+    }
+
+    /// <param name="readable">Called, on the waiter's thread, for a connection whose first bytes arrived.</param>
+    /// <param name="dropped">Called for a connection given up, with why.</param>
+    public FirstBytesWaiter(Action<StreamRequest> readable, Action<StreamRequest, DropReason> dropped)
     {
         _readable = readable;
         _dropped = dropped;
@@ -85,10 +102,18 @@ internal sealed unsafe class FirstBytesWaiter : IDisposable
 
             for (var i = 0; i < count; i++)
             {
+                var mask = BitConverter.ToUInt32(events, i * Epoll.EventSize);
                 var id = BitConverter.ToInt64(events, i * Epoll.EventSize + Epoll.DataOffset);
                 if (_waiting.TryRemove(id, out var entry) && Forget(entry.Request))
                 {
-                    _readable(entry.Request);
+                    if (ClosedUnread(entry.Request, mask))
+                    {
+                        _dropped(entry.Request, DropReason.Closed);
+                    }
+                    else
+                    {
+                        _readable(entry.Request);
+                    }
                 }
             }
 
@@ -98,7 +123,7 @@ internal sealed unsafe class FirstBytesWaiter : IDisposable
                 if (entry.Deadline <= now && _waiting.TryRemove(id, out _))
                 {
                     Forget(entry.Request);
-                    _dropped(entry.Request, true);
+                    _dropped(entry.Request, DropReason.Silent);
                 }
             }
         }
@@ -108,8 +133,29 @@ internal sealed unsafe class FirstBytesWaiter : IDisposable
             if (_waiting.TryRemove(id, out var entry))
             {
                 Forget(entry.Request);
-                _dropped(entry.Request, false);
+                _dropped(entry.Request, DropReason.Stopping);
             }
+        }
+    }
+
+    /// <summary>
+    /// Whether the peer ended the connection (FIN or reset) with no byte left to read: then nobody
+    /// need see it. One that sent bytes and then closed its side is handed over, bytes and all.
+    /// </summary>
+    private static bool ClosedUnread(StreamRequest request, uint events)
+    {
+        if ((events & (Epoll.RdHup | Epoll.Hup | Epoll.Err)) == 0)
+        {
+            return false;
+        }
+
+        try
+        {
+            return request.Connection.Available == 0;
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+            return true;
         }
     }
 

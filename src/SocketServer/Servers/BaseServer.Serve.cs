@@ -465,27 +465,38 @@ public abstract partial class BaseServer
         }
     }
 
-    /// <summary>A connection given up before it said anything: silent for the idle timeout, or the server is stopping.</summary>
-    private void DropSilent(Request request, bool timedOut)
+    /// <summary>
+    /// A connection given up before it said anything: silent for the idle timeout, the server is
+    /// stopping, or the peer closed it first. It never reached the model (no thread, no worker), so
+    /// its place among the requests in flight is freed here; it is not work a stop cuts short.
+    /// </summary>
+    private void DropSilent(Request request, FirstBytesWaiter.DropReason reason)
     {
-        if (timedOut && _idleLog.ShouldLog(out var suppressed))
+        var client = request.ToString();
+        Abandon(request);
+        if (reason == FirstBytesWaiter.DropReason.Closed)
+        {
+            ServerLog.ClientGone(Logger, client, "it closed the connection before sending anything");
+        }
+        else if (reason == FirstBytesWaiter.DropReason.Silent && _idleLog.ShouldLog(out var suppressed))
         {
             if (suppressed > 0)
             {
                 ServerLog.Suppressed(Logger, suppressed, "Closed a silent connection", LogLimiter.DefaultInterval);
             }
 
-            ServerLog.ClosedSilent(Logger, request.ToString(), IdleTimeout);
+            ServerLog.ClosedSilent(Logger, client, IdleTimeout);
         }
-
-        Abandon(request);
     }
 
     /// <summary>
     /// Waits, off the model, for a connection's first bytes (or its end), then hands it over; a
     /// connection silent for the idle timeout, or still silent when the server stops, is closed
     /// unhandled. A zero-byte receive completes on readability without taking any bytes. Where
-    /// <see cref="FirstBytesWaiter"/> runs (Linux) it does this instead, without async I/O.
+    /// <see cref="FirstBytesWaiter"/> runs (Linux) it does this instead, without async I/O, and also
+    /// drops a connection closed before it sent anything rather than hand over its end. Never used
+    /// for the forking model, which runs on Linux only: the async receive would turn the descriptor
+    /// it passes to a worker non-blocking.
     /// </summary>
     private async Task HandOverWhenReadableAsync(StreamRequest request)
     {
@@ -501,7 +512,7 @@ public abstract partial class BaseServer
         }
         catch (OperationCanceledException) when (silent.IsCancellationRequested)
         {
-            DropSilent(request, timedOut: !_stopping.IsCancellationRequested);
+            DropSilent(request, _stopping.IsCancellationRequested ? FirstBytesWaiter.DropReason.Stopping : FirstBytesWaiter.DropReason.Silent);
             return;
         }
         catch (Exception e) when (e is SocketException or ObjectDisposedException)

@@ -104,19 +104,31 @@ public sealed partial class ForkingApp : IDisposable
         return workers;
     }
 
-    /// <summary>Waits until <paramref name="text"/> shows in the master's (and workers') log.</summary>
-    public async Task WaitForLogAsync(string text)
+    /// <summary>Waits until <paramref name="text"/> shows in the master's (and workers') log, at least <paramref name="times"/> times.</summary>
+    public async Task WaitForLogAsync(string text, int times = 1)
     {
         var deadline = DateTime.UtcNow + Wait;
-        while (!Stderr.Contains(text, StringComparison.Ordinal))
+        while (Count(Stderr, text) < times)
         {
             if (DateTime.UtcNow > deadline)
             {
-                throw new TimeoutException($"'{text}' never appeared in the log:\n{Stderr}");
+                throw new TimeoutException($"'{text}' did not appear {times} time(s) in the log:\n{Stderr}");
             }
 
             await Task.Delay(20);
         }
+    }
+
+    /// <summary>How many times <paramref name="text"/> occurs in <paramref name="log"/>.</summary>
+    public static int Count(string log, string text)
+    {
+        var count = 0;
+        for (var at = log.IndexOf(text, StringComparison.Ordinal); at >= 0; at = log.IndexOf(text, at + text.Length, StringComparison.Ordinal))
+        {
+            count++;
+        }
+
+        return count;
     }
 
     public void Signal(int signal) => Processes.Signal(Pid, signal);
@@ -272,6 +284,9 @@ public sealed class LineClient : IDisposable
             return null; // Reset: the process that held the connection died.
         }
     }
+
+    /// <summary>The client's own port (TCP), to find the server's end of the connection in /proc.</summary>
+    public int LocalPort => ((IPEndPoint)_socket.LocalEndPoint!).Port;
 
     public async Task<int> PidAsync() => int.Parse(await AskAsync("pid") ?? throw new InvalidOperationException("no answer to pid; the log:\n" + _app.Stderr), CultureInfo.InvariantCulture);
 

@@ -7,7 +7,7 @@ using SocketServer;
 
 // forking-app <tcp|udp|unix|unixdgram> <host-or-path> [--async] [--blocking] [--max N] [--min N] [--per N] [--queue N]
 //             [--limit-ms N] [--hang-ms N] [--liveness-ms N] [--drain-ms N] [--no-block]
-//             [--max-requests N] [--max-memory-mb N] [--recycle-ms N]
+//             [--max-requests N] [--max-memory-mb N] [--recycle-ms N] [--idle-ms N] [--no-wait]
 // The master prints "serving <address> pid <pid>" once its workers are up; workers print nothing
 // to stdout. Logs go to stderr.
 var transport = args[0];
@@ -37,9 +37,11 @@ if (Number("--max-requests") is { } maxRequests) model.MaxRequestsPerWorker = ma
 if (Number("--max-memory-mb") is { } maxMemory) model.MaxWorkerMemory = maxMemory * 1024L * 1024;
 if (Number("--recycle-ms") is { } recycle) model.RecycleTimeout = TimeSpan.FromMilliseconds(recycle);
 model.BlockOnClose = !options.ContainsKey("--no-block");
+model.WaitForFirstBytes = !options.ContainsKey("--no-wait");
 
 var serverOptions = new ServerOptions { LoggerFactory = logging };
 if (Number("--drain-ms") is { } drain) serverOptions.DrainTimeout = TimeSpan.FromMilliseconds(drain);
+if (Number("--idle-ms") is { } idle) serverOptions.IdleTimeout = TimeSpan.FromMilliseconds(idle);
 
 var streamHandler = options.ContainsKey("--async") ? HandlerFactory.Of<AsyncProbeHandler>() : HandlerFactory.Of<ProbeHandler>();
 using BaseServer server = transport switch
