@@ -119,6 +119,11 @@ public sealed class ExecServer : IAsyncDisposable, IDisposable
             throw new SocketServerException("the drain timeout cannot be negative.");
         }
 
+        if (options.OutputGrace < TimeSpan.Zero || options.OutputGrace.TotalMilliseconds > ExecProtocol.MaxTimeLimitMilliseconds)
+        {
+            throw new SocketServerException("the output grace must be from 0 to 49 days.");
+        }
+
         if (options.DefaultTimeLimit is { } limit && (limit <= TimeSpan.Zero || limit.TotalMilliseconds > ExecProtocol.MaxTimeLimitMilliseconds))
         {
             throw new SocketServerException("the default time limit must be more than 0 and at most 49 days.");

@@ -94,6 +94,14 @@ public sealed class ExecServerOptions
             : "/bin/sh";
     }
 
+    /// <summary>
+    /// How long, once a command's first process has exited and its own output has been read, the
+    /// server goes on reading output pipes that are still open before it sends the Exit frame. Only a
+    /// process that left the command's process group (<c>setsid</c>, a daemon) can hold them open;
+    /// what the command itself wrote is read to its end whatever this is. Default 2 s.
+    /// </summary>
+    public TimeSpan OutputGrace { get; set; } = TimeSpan.FromSeconds(2);
+
     /// <summary>How long in-flight sessions get at shutdown before their commands are killed. Default 5 s.</summary>
     public TimeSpan DrainTimeout { get; set; } = TimeSpan.FromSeconds(5);
 

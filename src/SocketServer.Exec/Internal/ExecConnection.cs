@@ -345,7 +345,7 @@ internal sealed class ExecConnection(ExecServer server) : AsyncStreamRequestHand
 
         ExecLog.CommandStarted(_logger, name, _client, process.Id, request.Shell ?? string.Join(' ', request.Argv!));
         var limit = request.TimeLimitMilliseconds is > 0 and var ms ? TimeSpan.FromMilliseconds(ms) : server.Options.DefaultTimeLimit;
-        var run = new CommandRun(process, channel, limit, _logger);
+        var run = new CommandRun(process, channel, limit, server.Options.OutputGrace, _logger);
         return (run, RunAsync(run, channel, request.Session ? session : null, name, cancellationToken));
     }
 

@@ -46,4 +46,7 @@ internal static partial class ExecLog
 
     [LoggerMessage(114, LogLevel.Information, "Refused {Refused} connections from penalised {Address} ({Seconds:0} s to go)")]
     public static partial void PenalisedRefused(ILogger logger, string address, int refused, double seconds);
+
+    [LoggerMessage(115, LogLevel.Information, "pid {Pid}: a process that left its group still holds its output pipes {GraceMilliseconds} ms (OutputGrace) after the command's own output was sent; stopped reading them and sent the Exit")]
+    public static partial void PipesHeldOpen(ILogger logger, int pid, long graceMilliseconds);
 }
