@@ -49,4 +49,7 @@ internal static partial class ExecLog
 
     [LoggerMessage(115, LogLevel.Information, "pid {Pid}: a process that left its group still holds its output pipes {GraceMilliseconds} ms (OutputGrace) after the command's own output was sent; stopped reading them and sent the Exit")]
     public static partial void PipesHeldOpen(ILogger logger, int pid, long graceMilliseconds);
+
+    [LoggerMessage(116, LogLevel.Information, "Closed the session of {Name}@{Client}: idle for {Seconds} s, no command running and nothing received (SessionIdleTimeout)")]
+    public static partial void SessionIdle(ILogger logger, string name, string client, double seconds);
 }
