@@ -160,6 +160,19 @@ public sealed class ExecServer : IAsyncDisposable, IDisposable
             ExecLog.Certificate(logger, ServerCertificate.Fingerprint(certificate), created ? "created" : "loaded");
         }
 
+        // The limits a peer meets before it is trusted, once at start: what the operator set is what runs.
+        ExecLog.LoginLimits(
+            logger,
+            Math.Min(options.EarlyDropStart, options.MaxUnauthenticatedConnections),
+            options.EarlyDropRate,
+            options.MaxUnauthenticatedConnections,
+            options.MaxUnauthenticatedPerSource,
+            options.PenaltyFailures,
+            options.PenaltyWindow.TotalSeconds,
+            options.PenaltyDuration.TotalSeconds,
+            options.MaxPenaltyDuration.TotalSeconds,
+            options.PreAuthExempt.Count == 0 ? "none" : string.Join(", ", options.PreAuthExempt),
+            options.SessionIdleTimeout == Timeout.InfiniteTimeSpan ? "never" : $"{options.SessionIdleTimeout.TotalSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture)} s");
         return new ExecServer(options, address, tokens, tokenCount, certificate, created, logger);
     }
 

@@ -52,4 +52,7 @@ internal static partial class ExecLog
 
     [LoggerMessage(116, LogLevel.Information, "Closed the session of {Name}@{Client}: idle for {Seconds} s, no command running and nothing received (SessionIdleTimeout)")]
     public static partial void SessionIdle(ILogger logger, string name, string client, double seconds);
+
+    [LoggerMessage(117, LogLevel.Information, "Logins: {Start}:{Rate}:{Full} at once (MaxStartups), {PerSource} per address; {Failures} failures in {WindowSeconds} s refuse an address for {PenaltySeconds} s, doubling up to {MaxPenaltySeconds} s; exempt: {Exempt}. Idle sessions close after {IdleTimeout}")]
+    public static partial void LoginLimits(ILogger logger, int start, int rate, int full, int perSource, int failures, double windowSeconds, double penaltySeconds, double maxPenaltySeconds, string exempt, string idleTimeout);
 }
