@@ -18,9 +18,6 @@ internal sealed partial class OutputPipe(Stream pipe) : Stream
     private bool _reading;
     private bool _markAfterRead;
 
-    /// <summary>The pipe itself, for the process's own handling (its size, its disposal).</summary>
-    public Stream Pipe => pipe;
-
     /// <summary>
     /// Marks the end of the command's output: call once its whole group is gone. The task completes
     /// when the reader has taken everything the pipe held then (at once, when it holds nothing), or at
