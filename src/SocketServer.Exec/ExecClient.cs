@@ -122,7 +122,8 @@ public sealed class ExecClient : IAsyncDisposable
     /// </remarks>
     /// <exception cref="ExecRemoteException">
     /// The server refused the command (bad request, busy, could not start), or ended the session while it
-    /// ran (<see cref="ErrorCode.ShuttingDown"/>: the server stopped and killed the command).
+    /// ran (<see cref="ErrorCode.ShuttingDown"/>: the server stopped and killed the command), or before
+    /// it (<see cref="ErrorCode.SessionIdle"/>: the session had been idle past the server's timeout).
     /// </exception>
     /// <exception cref="SocketServerException">The connection closed or broke before the command's end.</exception>
     public async Task<ExecResult> RunAsync(ExecRequest request, Stream? stdin, Stream stdout, Stream stderr, CancellationToken cancellationToken = default)

@@ -109,6 +109,14 @@ public sealed class ExecServer : IAsyncDisposable, IDisposable
             throw new SocketServerException("the login limits must be at least 1, and the early drop rate a percentage (0 to 100).");
         }
 
+        foreach (var entry in options.PreAuthExempt)
+        {
+            if (!ExecServerOptions.TryParseNetwork(entry, out _))
+            {
+                throw new SocketServerException($"'{entry}' in the pre-authentication exempt list is not an address or a network (such as 127.0.0.1, 10.0.0.0/8 or 2001:db8::/32).");
+            }
+        }
+
         if (options.PenaltyWindow <= TimeSpan.Zero || options.PenaltyDuration <= TimeSpan.Zero || options.MaxPenaltyDuration < options.PenaltyDuration)
         {
             throw new SocketServerException("the penalty window and duration must be more than 0, and the longest penalty at least the first.");
@@ -117,6 +125,17 @@ public sealed class ExecServer : IAsyncDisposable, IDisposable
         if (options.DrainTimeout < TimeSpan.Zero)
         {
             throw new SocketServerException("the drain timeout cannot be negative.");
+        }
+
+        if (options.SessionIdleTimeout != Timeout.InfiniteTimeSpan
+            && (options.SessionIdleTimeout <= TimeSpan.Zero || options.SessionIdleTimeout.TotalMilliseconds > ExecProtocol.MaxTimeLimitMilliseconds))
+        {
+            throw new SocketServerException("the session idle timeout must be more than 0 and at most 49 days (or infinite: never).");
+        }
+
+        if (options.OutputGrace < TimeSpan.Zero || options.OutputGrace.TotalMilliseconds > ExecProtocol.MaxTimeLimitMilliseconds)
+        {
+            throw new SocketServerException("the output grace must be from 0 to 49 days.");
         }
 
         if (options.DefaultTimeLimit is { } limit && (limit <= TimeSpan.Zero || limit.TotalMilliseconds > ExecProtocol.MaxTimeLimitMilliseconds))
@@ -141,6 +160,19 @@ public sealed class ExecServer : IAsyncDisposable, IDisposable
             ExecLog.Certificate(logger, ServerCertificate.Fingerprint(certificate), created ? "created" : "loaded");
         }
 
+        // The limits a peer meets before it is trusted, once at start: what the operator set is what runs.
+        ExecLog.LoginLimits(
+            logger,
+            Math.Min(options.EarlyDropStart, options.MaxUnauthenticatedConnections),
+            options.EarlyDropRate,
+            options.MaxUnauthenticatedConnections,
+            options.MaxUnauthenticatedPerSource,
+            options.PenaltyFailures,
+            options.PenaltyWindow.TotalSeconds,
+            options.PenaltyDuration.TotalSeconds,
+            options.MaxPenaltyDuration.TotalSeconds,
+            options.PreAuthExempt.Count == 0 ? "none" : string.Join(", ", options.PreAuthExempt),
+            options.SessionIdleTimeout == Timeout.InfiniteTimeSpan ? "never" : $"{options.SessionIdleTimeout.TotalSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture)} s");
         return new ExecServer(options, address, tokens, tokenCount, certificate, created, logger);
     }
 

@@ -1,3 +1,5 @@
+using System.Net;
+using System.Net.Sockets;
 using System.Security.Cryptography.X509Certificates;
 using Microsoft.Extensions.Logging;
 
@@ -69,8 +71,61 @@ public sealed class ExecServerOptions
     /// <summary>The longest penalty; after this long without one, doubling starts again from <see cref="PenaltyDuration"/>. Default 10 min.</summary>
     public TimeSpan MaxPenaltyDuration { get; set; } = TimeSpan.FromMinutes(10);
 
+    /// <summary>
+    /// Addresses and CIDR networks (<c>127.0.0.1</c>, <c>10.0.0.0/8</c>, <c>2001:db8::/32</c>) whose
+    /// connections skip <see cref="MaxUnauthenticatedPerSource"/> and the penalties: their failed
+    /// logins are not counted, and they are never refused for them (ssh's PerSourcePenaltyExemptList,
+    /// extended to the per-source cap). They still count toward <see cref="MaxUnauthenticatedConnections"/>
+    /// and its early drop, and still wait out <see cref="AuthenticationFailureDelay"/>. For a bastion
+    /// or a load balancer that brings many clients from one address. Default empty: no address is
+    /// exempt. Checked by <see cref="ExecServer.Create(ExecServerOptions)"/> (see <see cref="TryParseNetwork(string, out IPNetwork)"/>).
+    /// </summary>
+    public IList<string> PreAuthExempt { get; } = new List<string>();
+
+    /// <summary>
+    /// Reads one <see cref="PreAuthExempt"/> entry: an IPv4 address in dotted form, an IPv6 address,
+    /// or either with a prefix length (<c>/N</c>) whose host bits are zero. A single address is a network of its own (/32, /128).
+    /// </summary>
+    /// <returns>False when <paramref name="text"/> is none of these.</returns>
+    public static bool TryParseNetwork(string text, out IPNetwork network)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        network = default;
+        var slash = text.IndexOf('/', StringComparison.Ordinal);
+        var address = slash < 0 ? text : text[..slash];
+
+        // IPAddress also takes inet_aton's forms ("5" is 0.0.0.5, "10.1" is 10.0.0.1): a list of
+        // trusted addresses should hold only what it plainly says.
+        if (!IPAddress.TryParse(address, out var parsed)
+            || (parsed.AddressFamily == AddressFamily.InterNetwork ? address.Split('.').Length != 4 : !address.Contains(':', StringComparison.Ordinal)))
+        {
+            return false;
+        }
+
+        if (slash < 0)
+        {
+            network = new IPNetwork(parsed, parsed.AddressFamily == AddressFamily.InterNetwork ? 32 : 128);
+            return true;
+        }
+
+        // A network written with host bits set (10.1.2.3/8) is more likely a slip than a /8.
+        return IPNetwork.TryParse(text, out network) && network.BaseAddress.Equals(parsed);
+    }
+
     /// <summary>A time limit for commands whose request sets none; null (the default) lets them run until they end, like ssh.</summary>
     public TimeSpan? DefaultTimeLimit { get; set; }
+
+    /// <summary>
+    /// How long an authenticated session may be idle — no command running and no frame received —
+    /// before the server closes it with Error 5 (<see cref="ErrorCode.SessionIdle"/>). A running
+    /// command is never idle, however quiet: <see cref="DefaultTimeLimit"/> and the request's own limit
+    /// bound it. Default <see cref="DefaultSessionIdleTimeout"/> (10 min); <see cref="Timeout.InfiniteTimeSpan"/>
+    /// keeps idle sessions for ever.
+    /// </summary>
+    public TimeSpan SessionIdleTimeout { get; set; } = DefaultSessionIdleTimeout;
+
+    /// <summary>The default <see cref="SessionIdleTimeout"/>: 10 minutes.</summary>
+    public static readonly TimeSpan DefaultSessionIdleTimeout = TimeSpan.FromMinutes(10);
 
     /// <summary>Time a new connection has for the TLS handshake and the Hello frame. Default 10 s.</summary>
     public TimeSpan HandshakeTimeout { get; set; } = TimeSpan.FromSeconds(10);
@@ -93,6 +148,14 @@ public sealed class ExecServerOptions
             ? shell
             : "/bin/sh";
     }
+
+    /// <summary>
+    /// How long, once a command's first process has exited and its own output has been read, the
+    /// server goes on reading output pipes that are still open before it sends the Exit frame. Only a
+    /// process that left the command's process group (<c>setsid</c>, a daemon) can hold them open;
+    /// what the command itself wrote is read to its end whatever this is. Default 2 s.
+    /// </summary>
+    public TimeSpan OutputGrace { get; set; } = TimeSpan.FromSeconds(2);
 
     /// <summary>How long in-flight sessions get at shutdown before their commands are killed. Default 5 s.</summary>
     public TimeSpan DrainTimeout { get; set; } = TimeSpan.FromSeconds(5);

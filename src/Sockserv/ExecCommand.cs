@@ -45,12 +45,54 @@ internal static partial class ExecCommand
         var maxPerClient = NumberOptions.Integer("--max-commands-per-client", "Commands running at once per token", 8, 1, 100_000);
         var timeLimit = NumberOptions.OptionalSeconds("--time-limit", "Time limit in seconds for commands whose client sets none (default: no limit)", MaxTimeLimitSeconds);
         var drain = NumberOptions.Seconds("--drain-timeout", "Seconds running commands may go on at shutdown before they are killed", 5, 86_400, zeroAllowed: true);
+        var defaults = new ExecServerOptions();
+        var idle = NumberOptions.Seconds(
+            "--session-idle-timeout",
+            "Close a logged-in session that runs no command and sends nothing for this many seconds (0: never)",
+            ExecServerOptions.DefaultSessionIdleTimeout.TotalSeconds,
+            MaxTimeLimitSeconds,
+            zeroAllowed: true);
+        var maxStartups = NumberOptions.Fields(
+            "--max-startups",
+            "Connections logging in at once (ssh's MaxStartups): from START, drop new ones at random, RATE% at first, rising to all at FULL; FULL alone is a plain cap",
+            "START:RATE:FULL",
+            new MaxStartups(defaults.EarlyDropStart, defaults.EarlyDropRate, defaults.MaxUnauthenticatedConnections),
+            MaxStartups.Parse,
+            "START:RATE:FULL (whole numbers, START from 1 to FULL, RATE from 0 to 100, FULL at most 100000) or FULL alone");
+        var perSource = NumberOptions.Integer("--max-startups-per-source", "Connections logging in at once from one address (an IPv6 /64 counts as one); more are closed", defaults.MaxUnauthenticatedPerSource, 1, 100_000);
+        var penalty = NumberOptions.Fields(
+            "--penalty",
+            "Refuse an address for FIRST seconds once it failed to log in FAILURES times within WINDOW seconds; each repeat doubles the refusal, up to MAX seconds",
+            "FAILURES:WINDOW:FIRST:MAX",
+            new Penalty(defaults.PenaltyFailures, defaults.PenaltyWindow.TotalSeconds, defaults.PenaltyDuration.TotalSeconds, defaults.MaxPenaltyDuration.TotalSeconds),
+            text => Penalty.Parse(text, MaxTimeLimitSeconds),
+            "FAILURES:WINDOW:FIRST:MAX (a whole number of failures from 1, then seconds more than 0, MAX at least FIRST)");
+        var exempt = new Option<string[]>("--preauth-exempt")
+        {
+            Description = "An address or CIDR network whose logins skip --max-startups-per-source and --penalty (not --max-startups); repeatable",
+            HelpName = "CIDR",
+            AllowMultipleArgumentsPerToken = false,
+        };
+        exempt.CustomParser = result =>
+        {
+            var entries = new string[result.Tokens.Count];
+            for (var i = 0; i < entries.Length; i++)
+            {
+                entries[i] = result.Tokens[i].Value;
+                if (!ExecServerOptions.TryParseNetwork(entries[i], out _))
+                {
+                    result.AddError($"--preauth-exempt takes an address or a CIDR network (127.0.0.1, 10.0.0.0/8, ::1, 2001:db8::/32), not '{entries[i]}'.");
+                }
+            }
+
+            return entries;
+        };
         var legacy = new Option<bool>("--legacy") { Description = "Speak the course's protocol (no authentication, no TLS: loopback only)" };
         var noTls = new Option<bool>("--no-tls") { Description = "Plain TCP (loopback only)" };
         var verbose = new Option<bool>("--verbose", "-v") { Description = "Log at debug level" };
 
         var command = new Command("serve", "Serve commands to clients that present a token. Ctrl+C stops: running commands may finish within the drain timeout, then they are killed and their clients told so.");
-        foreach (var option in new Option[] { host, port, stateDir, maxCommands, maxPerClient, timeLimit, drain, legacy, noTls, verbose })
+        foreach (var option in new Option[] { host, port, stateDir, maxCommands, maxPerClient, timeLimit, drain, idle, maxStartups, perSource, penalty, exempt, legacy, noTls, verbose })
         {
             command.Options.Add(option);
         }
@@ -73,8 +115,24 @@ internal static partial class ExecCommand
                 MaxCommandsPerClient = result.GetValue(maxPerClient),
                 DefaultTimeLimit = result.GetValue(timeLimit) is { } s ? TimeSpan.FromSeconds(s) : null,
                 DrainTimeout = TimeSpan.FromSeconds(result.GetValue(drain)),
+                SessionIdleTimeout = result.GetValue(idle) is > 0 and var seconds ? TimeSpan.FromSeconds(seconds) : Timeout.InfiniteTimeSpan,
+                MaxUnauthenticatedPerSource = result.GetValue(perSource),
                 LoggerFactory = loggers,
             };
+            var startups = result.GetValue(maxStartups)!;
+            options.EarlyDropStart = startups.Start;
+            options.EarlyDropRate = startups.Rate;
+            options.MaxUnauthenticatedConnections = startups.Full;
+            var penalties = result.GetValue(penalty)!;
+            options.PenaltyFailures = penalties.Failures;
+            options.PenaltyWindow = TimeSpan.FromSeconds(penalties.Window);
+            options.PenaltyDuration = TimeSpan.FromSeconds(penalties.First);
+            options.MaxPenaltyDuration = TimeSpan.FromSeconds(penalties.Max);
+            foreach (var entry in result.GetValue(exempt) ?? [])
+            {
+                options.PreAuthExempt.Add(entry);
+            }
+
             return await Cli.ServeAsync(
                 () => ExecServer.Create(options),
                 server => server.Server,
@@ -94,6 +152,48 @@ internal static partial class ExecCommand
                 });
         });
         return command;
+    }
+
+    /// <summary>ssh's MaxStartups start:rate:full, as <c>--max-startups</c> takes it.</summary>
+    private sealed record MaxStartups(int Start, int Rate, int Full)
+    {
+        public static MaxStartups? Parse(string text)
+        {
+            var fields = text.Split(':');
+            if (fields.Length == 1)
+            {
+                // As sshd reads "MaxStartups 10": a plain cap, no early drop.
+                return NumberOptions.Field(fields[0], 1, 100_000) is { } cap ? new MaxStartups(cap, 100, cap) : null;
+            }
+
+            return fields.Length == 3
+                && NumberOptions.Field(fields[2], 1, 100_000) is { } full
+                && NumberOptions.Field(fields[0], 1, full) is { } start
+                && NumberOptions.Field(fields[1], 0, 100) is { } rate
+                ? new MaxStartups(start, rate, full)
+                : null;
+        }
+
+        public override string ToString() => string.Create(CultureInfo.InvariantCulture, $"{Start}:{Rate}:{Full}");
+    }
+
+    /// <summary>The penalty rule, as <c>--penalty</c> takes it: failures, then seconds for the window, the first refusal, the longest.</summary>
+    private sealed record Penalty(int Failures, double Window, double First, double Max)
+    {
+        public static Penalty? Parse(string text, double maxSeconds)
+        {
+            var fields = text.Split(':');
+            return fields.Length == 4
+                && NumberOptions.Field(fields[0], 1, 1_000_000) is { } failures
+                && NumberOptions.SecondsField(fields[1], maxSeconds) is { } window
+                && NumberOptions.SecondsField(fields[2], maxSeconds) is { } first
+                && NumberOptions.SecondsField(fields[3], maxSeconds) is { } max
+                && max >= first
+                ? new Penalty(failures, window, first, max)
+                : null;
+        }
+
+        public override string ToString() => string.Create(CultureInfo.InvariantCulture, $"{Failures}:{Window}:{First}:{Max}");
     }
 
     private static async Task<int> ServeLegacyAsync(string host, int port, double? timeLimit, Microsoft.Extensions.Logging.ILoggerFactory loggers)

@@ -59,11 +59,49 @@ internal static class NumberOptions
         return option;
     }
 
+    /// <summary>
+    /// A value of several fields (<c>16:30:64</c>) that <paramref name="parse"/> reads, or returns null
+    /// for; the usage error then says the value takes <paramref name="expected"/>.
+    /// </summary>
+    public static Option<T> Fields<T>(string name, string description, string helpName, T defaultValue, Func<string, T?> parse, string expected)
+        where T : class
+    {
+        var option = new Option<T>(name)
+        {
+            Description = description,
+            HelpName = helpName,
+            DefaultValueFactory = _ => defaultValue,
+        };
+        option.CustomParser = result =>
+        {
+            var text = LastToken(result);
+            if (parse(text) is { } value)
+            {
+                return value;
+            }
+
+            result.AddError($"{name} takes {expected}, not '{text}'.");
+            return defaultValue;
+        };
+        return option;
+    }
+
+    /// <summary>A whole number from <paramref name="min"/> to <paramref name="max"/> as one field of a value, or null.</summary>
+    public static int? Field(string text, int min, int max) =>
+        int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var value) && value >= min && value <= max ? value : null;
+
+    /// <summary>A number of seconds more than 0 and at most <paramref name="max"/> as one field of a value, or null.</summary>
+    public static double? SecondsField(string text, double max) =>
+        TrySeconds(text, max, zeroAllowed: false, out var value) ? value : null;
+
+    private static bool TrySeconds(string text, double max, bool zeroAllowed, out double value) =>
+        double.TryParse(text, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out value)
+            && double.IsFinite(value) && (zeroAllowed ? value >= 0 : value > 0) && value <= max;
+
     private static double? ParseSeconds(ArgumentResult result, string name, double max, bool zeroAllowed)
     {
         var text = LastToken(result);
-        if (double.TryParse(text, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var value)
-            && double.IsFinite(value) && (zeroAllowed ? value >= 0 : value > 0) && value <= max)
+        if (TrySeconds(text, max, zeroAllowed, out var value))
         {
             return value;
         }

@@ -256,6 +256,62 @@ public class ExecBadInputTests
         await AssertStillServesAsync(fixture);
     }
 
+    // Issue 14: an authenticated session that says nothing was kept for ever.
+    [Fact]
+    public async Task A_session_silent_past_the_session_idle_timeout_gets_error_5_and_is_closed()
+    {
+        var log = new Legacy.LogCapture();
+        await using var fixture = new ExecFixture(
+            o =>
+            {
+                o.SessionIdleTimeout = TimeSpan.FromMilliseconds(200);
+                o.LoggerFactory = log;
+            },
+            tls: false);
+        using (var socket = await ConnectRawAsync(fixture.Port))
+        {
+            await HelloAsync(socket, fixture.Token);
+            var (code, message) = await ReadErrorAsync(socket);
+            Assert.Equal(ErrorCode.SessionIdle, code);
+            Assert.Equal("the session was idle for 0.2 s (no command running, nothing received): the server closed it (its session idle timeout).", message);
+            Assert.True(await ClosedAsync(socket));
+        }
+
+        Assert.Contains(log.Entries, e => e.Id.Id == 116);
+        await AssertStillServesAsync(fixture);
+    }
+
+    [Fact]
+    public async Task A_quiet_command_is_never_idle_and_the_session_goes_idle_after_its_exit()
+    {
+        await using var fixture = new ExecFixture(o => o.SessionIdleTimeout = TimeSpan.FromMilliseconds(100), tls: false);
+        using var socket = await ConnectRawAsync(fixture.Port);
+        await HelloAsync(socket, fixture.Token);
+
+        // Silent for ten idle timeouts while it runs; its output and its Exit come all the same.
+        await socket.SendAsync(Frame(MessageType.Run, "{\"shell\":\"sleep 1; echo done\"}"u8), Ct);
+        var stdout = new StringBuilder();
+        while (true)
+        {
+            var (type, payload) = await ReadFrameAsync(socket);
+            Assert.NotEqual(MessageType.Error, type);
+            if (type == MessageType.Stdout)
+            {
+                stdout.Append(Encoding.ASCII.GetString(payload));
+            }
+            else if (type == MessageType.Exit)
+            {
+                Assert.Equal(0, BinaryPrimitives.ReadInt32BigEndian(payload));
+                break;
+            }
+        }
+
+        Assert.Equal("done\n", stdout.ToString());
+        var (code, _) = await ReadErrorAsync(socket);
+        Assert.Equal(ErrorCode.SessionIdle, code);
+        Assert.True(await ClosedAsync(socket));
+    }
+
     private static byte[] Frame(MessageType type, ReadOnlySpan<byte> payload)
     {
         var frame = new byte[5 + payload.Length];

@@ -75,6 +75,66 @@ public class ExecLoginFloodTests
         Assert.True(log.Entries.Count(e => e.Id.Id is 111 or 112 or 114) < 100, "refusals were logged per connection");
     }
 
+    [Fact]
+    public async Task An_exempt_address_is_not_penalised_for_its_failures_while_another_loopback_address_is()
+    {
+        var log = new LogCapture();
+        await using var fixture = new ExecFixture(
+            o =>
+            {
+                o.PreAuthExempt.Add("127.0.0.1");
+                o.LoggerFactory = log;
+            },
+            tls: false);
+
+        // Twice the failures that get an address refused (5 in 60 s), from each address.
+        var exemptAnswers = new List<string>();
+        var otherAnswers = new List<string>();
+        for (var i = 0; i < 10; i++)
+        {
+            exemptAnswers.Add(await WrongTokenAsync(fixture, IPAddress.Loopback));
+            otherAnswers.Add(await WrongTokenAsync(fixture, AttackerAddress));
+        }
+
+        Assert.All(exemptAnswers, answer => Assert.Equal("authentication failed", answer));
+        Assert.Equal(Enumerable.Repeat("authentication failed", 5).Concat(Enumerable.Repeat("closed", 5)), otherAnswers);
+
+        // The exempt address still logs in and runs; the other, with the right token, is turned away.
+        var good = fixture.ClientOptions();
+        good.LocalAddress = IPAddress.Loopback;
+        await using (var client = await ExecClient.ConnectAsync(good, Ct))
+        {
+            var (result, _) = await Output.RunAsync(client, ExecRequest.ForShell("true"));
+            Assert.Equal(0, result.ExitCode);
+        }
+
+        var penalised = fixture.ClientOptions();
+        penalised.LocalAddress = AttackerAddress;
+        await Assert.ThrowsAsync<SocketServerException>(() => ExecClient.ConnectAsync(penalised, Ct));
+        Assert.Contains(log.Entries, e => e.Id.Id == 113 && e.Message.Contains("127.0.0.2", StringComparison.Ordinal));
+        Assert.DoesNotContain(log.Entries, e => e.Id.Id is 113 or 114 && e.Message.Contains("127.0.0.1", StringComparison.Ordinal));
+    }
+
+    /// <summary>Logs in from <paramref name="from"/> with a wrong token: "authentication failed" (Error 3), or "closed" without an answer.</summary>
+    private static async Task<string> WrongTokenAsync(ExecFixture fixture, IPAddress from)
+    {
+        var options = fixture.ClientOptions("sst_wrong-guess");
+        options.LocalAddress = from;
+        try
+        {
+            await using var client = await ExecClient.ConnectAsync(options, Ct);
+            return "logged in";
+        }
+        catch (ExecRemoteException e) when (e.Code == ErrorCode.AuthenticationFailed)
+        {
+            return "authentication failed";
+        }
+        catch (SocketServerException)
+        {
+            return "closed";
+        }
+    }
+
     /// <summary>Opens a connection, sends the first 20 bytes of a Hello and stalls; reopens it when the server closes it.</summary>
     private static async Task StallAsync(IPEndPoint server, CancellationToken cancellationToken)
     {

@@ -185,6 +185,75 @@ public class PreAuthGateTests
         Assert.Single(log.Entries, e => e.Id.Id == 112);
     }
 
+    [Fact]
+    public void An_exempt_address_skips_the_per_source_cap_and_the_penalties_but_not_the_global_cap()
+    {
+        var (gate, _, random, log) = Gate(o =>
+        {
+            o.PreAuthExempt.Add("127.0.0.0/31");
+            o.MaxUnauthenticatedPerSource = 2;
+            o.PenaltyFailures = 3;
+            o.MaxUnauthenticatedConnections = 6;
+            o.EarlyDropStart = 6;
+        });
+        var exempt = IPAddress.Parse("127.0.0.1");
+        Assert.True(gate.IsExempt(exempt));
+        Assert.True(gate.IsExempt(exempt.MapToIPv6()));
+        Assert.False(gate.IsExempt(Attacker));
+
+        // Failures far past the threshold: never penalised; Attacker, not exempt, is at the third.
+        Fail(gate, exempt, 20);
+        Fail(gate, Attacker, 3);
+        Assert.False(gate.IsPenalised(exempt));
+        Assert.True(gate.IsPenalised(Attacker));
+        Assert.DoesNotContain(log.Entries, e => e.Id.Id == 113 && e.Message.Contains("127.0.0.1", StringComparison.Ordinal));
+
+        // More logins at once than one address may have: the exempt one gets them, up to the global cap.
+        for (var i = 0; i < 6; i++)
+        {
+            Assert.Equal(Admission.Admitted, gate.TryAdmit(exempt));
+        }
+
+        random.Draw = 0;
+        Assert.Equal(Admission.RefusedEarlyDrop, gate.TryAdmit(exempt));
+        Assert.Equal(6, gate.Unauthenticated);
+
+        // Its outcomes give the slots back; the failure delay is bounded in all.
+        gate.Authenticated(exempt);
+        gate.Released(exempt);
+        Assert.True(gate.Failed(exempt));
+        Assert.Equal(3, gate.Unauthenticated);
+        Assert.Equal(1, gate.Delaying);
+        gate.DelayServed(exempt);
+        Assert.Equal(0, gate.Delaying);
+    }
+
+    [Theory]
+    [InlineData("127.0.0.1", true)]
+    [InlineData("10.0.0.0/8", true)]
+    [InlineData("::1", true)]
+    [InlineData("2001:db8::/32", true)]
+    [InlineData("", false)]
+    [InlineData("abc", false)]
+    [InlineData("-5", false)]
+    [InlineData("99999999999", false)]
+    [InlineData("5", false)]
+    [InlineData("10.1", false)]
+    [InlineData("10.0.0.0/33", false)]
+    [InlineData("10.1.2.3/8", false)]
+    [InlineData("127.0.0.1/", false)]
+    public void An_exempt_entry_is_an_address_or_a_network_as_plainly_written(string entry, bool valid)
+    {
+        Assert.Equal(valid, ExecServerOptions.TryParseNetwork(entry, out _));
+        if (!valid)
+        {
+            var options = new ExecServerOptions { Port = 0, StateDirectory = Path.Combine(Path.GetTempPath(), "sockserv-never-made") };
+            options.PreAuthExempt.Add(entry);
+            var e = Assert.Throws<SocketServerException>(() => ExecServer.Create(options));
+            Assert.Contains("exempt list", e.Message, StringComparison.Ordinal);
+        }
+    }
+
     private static void Fail(PreAuthGate gate, IPAddress address, int times)
     {
         for (var i = 0; i < times; i++)

@@ -110,7 +110,7 @@ public sealed class ErrorTests : IDisposable
     {
         { ["echo"], ["--port", "--pool-threads", "--pool-queue", "--max-children", "--max-requests-per-worker", "--max-worker-memory", "--max-connections", "--drain-timeout", "--idle-timeout"] },
         { ["connect"], ["--port", "--timeout"] },
-        { ["exec", "serve"], ["--port", "--max-commands", "--max-commands-per-client", "--time-limit", "--drain-timeout"] },
+        { ["exec", "serve"], ["--port", "--max-commands", "--max-commands-per-client", "--time-limit", "--drain-timeout", "--session-idle-timeout", "--max-startups", "--max-startups-per-source", "--penalty", "--preauth-exempt"] },
         { ["exec", "run", "127.0.0.1"], ["--time-limit"] },
     };
 

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.IO.Pipes;
-using System.Runtime.InteropServices;
 
 namespace SocketServer.Exec.Internal;
 
@@ -13,10 +12,12 @@ namespace SocketServer.Exec.Internal;
 /// setsid calls setsid(2) and execs in place, and the command's pid is also its group and session id.
 /// Only a process that makes a session of its own (a daemon) escapes the group.
 /// </remarks>
-internal sealed partial class CommandProcess : IAsyncDisposable
+internal sealed class CommandProcess : IAsyncDisposable
 {
     private const string SetsidPath = "/usr/bin/setsid";
     private readonly Process _process;
+    private readonly OutputPipe _stdout;
+    private readonly OutputPipe _stderr;
     private readonly long _started = Stopwatch.GetTimestamp();
     private int _signalSent;
 
@@ -27,6 +28,8 @@ internal sealed partial class CommandProcess : IAsyncDisposable
     private CommandProcess(Process process)
     {
         _process = process;
+        _stdout = new OutputPipe(process.StandardOutput.BaseStream);
+        _stderr = new OutputPipe(process.StandardError.BaseStream);
     }
 
     /// <summary>The command's process id, which is also its process group id.</summary>
@@ -35,11 +38,11 @@ internal sealed partial class CommandProcess : IAsyncDisposable
     /// <summary>The command's stdin; dispose it to send end-of-file.</summary>
     public Stream StandardInput => _process.StandardInput.BaseStream;
 
-    /// <summary>The command's stdout.</summary>
-    public Stream StandardOutput => _process.StandardOutput.BaseStream;
+    /// <summary>The command's stdout, for one reader (it counts what is read: see <see cref="WaitForOutputAsync"/>).</summary>
+    public Stream StandardOutput => _stdout;
 
-    /// <summary>The command's stderr.</summary>
-    public Stream StandardError => _process.StandardError.BaseStream;
+    /// <summary>The command's stderr, for one reader (it counts what is read: see <see cref="WaitForOutputAsync"/>).</summary>
+    public Stream StandardError => _stderr;
 
     /// <summary>The last signal sent to the group, 0 if none.</summary>
     public int SignalSent => Volatile.Read(ref _signalSent);
@@ -182,50 +185,35 @@ internal sealed partial class CommandProcess : IAsyncDisposable
     }
 
     /// <summary>
-    /// Bytes written to the command's stdout and stderr pipes and not read yet (FIONREAD on each),
-    /// or -1 when a pipe cannot tell. Once the command has exited and its group is gone, what it wrote
-    /// is all in the pipes: while this is above 0 a reader is only behind, not waiting on a process
-    /// that still holds the pipes.
+    /// After <see cref="WaitForExitAsync"/>: waits for the readers of <see cref="StandardOutput"/>
+    /// (<paramref name="stdoutReader"/>) and <see cref="StandardError"/> (<paramref name="stderrReader"/>)
+    /// to reach the pipes' end. The command's group is gone by then, so everything it wrote has been
+    /// read or is in the pipes: that much is waited for however slowly the readers go (issue 14: a
+    /// fixed 2 s here cut `echo canary` to nothing under load). Only a process that left the group
+    /// (setsid, a daemon) can keep a pipe open or write more: once the readers are past the command's
+    /// own output, it gets <paramref name="grace"/>, then <paramref name="stopReading"/> is cancelled
+    /// (the readers must stop when it is, and end when the caller gives up) and false returned.
     /// </summary>
-    public int UnreadOutputBytes()
+    /// <returns>True when both readers ended within the grace; false when reading was cut short.</returns>
+    public async Task<bool> WaitForOutputAsync(Task stdoutReader, Task stderrReader, TimeSpan grace, CancellationTokenSource stopReading)
     {
-        var stdout = UnreadBytes(StandardOutput);
-        var stderr = UnreadBytes(StandardError);
-        return stdout < 0 || stderr < 0 ? -1 : stdout + stderr;
-    }
-
-    // FIONREAD: 0x541B on Linux; 0x4004667F (_IOR('f', 127, int)) on macOS and the BSDs.
-    private static readonly nuint FionRead = OperatingSystem.IsLinux() ? 0x541Bu : 0x4004667Fu;
-
-    [LibraryImport("libc", EntryPoint = "ioctl", SetLastError = true)]
-    private static partial int SysIoctl(int fd, nuint request, out int value);
-
-    private static int UnreadBytes(Stream stream)
-    {
-        if (stream is not PipeStream pipe || OperatingSystem.IsWindows())
+        ArgumentNullException.ThrowIfNull(stopReading);
+        if (!_groupEnded)
         {
-            return -1;
+            throw new InvalidOperationException("the command's output is complete only once it has exited: call WaitForExitAsync first.");
         }
 
-        Microsoft.Win32.SafeHandles.SafePipeHandle? handle = null;
-        var added = false;
-        try
+        // Each pipe's mark is passed, or its reader stopped on its own (at a limit, or given up on).
+        var own = Task.WhenAll(Task.WhenAny(_stdout.MarkCommandEnd(), stdoutReader), Task.WhenAny(_stderr.MarkCommandEnd(), stderrReader));
+        var readers = Task.WhenAll(stdoutReader, stderrReader);
+        await Task.WhenAny(own, readers).ConfigureAwait(false);
+        if (readers.IsCompleted || await Task.WhenAny(readers, Task.Delay(grace, CancellationToken.None)).ConfigureAwait(false) == readers)
         {
-            handle = pipe.SafePipeHandle;
-            handle.DangerousAddRef(ref added);
-            return SysIoctl((int)handle.DangerousGetHandle(), FionRead, out var count) == 0 ? count : -1;
+            return true;
         }
-        catch (ObjectDisposedException)
-        {
-            return -1;
-        }
-        finally
-        {
-            if (added)
-            {
-                handle!.DangerousRelease();
-            }
-        }
+
+        await stopReading.CancelAsync().ConfigureAwait(false);
+        return false;
     }
 
     /// <summary>True once the first process has exited.</summary>
@@ -252,6 +240,8 @@ internal sealed partial class CommandProcess : IAsyncDisposable
             Signals.SendToGroup(_process.Id, Signals.Kill);
         }
 
+        await _stdout.DisposeAsync().ConfigureAwait(false);
+        await _stderr.DisposeAsync().ConfigureAwait(false);
         _process.Dispose();
     }
 }

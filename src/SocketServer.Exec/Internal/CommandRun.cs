@@ -17,6 +17,9 @@ internal sealed class CommandRun
     private readonly CommandProcess _process;
     private readonly ExecChannel _channel;
     private readonly TimeSpan? _timeLimit;
+    private readonly TimeSpan _outputGrace;
+    private readonly Stream _stdoutPipe;
+    private readonly Stream _stderrPipe;
     private readonly ILogger _logger;
     // Two readers: the feeder, and the end of the run returning what the feeder never took.
     private readonly Channel<(byte[] Buffer, int Length)> _stdin =
@@ -25,18 +28,24 @@ internal sealed class CommandRun
     private bool _ended;
     private long _credit;
     private int _timedOut;
-    private bool _exited;
 
-    // After the command's first process exits, how long its output pipes may stay open (held by
-    // something that left its group) before the Exit frame goes out anyway.
-    private static readonly TimeSpan OutputGrace = TimeSpan.FromSeconds(2);
-
-    public CommandRun(CommandProcess process, ExecChannel channel, TimeSpan? timeLimit, ILogger logger)
+    /// <param name="process">The started command; the run disposes it.</param>
+    /// <param name="channel">The client's connection.</param>
+    /// <param name="timeLimit">When to kill the command; null: never.</param>
+    /// <param name="outputGrace">After the command's first process exits, how long its output pipes may stay open (held by
+    /// something that left its group) before the Exit frame goes out anyway.</param>
+    /// <param name="logger">Where the run logs.</param>
+    /// <param name="stdoutPipe">The command's stdout as this run reads it; default its own pipe (a test may hand it over wrapped, to read it slowly).</param>
+    /// <param name="stderrPipe">The command's stderr as this run reads it; default its own pipe.</param>
+    public CommandRun(CommandProcess process, ExecChannel channel, TimeSpan? timeLimit, TimeSpan outputGrace, ILogger logger, Stream? stdoutPipe = null, Stream? stderrPipe = null)
     {
         _process = process;
         _channel = channel;
         _timeLimit = timeLimit;
+        _outputGrace = outputGrace;
         _logger = logger;
+        _stdoutPipe = stdoutPipe ?? process.StandardOutput;
+        _stderrPipe = stderrPipe ?? process.StandardError;
     }
 
     /// <summary>Runs to the end (the caller sends the Exit frame). Cancellation (client gone, server stopping) kills the process group.</summary>
@@ -70,22 +79,22 @@ internal sealed class CommandRun
         using var stdinDone = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var stdin = FeedStdinAsync(stdinDone.Token);
         using var stopReading = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var stdout = PumpAsync(_process.StandardOutput, MessageType.Stdout, stopReading.Token, cancellationToken);
-        var stderr = PumpAsync(_process.StandardError, MessageType.Stderr, stopReading.Token, cancellationToken);
+        var stdout = PumpAsync(_stdoutPipe, MessageType.Stdout, stopReading.Token, cancellationToken);
+        var stderr = PumpAsync(_stderrPipe, MessageType.Stderr, stopReading.Token, cancellationToken);
         int exitCode;
         try
         {
             exitCode = await _process.WaitForExitAsync(cancellationToken).ConfigureAwait(false);
-            Volatile.Write(ref _exited, true);
-            var pumps = Task.WhenAll(stdout, stderr);
-            if (await Task.WhenAny(pumps, Task.Delay(OutputGrace, cancellationToken)).ConfigureAwait(false) != pumps)
+
+            // What the command wrote is sent whole, however slowly; something that left the group (a
+            // daemon) and still holds the pipes gets the grace, then only reads are cancelled, never
+            // a frame half sent, and the Exit goes out.
+            if (!await _process.WaitForOutputAsync(stdout, stderr, _outputGrace, stopReading).ConfigureAwait(false))
             {
-                // Something that left the group (a daemon) still holds the pipes open: what is
-                // written is sent, and after the grace the Exit goes out; only reads are cancelled,
-                // never a frame half sent.
-                await stopReading.CancelAsync().ConfigureAwait(false);
+                ExecLog.PipesHeldOpen(_logger, _process.Id, (long)_outputGrace.TotalMilliseconds);
             }
 
+            var pumps = Task.WhenAll(stdout, stderr);
             await pumps.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             cancellationToken.ThrowIfCancellationRequested();
             if (pumps.Exception is { } failed && failed.InnerExceptions.Any(e => e is not OperationCanceledException))
@@ -223,26 +232,15 @@ internal sealed class CommandRun
             while (true)
             {
                 int read;
-                if (!Volatile.Read(ref _exited))
+                try
                 {
-                    // A read begun while the command runs; the run cancels it (stopReading) if the
-                    // pipe is still held open after the command's exit and the grace.
+                    // Cancelled (stopReading) only once the command has exited, its own output has
+                    // been read, and the pipe is still held open past the grace.
                     read = await source.ReadAsync(buffer.AsMemory(0, ExecProtocol.MaxChunkSize), stopReading).ConfigureAwait(false);
                 }
-                else
+                catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
                 {
-                    // After the exit, what is left in the pipe reads at once; a read that waits is
-                    // waiting on something outside the group, and gets the grace only.
-                    using var bounded = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-                    bounded.CancelAfter(OutputGrace);
-                    try
-                    {
-                        read = await source.ReadAsync(buffer.AsMemory(0, ExecProtocol.MaxChunkSize), bounded.Token).ConfigureAwait(false);
-                    }
-                    catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-                    {
-                        return;
-                    }
+                    return;
                 }
 
                 if (read == 0)

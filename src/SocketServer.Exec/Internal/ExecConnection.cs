@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Buffers.Binary;
+using System.Globalization;
 using System.Net;
 using System.Net.Security;
 using System.Security.Authentication;
@@ -244,13 +245,17 @@ internal sealed class ExecConnection(ExecServer server) : AsyncStreamRequestHand
     private async ValueTask ServeCommandsAsync(ExecChannel channel, string name, CancellationToken cancellationToken)
     {
         using var session = new ExecSession();
+        using var idle = new SessionIdle(server.Options.SessionIdleTimeout, TimeProvider.System);
+        using var reading = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, idle.Expired);
         using var connectionGone = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         CommandRun? current = null;
         Task running = Task.CompletedTask;
+        var idleClosed = false;
         try
         {
-            while (await channel.ReadAsync(cancellationToken).ConfigureAwait(false))
+            while (await channel.ReadAsync(reading.Token).ConfigureAwait(false))
             {
+                idle.Received();
                 var busy = !running.IsCompleted;
                 switch (channel.Type)
                 {
@@ -259,7 +264,20 @@ internal sealed class ExecConnection(ExecServer server) : AsyncStreamRequestHand
                     case MessageType.Run:
                         await running.ConfigureAwait(false);
                         Volatile.Write(ref _exiting, 0);
-                        (current, running) = await StartAsync(channel, name, session, connectionGone.Token).ConfigureAwait(false);
+
+                        // The session went idle as this frame arrived: it closes, and nothing starts.
+                        if (!idle.TryStartCommand())
+                        {
+                            throw new OperationCanceledException(idle.Expired);
+                        }
+
+                        (current, running) = await StartAsync(channel, name, session, idle, connectionGone.Token).ConfigureAwait(false);
+                        if (current is null)
+                        {
+                            // Refused: no command runs.
+                            idle.CommandEnded();
+                        }
+
                         break;
                     case MessageType.Stdin:
                         ExecMessages.CheckStdin(channel.Payload);
@@ -291,6 +309,10 @@ internal sealed class ExecConnection(ExecServer server) : AsyncStreamRequestHand
                 }
             }
         }
+        catch (OperationCanceledException) when (idle.Expired.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            idleClosed = true;
+        }
         finally
         {
             // The client left (or broke the protocol, or the server stops): what it started ends with it.
@@ -305,10 +327,19 @@ internal sealed class ExecConnection(ExecServer server) : AsyncStreamRequestHand
                 ExecLog.ClientGone(_logger, _client, e.Message);
             }
         }
+
+        if (idleClosed)
+        {
+            var seconds = idle.IdleTimeout.TotalSeconds;
+            ExecLog.SessionIdle(_logger, name, _client, seconds);
+            await TrySendErrorAsync(channel, ErrorCode.SessionIdle, string.Create(
+                CultureInfo.InvariantCulture,
+                $"the session was idle for {seconds:0.###} s (no command running, nothing received): the server closed it (its session idle timeout).")).ConfigureAwait(false);
+        }
     }
 
     /// <summary>Starts the command a Run frame asks for; refusals are answered with an Error frame and the session goes on.</summary>
-    private async ValueTask<(CommandRun? Run, Task Running)> StartAsync(ExecChannel channel, string name, ExecSession session, CancellationToken cancellationToken)
+    private async ValueTask<(CommandRun? Run, Task Running)> StartAsync(ExecChannel channel, string name, ExecSession session, SessionIdle idle, CancellationToken cancellationToken)
     {
         var request = ExecMessages.ReadRun(channel.Payload.ToArray(), out var problem);
         if (request is null)
@@ -345,12 +376,12 @@ internal sealed class ExecConnection(ExecServer server) : AsyncStreamRequestHand
 
         ExecLog.CommandStarted(_logger, name, _client, process.Id, request.Shell ?? string.Join(' ', request.Argv!));
         var limit = request.TimeLimitMilliseconds is > 0 and var ms ? TimeSpan.FromMilliseconds(ms) : server.Options.DefaultTimeLimit;
-        var run = new CommandRun(process, channel, limit, _logger);
-        return (run, RunAsync(run, channel, request.Session ? session : null, name, cancellationToken));
+        var run = new CommandRun(process, channel, limit, server.Options.OutputGrace, _logger);
+        return (run, RunAsync(run, channel, request.Session ? session : null, idle, name, cancellationToken));
     }
 
     /// <summary>Runs the command, then frees its slot and updates the session, and only then sends Exit, so the next Run sees both.</summary>
-    private async Task RunAsync(CommandRun run, ExecChannel channel, ExecSession? session, string name, CancellationToken cancellationToken)
+    private async Task RunAsync(CommandRun run, ExecChannel channel, ExecSession? session, SessionIdle idle, string name, CancellationToken cancellationToken)
     {
         ExecResult result;
         try
@@ -363,6 +394,9 @@ internal sealed class ExecConnection(ExecServer server) : AsyncStreamRequestHand
         }
 
         session?.Update(result.ExitCode);
+
+        // Before the Exit goes out: the client's next Run may follow it at once, and must find the session busy again.
+        idle.CommandEnded();
 
         var payload = new byte[ExecResult.EncodedSize];
         result.Encode(payload);

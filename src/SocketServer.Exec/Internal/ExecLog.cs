@@ -46,4 +46,13 @@ internal static partial class ExecLog
 
     [LoggerMessage(114, LogLevel.Information, "Refused {Refused} connections from penalised {Address} ({Seconds:0} s to go)")]
     public static partial void PenalisedRefused(ILogger logger, string address, int refused, double seconds);
+
+    [LoggerMessage(115, LogLevel.Information, "pid {Pid}: a process that left its group still holds its output pipes {GraceMilliseconds} ms (OutputGrace) after the command's own output was sent; stopped reading them and sent the Exit")]
+    public static partial void PipesHeldOpen(ILogger logger, int pid, long graceMilliseconds);
+
+    [LoggerMessage(116, LogLevel.Information, "Closed the session of {Name}@{Client}: idle for {Seconds} s, no command running and nothing received (SessionIdleTimeout)")]
+    public static partial void SessionIdle(ILogger logger, string name, string client, double seconds);
+
+    [LoggerMessage(117, LogLevel.Information, "Logins: {Start}:{Rate}:{Full} at once (MaxStartups), {PerSource} per address; {Failures} failures in {WindowSeconds} s refuse an address for {PenaltySeconds} s, doubling up to {MaxPenaltySeconds} s; exempt: {Exempt}. Idle sessions close after {IdleTimeout}")]
+    public static partial void LoginLimits(ILogger logger, int start, int rate, int full, int perSource, int failures, double windowSeconds, double penaltySeconds, double maxPenaltySeconds, string exempt, string idleTimeout);
 }

@@ -26,7 +26,9 @@ internal enum Admission
 /// nears (start:rate:full); and addresses whose failures pass a threshold within a window refused
 /// for a penalty time that doubles on repeat, up to a cap. A failed login gives its slot back
 /// before the failure delay, so guessing cannot hold slots; the delaying connections are bounded
-/// on their own (per source and in all). Every rule lives here, on an injectable clock and random
+/// on their own (per source and in all). Addresses on the exempt list
+/// (<see cref="ExecServerOptions.PreAuthExempt"/>) skip the per-source rules and the penalties, and
+/// count toward the global ones only. Every rule lives here, on an injectable clock and random
 /// source, so it is tested without sockets or timing. Thread-safe: one lock, held briefly.
 /// </summary>
 internal sealed class PreAuthGate
@@ -45,6 +47,7 @@ internal sealed class PreAuthGate
     private readonly ILogger _logger;
     private readonly RefusalLog _perSourceLog = new();
     private readonly RefusalLog _earlyDropLog = new();
+    private readonly IPNetwork[] _exempt;
     private int _unauthenticated;
     private int _delaying;
 
@@ -54,6 +57,29 @@ internal sealed class PreAuthGate
         _time = time;
         _random = random;
         _logger = logger;
+        _exempt = [.. options.PreAuthExempt.Select(entry => ExecServerOptions.TryParseNetwork(entry, out var network)
+            ? network
+            : throw new SocketServerException($"'{entry}' in the pre-authentication exempt list is not an address or a network."))];
+    }
+
+    /// <summary>True when <paramref name="address"/> is on the exempt list (an IPv4 address mapped into IPv6 as itself).</summary>
+    public bool IsExempt(IPAddress address)
+    {
+        if (_exempt.Length == 0)
+        {
+            return false;
+        }
+
+        var plain = address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address;
+        foreach (var network in _exempt)
+        {
+            if (network.Contains(plain))
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>Connections holding a pre-authentication slot now.</summary>
@@ -93,9 +119,23 @@ internal sealed class PreAuthGate
     public Admission TryAdmit(IPAddress address)
     {
         var key = Key(address);
+        var exempt = IsExempt(address);
         lock (_lock)
         {
             var now = Now;
+            if (exempt)
+            {
+                // Neither penalties nor the per-source cap: only the global cap and its early drop.
+                if (EarlyDrop())
+                {
+                    LogEarlyDrop(now);
+                    return Admission.RefusedEarlyDrop;
+                }
+
+                _unauthenticated++;
+                return Admission.Admitted;
+            }
+
             _sources.TryGetValue(key, out var source);
             if (source is not null && source.PenalisedUntil > now)
             {
@@ -122,11 +162,7 @@ internal sealed class PreAuthGate
 
             if (EarlyDrop())
             {
-                if (_earlyDropLog.Due(now))
-                {
-                    ExecLog.TooManyHandshakes(_logger, _unauthenticated, _options.MaxUnauthenticatedConnections, _earlyDropLog.Take(now));
-                }
-
+                LogEarlyDrop(now);
                 return Admission.RefusedEarlyDrop;
             }
 
@@ -134,6 +170,14 @@ internal sealed class PreAuthGate
             source.Unauthenticated++;
             _unauthenticated++;
             return Admission.Admitted;
+        }
+    }
+
+    private void LogEarlyDrop(DateTimeOffset now)
+    {
+        if (_earlyDropLog.Due(now))
+        {
+            ExecLog.TooManyHandshakes(_logger, _unauthenticated, _options.MaxUnauthenticatedConnections, _earlyDropLog.Take(now));
         }
     }
 
@@ -153,9 +197,23 @@ internal sealed class PreAuthGate
     public bool Failed(IPAddress address, bool delay = true)
     {
         var key = Key(address);
+        var exempt = IsExempt(address);
         lock (_lock)
         {
             var now = Now;
+            if (exempt)
+            {
+                // Not counted toward a penalty; the delay is bounded in all only.
+                ReleaseExempt();
+                if (!delay || _delaying >= _options.MaxUnauthenticatedConnections)
+                {
+                    return false;
+                }
+
+                _delaying++;
+                return true;
+            }
+
             var source = Release(key);
             source ??= Track(key, now);
             if (now - source.WindowStart > _options.PenaltyWindow)
@@ -193,8 +251,19 @@ internal sealed class PreAuthGate
     /// <summary>A failed connection has waited out its delay (after <see cref="Failed(IPAddress, bool)"/> returned true).</summary>
     public void DelayServed(IPAddress address)
     {
+        var exempt = IsExempt(address);
         lock (_lock)
         {
+            if (exempt)
+            {
+                if (_delaying > 0)
+                {
+                    _delaying--;
+                }
+
+                return;
+            }
+
             if (_sources.TryGetValue(Key(address), out var source) && source.Delaying > 0)
             {
                 source.Delaying--;
@@ -225,9 +294,26 @@ internal sealed class PreAuthGate
 
     private void ReleaseSlot(IPAddress address)
     {
+        var exempt = IsExempt(address);
         lock (_lock)
         {
-            Release(Key(address));
+            if (exempt)
+            {
+                ReleaseExempt();
+            }
+            else
+            {
+                Release(Key(address));
+            }
+        }
+    }
+
+    /// <summary>Frees an exempt connection's slot (under the lock): it is counted in all only.</summary>
+    private void ReleaseExempt()
+    {
+        if (_unauthenticated > 0)
+        {
+            _unauthenticated--;
         }
     }
 

@@ -12,9 +12,6 @@ namespace SocketServer.Exec;
 /// </summary>
 internal static class LegacyCommand
 {
-    // After OutputGrace, how often to look again whether a slow reader still has the command's bytes to read.
-    private static readonly TimeSpan PipePoll = TimeSpan.FromMilliseconds(50);
-
     /// <summary>
     /// Runs <paramref name="command"/> to its end and returns its output. Cancelling
     /// <paramref name="cancellationToken"/> (the client left, the server is aborting) kills the group;
@@ -61,9 +58,17 @@ internal static class LegacyCommand
         var stdout = output.ReadStdoutAsync(stdoutPipe, giveUpReading.Token);
         var stderr = output.ReadStderrAsync(stderrPipe, giveUpReading.Token);
 
-        // Returns once the shell is gone, and ends whatever it left behind in its group.
+        // Returns once the shell is gone, and ends whatever it left behind in its group; then what the
+        // command wrote is read to its end, and pipes held open beyond it get the grace (one rule for
+        // both protocols: CommandProcess.WaitForOutputAsync).
         await process.WaitForExitAsync(CancellationToken.None).ConfigureAwait(false);
-        await ReadToEndAsync(options, process, Task.WhenAll(stdout, stderr), giveUpReading, logger).ConfigureAwait(false);
+        var exited = Stopwatch.GetTimestamp();
+        if (!await process.WaitForOutputAsync(stdout, stderr, options.OutputGrace, giveUpReading).ConfigureAwait(false))
+        {
+            LegacyExecLog.PipesHeldOpen(logger, process.Id, Stopwatch.GetElapsedTime(exited));
+        }
+
+        await Task.WhenAll(stdout, stderr).ConfigureAwait(false);
 
         output.TimedOut = timeLimit.IsCancellationRequested && process.SignalSent == Signals.Kill && !output.Truncated && !cancellationToken.IsCancellationRequested;
         switch (output.Cut)
@@ -90,44 +95,5 @@ internal static class LegacyCommand
         }
 
         LegacyExecLog.CommandEnded(logger, process.Id, output.Length, output.TimedOut, output.Truncated, (long)process.Elapsed.TotalMilliseconds);
-    }
-
-    /// <summary>
-    /// Waits for the readers after the shell exited. Its group is killed by then, so everything the
-    /// command wrote is already in the pipes, and is read to its end however slowly the readers go
-    /// (issue 14: under load a fixed 2 s here cut `echo canary` to `Ready|0`). Only a process that
-    /// left the group (setsid, a daemon) can keep a pipe open: once
-    /// <see cref="LegacyExecOptions.OutputGrace"/> has passed and the pipes hold nothing unread, it is
-    /// not waited for. A process that keeps writing is read until a limit or, at the latest,
-    /// <see cref="LegacyExecOptions.CommandTimeout"/> after the exit.
-    /// </summary>
-    private static async Task ReadToEndAsync(LegacyExecOptions options, CommandProcess process, Task readers, CancellationTokenSource giveUpReading, ILogger logger)
-    {
-        var exited = Stopwatch.GetTimestamp();
-        var wait = options.OutputGrace;
-        while (true)
-        {
-            try
-            {
-                await readers.WaitAsync(wait, CancellationToken.None).ConfigureAwait(false);
-                return;
-            }
-            catch (TimeoutException)
-            {
-                // Not at the pipes' end yet: a reader behind, or a pipe held open.
-            }
-
-            // -1, a pipe that cannot tell, counts as not empty: the bound below still ends the wait.
-            if (process.UnreadOutputBytes() == 0 || Stopwatch.GetElapsedTime(exited) >= options.CommandTimeout)
-            {
-                break;
-            }
-
-            wait = PipePoll;
-        }
-
-        LegacyExecLog.PipesHeldOpen(logger, process.Id, Stopwatch.GetElapsedTime(exited));
-        await giveUpReading.CancelAsync().ConfigureAwait(false);
-        await readers.ConfigureAwait(false);
     }
 }

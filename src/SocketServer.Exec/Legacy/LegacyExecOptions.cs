@@ -57,10 +57,10 @@ public sealed class LegacyExecOptions
     public TimeSpan IdleTimeout { get; set; } = TimeSpan.FromSeconds(60);
 
     /// <summary>
-    /// How long after a command's shell exits its output pipes may stay open before the server stops
-    /// reading them and answers. Default 2 seconds. What the command wrote is read to its end
-    /// whatever this is; only a process that left the command's process group (<c>setsid</c>, a
-    /// daemon) can hold the pipes open, and what it writes after the grace is not sent.
+    /// How long, once the command's own output has been read, its output pipes may stay open before
+    /// the server stops reading them and answers. Default 2 seconds. What the command wrote is read
+    /// to its end whatever this is; only a process that left the command's process group
+    /// (<c>setsid</c>, a daemon) can hold the pipes open, and what it writes after the grace is not sent.
     /// </summary>
     public TimeSpan OutputGrace { get; set; } = TimeSpan.FromSeconds(2);
 

@@ -55,6 +55,12 @@ public enum ErrorCode : ushort
     /// <summary>The server is shutting down; the connection closes.</summary>
     ShuttingDown = 4,
 
+    /// <summary>
+    /// The session was idle, no command running and no frame received, for the server's session idle
+    /// timeout (<see cref="ExecServerOptions.SessionIdleTimeout"/>); the connection closes.
+    /// </summary>
+    SessionIdle = 5,
+
     /// <summary>The command could not start (no such program or directory); the session goes on.</summary>
     StartFailed = 100,
 

@@ -1,6 +1,7 @@
 using System.Text;
 using Microsoft.Extensions.Logging.Abstractions;
 using SocketServer.Exec.Internal;
+using SocketServer.Exec.Tests.Fixtures;
 
 namespace SocketServer.Exec.Tests.Legacy;
 
@@ -24,37 +25,5 @@ public sealed class LegacyCommandTests
         var all = new byte[output.Length];
         output.CopyTo(all);
         Assert.Equal(new string('a', 200_000) + "canary\n", Encoding.ASCII.GetString(all));
-    }
-
-    /// <summary>A reader that is behind: at most <c>size</c> bytes per read, each after a pause.</summary>
-    private sealed class SlowStream(Stream inner, int size, TimeSpan pause) : Stream
-    {
-        public override bool CanRead => true;
-
-        public override bool CanSeek => false;
-
-        public override bool CanWrite => false;
-
-        public override long Length => throw new NotSupportedException();
-
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-
-        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
-        {
-            await Task.Delay(pause, cancellationToken);
-            return await inner.ReadAsync(buffer[..Math.Min(buffer.Length, size)], cancellationToken);
-        }
-
-        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
-        public override void Flush()
-        {
-        }
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-        public override void SetLength(long value) => throw new NotSupportedException();
-
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 }
