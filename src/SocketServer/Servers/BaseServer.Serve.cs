@@ -1,5 +1,6 @@
 using System.Net.Sockets;
 using SocketServer.Internal;
+using SocketServer.Tls;
 
 namespace SocketServer;
 
@@ -385,6 +386,7 @@ public abstract partial class BaseServer
             ServerLog.Suppressed(Logger, silent, "Closed a silent connection", LogLimiter.DefaultInterval);
         }
 
+        Tls?.ReportSuppressed();
         ReportSuppressed();
     }
 
@@ -546,7 +548,11 @@ public abstract partial class BaseServer
     {
         try
         {
-            FinishRequest(request);
+            // The deliberate synchronous facade: the handshake is async, bounded by its timeout.
+            if (HandshakeDue(request) is not { } stream || SecureAsync(stream).AsTask().GetAwaiter().GetResult())
+            {
+                FinishRequest(request);
+            }
         }
         catch (Exception e)
         {
@@ -555,9 +561,14 @@ public abstract partial class BaseServer
         }
         finally
         {
-            if (ShouldLinger(request) is { Transport: null } stream)
+            if (request is StreamRequest { Tls: not null } secured)
             {
-                LingerSync(stream);
+                secured.SendCloseNotify();
+            }
+
+            if (ShouldLinger(request) is { Transport: null } lingering)
+            {
+                LingerSync(lingering);
             }
 
             Complete(request);
@@ -569,7 +580,10 @@ public abstract partial class BaseServer
     {
         try
         {
-            await FinishRequestAsync(request, Aborted).ConfigureAwait(false);
+            if (HandshakeDue(request) is not { } stream || await SecureAsync(stream).ConfigureAwait(false))
+            {
+                await FinishRequestAsync(request, Aborted).ConfigureAwait(false);
+            }
         }
         catch (Exception e)
         {
@@ -577,12 +591,59 @@ public abstract partial class BaseServer
             HandleError(request, e);
         }
 
-        if (ShouldLinger(request) is { } stream)
+        if (request is StreamRequest { Tls: not null } secured)
         {
-            await LingerAsync(stream).ConfigureAwait(false);
+            await secured.SendCloseNotifyAsync().ConfigureAwait(false);
+        }
+
+        if (ShouldLinger(request) is { } lingering)
+        {
+            await LingerAsync(lingering).ConfigureAwait(false);
         }
 
         Complete(request);
+    }
+
+    /// <summary>
+    /// Gives a connection the server's TLS, and returns it when it must be TLS from its first byte (the
+    /// handshake is then due before the handler); null for a plain server, a datagram, or a connection that
+    /// starts plain and may upgrade later.
+    /// </summary>
+    private StreamRequest? HandshakeDue(Request request)
+    {
+        if (Tls is null || request is not StreamRequest stream)
+        {
+            return null;
+        }
+
+        stream.TlsContext = Tls;
+        return Tls.Options.HandshakeOnConnect ? stream : null;
+    }
+
+    /// <summary>
+    /// TLS from the first byte: the handshake, just before the handler. A failure (a plain-text client, a
+    /// scanner, a silent peer past the handshake timeout) is no handler error: logged at most once per
+    /// interval, the connection closed, the server serving on. False then.
+    /// </summary>
+    private async ValueTask<bool> SecureAsync(StreamRequest request)
+    {
+        var tls = Tls!;
+        try
+        {
+            await request.HandshakeOnConnectAsync(tls, Aborted).ConfigureAwait(false);
+            return true;
+        }
+        catch (TlsHandshakeException e)
+        {
+            ServerMetrics.TlsHandshakesFailed.Add(1, new KeyValuePair<string, object?>("reason", e.TimedOut ? "timeout" : "failed"));
+            tls.LogHandshakeFailure(request.ToString(), e);
+            return false;
+        }
+        catch (OperationCanceledException) when (Aborted.IsCancellationRequested)
+        {
+            // The drain is over: the connection is being closed anyway.
+            return false;
+        }
     }
 
     // Bytes the peer sends after our end of stream are read here only to be thrown away; many

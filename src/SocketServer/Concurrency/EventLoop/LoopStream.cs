@@ -367,8 +367,17 @@ internal sealed class LoopStream : Stream, IValueTaskSource<int>, IValueTaskSour
         var quiet = TimeSpan.FromMilliseconds(Environment.TickCount64 - _lastActivity);
         if (quiet >= idle)
         {
-            // Idle too long: close it; the pending read fails and the handler ends.
-            _request.Abort();
+            // Idle too long: close it; the pending read fails and the handler ends. Under TLS the
+            // close_notify goes first (a write of its own, beside the handler's pending read).
+            if (_request is StreamRequest { Tls: not null } secured)
+            {
+                _ = secured.CloseIdleAsync();
+            }
+            else
+            {
+                _request.Abort();
+            }
+
             return;
         }
 
