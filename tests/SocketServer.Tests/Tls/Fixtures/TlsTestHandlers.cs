@@ -11,6 +11,9 @@ public sealed class TlsProbe
     public ConcurrentQueue<Exception> Failures { get; } = new();
 
     public ConcurrentQueue<TlsConnectionInfo?> Connections { get; } = new();
+
+    /// <summary>Released once per answer a handler sent.</summary>
+    public SemaphoreSlim Answered { get; } = new(0);
 }
 
 /// <summary>
@@ -70,6 +73,7 @@ public sealed class SyncTlsTestHandler(TlsProbe probe) : StreamRequestHandler
     {
         Writer.Write(Encoding.UTF8.GetBytes(line + "\n"));
         Writer.Flush();
+        probe.Answered.Release();
     }
 }
 
@@ -81,8 +85,10 @@ public sealed class AsyncTlsTestHandler(TlsProbe probe) : AsyncStreamRequestHand
         probe.Connections.Enqueue(Tls);
         try
         {
+            // Between lines the handler stops when the server does: the connection then gets the graceful close.
+            using var stopping = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, Server.Stopping);
             await using var lines = new FrameReader(Input, FrameFormat.Lines());
-            while (await lines.ReadAsync(cancellationToken))
+            while (await ReadAsync(lines, stopping.Token))
             {
                 var line = Encoding.UTF8.GetString(lines.Current).TrimEnd('\r');
                 switch (line)
@@ -111,9 +117,22 @@ public sealed class AsyncTlsTestHandler(TlsProbe probe) : AsyncStreamRequestHand
         }
     }
 
+    private async ValueTask<bool> ReadAsync(FrameReader lines, CancellationToken stopping)
+    {
+        try
+        {
+            return await lines.ReadAsync(stopping);
+        }
+        catch (OperationCanceledException) when (Server.Stopping.IsCancellationRequested)
+        {
+            return false;
+        }
+    }
+
     private async ValueTask SayAsync(string line, CancellationToken cancellationToken)
     {
         await Output.WriteAsync(Encoding.UTF8.GetBytes(line + "\n"), cancellationToken);
         await Output.FlushAsync(cancellationToken);
+        probe.Answered.Release();
     }
 }
