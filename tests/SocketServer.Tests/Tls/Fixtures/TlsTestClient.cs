@@ -80,7 +80,7 @@ public sealed class TlsTestClient : IDisposable
     public void StartTls(Action<TlsClientOptions>? configure = null)
     {
         var task = TlsClient.AuthenticateAsync(_stream, Options(configure), CancellationToken.None);
-        if (!task.Wait(Bounded.Wait + TimeSpan.FromSeconds(5)))
+        if (!((IAsyncResult)task).AsyncWaitHandle.WaitOne(Bounded.Wait + TimeSpan.FromSeconds(5)))
         {
             throw new TimeoutException("the client handshake did not end");
         }
