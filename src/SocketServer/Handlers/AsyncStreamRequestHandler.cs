@@ -1,5 +1,6 @@
 using System.IO.Pipelines;
 using System.Net.Sockets;
+using System.Runtime.CompilerServices;
 using SocketServer.Framing;
 using SocketServer.Framing.Internal;
 using SocketServer.Tls;
@@ -67,6 +68,7 @@ public abstract class AsyncStreamRequestHandler : AsyncRequestHandler
     /// <exception cref="TlsHandshakeException">The handshake failed or timed out.</exception>
     /// <exception cref="InvalidOperationException">The server has no TLS settings, or the connection is TLS already.</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     public async ValueTask StartTlsAsync(FrameReader? frames, CancellationToken cancellationToken = default)
     {
         var request = (StreamRequest)Request;

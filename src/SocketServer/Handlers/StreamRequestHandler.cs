@@ -137,8 +137,8 @@ public abstract class StreamRequestHandler : BaseRequestHandler
             throw new StartTlsInjectionException(unread);
         }
 
-        // The deliberate synchronous facade over the one handshake; bounded by HandshakeTimeout.
-        request.StartTlsAsync(Server.Aborted).AsTask().GetAwaiter().GetResult();
+        // Blocking, so the socket stays a blocking one (its reads after this allocate nothing); bounded by HandshakeTimeout.
+        request.StartTls(Server.Aborted);
     }
 
     /// <summary>

@@ -565,8 +565,7 @@ public abstract partial class BaseServer
     {
         try
         {
-            // The deliberate synchronous facade: the handshake is async, bounded by its timeout.
-            if (HandshakeDue(request) is not { } stream || SecureAsync(stream).AsTask().GetAwaiter().GetResult())
+            if (HandshakeDue(request) is not { } stream || Secure(stream))
             {
                 FinishRequest(request);
             }
@@ -642,18 +641,17 @@ public abstract partial class BaseServer
     /// scanner, a silent peer past the handshake timeout) is no handler error: logged at most once per
     /// interval, the connection closed, the server serving on. False then.
     /// </summary>
+    [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<bool> SecureAsync(StreamRequest request)
     {
-        var tls = Tls!;
         try
         {
-            await request.HandshakeOnConnectAsync(tls, Aborted).ConfigureAwait(false);
+            await request.HandshakeOnConnectAsync(Tls!, Aborted).ConfigureAwait(false);
             return true;
         }
         catch (TlsHandshakeException e)
         {
-            ServerMetrics.TlsHandshakesFailed.Add(1, new KeyValuePair<string, object?>("reason", e.TimedOut ? "timeout" : "failed"));
-            tls.LogHandshakeFailure(request.ToString(), e);
+            HandshakeFailed(request, e);
             return false;
         }
         catch (OperationCanceledException) when (Aborted.IsCancellationRequested)
@@ -661,6 +659,37 @@ public abstract partial class BaseServer
             // The drain is over: the connection is being closed anyway.
             return false;
         }
+    }
+
+    /// <summary>As <see cref="SecureAsync"/>, blocking, for the thread-based models (their sockets stay blocking ones).</summary>
+    private bool Secure(StreamRequest request)
+    {
+        try
+        {
+            if (request.Transport is null)
+            {
+                request.HandshakeOnConnect(Tls!, Aborted);
+                return true;
+            }
+
+            // A model's own stream (none does this today) is awaited through the deliberate synchronous facade.
+            return SecureAsync(request).AsTask().GetAwaiter().GetResult();
+        }
+        catch (TlsHandshakeException e)
+        {
+            HandshakeFailed(request, e);
+            return false;
+        }
+        catch (OperationCanceledException) when (Aborted.IsCancellationRequested)
+        {
+            return false;
+        }
+    }
+
+    private void HandshakeFailed(StreamRequest request, TlsHandshakeException e)
+    {
+        ServerMetrics.TlsHandshakesFailed.Add(1, new KeyValuePair<string, object?>("reason", e.TimedOut ? "timeout" : "failed"));
+        Tls!.LogHandshakeFailure(request.ToString(), e);
     }
 
     // Bytes the peer sends after our end of stream are read here only to be thrown away; many

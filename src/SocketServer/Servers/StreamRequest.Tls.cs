@@ -1,5 +1,6 @@
 using System.Net.Security;
 using System.Net.Sockets;
+using System.Runtime.CompilerServices;
 using SocketServer.Tls;
 using SocketServer.Tls.Internal;
 
@@ -39,9 +40,20 @@ public sealed partial class StreamRequest
 
     /// <summary>Implicit TLS: the handshake before the handler runs, after which <see cref="Stream"/> is the TLS stream.</summary>
     /// <exception cref="TlsHandshakeException">The handshake failed or timed out.</exception>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     internal async ValueTask HandshakeOnConnectAsync(TlsContext context, CancellationToken cancellationToken)
     {
         var tls = await context.AuthenticateAsServerAsync(Raw, cancellationToken).ConfigureAwait(false);
+        Secured(context, tls);
+        _stream = tls;
+        await BackOnLoop();
+    }
+
+    /// <summary>The same with blocking calls, for a sync handler on a thread-based model (see <see cref="TlsContext.AuthenticateAsServer"/>).</summary>
+    /// <exception cref="TlsHandshakeException">The handshake failed or timed out.</exception>
+    internal void HandshakeOnConnect(TlsContext context, CancellationToken cancellationToken)
+    {
+        var tls = context.AuthenticateAsServer(Raw, Connection, cancellationToken);
         Secured(context, tls);
         _stream = tls;
     }
@@ -50,23 +62,51 @@ public sealed partial class StreamRequest
     /// Upgrades the plain connection in place. The handler has checked its own buffers; here only the
     /// preconditions and the switch. <see cref="Stream"/> reads and writes through TLS afterwards.
     /// </summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     internal async ValueTask StartTlsAsync(CancellationToken cancellationToken)
+    {
+        var upgradable = Upgradable();
+        var context = TlsContext!;
+        var tls = await context.AuthenticateAsServerAsync(Raw, cancellationToken).ConfigureAwait(false);
+        Secured(context, tls);
+        upgradable.Upgrade(tls);
+        await BackOnLoop();
+    }
+
+    /// <summary>
+    /// Under the event loop, goes on on the loop's thread. SslStream's handshake is a Task, and a Task's
+    /// ConfigureAwait(false) continuation is never run inline on a thread with a synchronization context (the
+    /// loop has one), so it lands on the thread pool; a handler started from there would hop to the loop and
+    /// back for every read and write after it, allocating each time. From here on the awaits are of pooled
+    /// ValueTasks (this method, <see cref="HandshakeOnConnectAsync"/>, the server's and the handler's callers),
+    /// whose continuations run inline where they complete: on the loop.
+    /// </summary>
+    private EventLoops.LoopSwitch BackOnLoop() => Transport is EventLoops.LoopStream loop ? loop.ReturnToLoop() : default;
+
+    /// <summary>The upgrade with blocking calls, for <see cref="StreamRequestHandler.StartTls()"/>.</summary>
+    internal void StartTls(CancellationToken cancellationToken)
+    {
+        var upgradable = Upgradable();
+        var context = TlsContext!;
+        var tls = Transport is null ? context.AuthenticateAsServer(Raw, Connection, cancellationToken) : context.AuthenticateAsServerAsync(Raw, cancellationToken).AsTask().GetAwaiter().GetResult();
+        Secured(context, tls);
+        upgradable.Upgrade(tls);
+    }
+
+    private UpgradableStream Upgradable()
     {
         if (_tls is not null)
         {
             throw new InvalidOperationException("the connection is TLS already.");
         }
 
-        var context = TlsContext ?? throw new InvalidOperationException(
-            "StartTlsAsync needs TLS settings: set ServerOptions.Tls (with HandshakeOnConnect = false to start connections plain).");
-        if (Stream is not UpgradableStream upgradable)
+        if (TlsContext is null)
         {
-            throw new InvalidOperationException("the connection is TLS already.");
+            throw new InvalidOperationException(
+                "StartTlsAsync needs TLS settings: set ServerOptions.Tls (with HandshakeOnConnect = false to start connections plain).");
         }
 
-        var tls = await context.AuthenticateAsServerAsync(Raw, cancellationToken).ConfigureAwait(false);
-        Secured(context, tls);
-        upgradable.Upgrade(tls);
+        return Stream as UpgradableStream ?? throw new InvalidOperationException("the connection is TLS already.");
     }
 
     private void Secured(TlsContext context, SslStream tls)

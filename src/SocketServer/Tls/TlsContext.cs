@@ -1,5 +1,7 @@
 using System.ComponentModel;
 using System.Net.Security;
+using System.Net.Sockets;
+using System.Runtime.CompilerServices;
 using System.Security.Authentication;
 using System.Security.Cryptography.X509Certificates;
 using Microsoft.Extensions.Logging;
@@ -95,6 +97,7 @@ public sealed class TlsContext
     /// </summary>
     /// <exception cref="TlsHandshakeException">The handshake failed or timed out.</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<SslStream> AuthenticateAsServerAsync(Stream inner, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(inner);
@@ -110,12 +113,12 @@ public sealed class TlsContext
         catch (Exception e) when (deadline.IsCancellationRequested && !cancellationToken.IsCancellationRequested && e is OperationCanceledException or IOException or AuthenticationException)
         {
             await tls.DisposeAsync().ConfigureAwait(false);
-            throw new TlsHandshakeException($"no TLS handshake within {Options.HandshakeTimeout.TotalSeconds:0.###} s (HandshakeTimeout)", e, timedOut: true);
+            throw TimedOut(e);
         }
         catch (Exception e) when (e is AuthenticationException or IOException or Win32Exception && !cancellationToken.IsCancellationRequested)
         {
             await tls.DisposeAsync().ConfigureAwait(false);
-            throw new TlsHandshakeException($"TLS handshake failed: {Describe(e)}", e);
+            throw Failed(e);
         }
         catch
         {
@@ -123,6 +126,59 @@ public sealed class TlsContext
             throw;
         }
     }
+
+    /// <summary>
+    /// The same handshake with blocking calls, for the thread-based models' sync handlers: one async call on a
+    /// socket turns it non-blocking for good, and every blocking read after that allocates (.NET then emulates
+    /// it). Bounded by <see cref="TlsOptions.HandshakeTimeout"/> all the same: at the deadline (or when
+    /// <paramref name="cancellationToken"/> is cancelled) the socket is shut down, which ends the blocked read.
+    /// </summary>
+    /// <exception cref="TlsHandshakeException">The handshake failed or timed out.</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
+    internal SslStream AuthenticateAsServer(Stream inner, Socket connection, CancellationToken cancellationToken)
+    {
+        var authentication = CurrentAuthentication();
+        var tls = new SslStream(inner, leaveInnerStreamOpen: true);
+        var deadline = new BlockingDeadline(connection);
+        using var timer = new Timer(static s => ((BlockingDeadline)s!).Expire(), deadline, Options.HandshakeTimeout, Timeout.InfiniteTimeSpan);
+        using var cancelled = cancellationToken.UnsafeRegister(static s => ((BlockingDeadline)s!).Expire(), deadline);
+        try
+        {
+            tls.AuthenticateAsServer(authentication);
+            if (deadline.Finish())
+            {
+                return tls;
+            }
+
+            // The deadline came just as the handshake ended: the socket is shut down already.
+            throw new IOException("the handshake ended at its deadline");
+        }
+        catch (Exception e) when (deadline.Expired && !cancellationToken.IsCancellationRequested && e is IOException or AuthenticationException)
+        {
+            tls.Dispose();
+            throw TimedOut(e);
+        }
+        catch (Exception e) when (e is AuthenticationException or IOException or Win32Exception && !cancellationToken.IsCancellationRequested)
+        {
+            tls.Dispose();
+            throw Failed(e);
+        }
+        catch (Exception e) when (e is AuthenticationException or IOException)
+        {
+            tls.Dispose();
+            throw new OperationCanceledException("the TLS handshake was cancelled", e, cancellationToken);
+        }
+        catch
+        {
+            tls.Dispose();
+            throw;
+        }
+    }
+
+    private TlsHandshakeException TimedOut(Exception e) =>
+        new($"no TLS handshake within {Options.HandshakeTimeout.TotalSeconds:0.###} s (HandshakeTimeout)", e, timedOut: true);
+
+    private static TlsHandshakeException Failed(Exception e) => new($"TLS handshake failed: {Describe(e)}", e);
 
     /// <summary>Logs a failed handshake at most once per interval (a port scanner or a plain-text client must not flood the log).</summary>
     internal void LogHandshakeFailure(string client, TlsHandshakeException failure)
@@ -248,6 +304,32 @@ public sealed class TlsContext
         }
 
         return reason;
+    }
+
+    /// <summary>The end of a blocking handshake: whichever of the deadline and the handshake's end comes first wins.</summary>
+    private sealed class BlockingDeadline(Socket connection)
+    {
+        private int _state;
+
+        public bool Expired => Volatile.Read(ref _state) == 1;
+
+        public void Expire()
+        {
+            if (Interlocked.CompareExchange(ref _state, 1, 0) == 0)
+            {
+                try
+                {
+                    connection.Shutdown(SocketShutdown.Both);
+                }
+                catch (Exception e) when (e is SocketException or ObjectDisposedException)
+                {
+                    // Closed already: the read ends either way.
+                }
+            }
+        }
+
+        /// <summary>True when the handshake ended first (the deadline can no longer fire).</summary>
+        public bool Finish() => Interlocked.CompareExchange(ref _state, 2, 0) == 0;
     }
 
     /// <summary>One loaded certificate and the handshake settings built on it; swapped whole on reload.</summary>

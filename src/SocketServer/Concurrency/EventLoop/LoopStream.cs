@@ -64,6 +64,9 @@ internal sealed class LoopStream : Stream, IValueTaskSource<int>, IValueTaskSour
 
     public Socket Socket { get; }
 
+    /// <summary>Awaits onto this stream's loop thread (at once when on it already).</summary>
+    public LoopSwitch ReturnToLoop() => new(_loop);
+
     /// <summary>The connection's request, named in stall reports (formatted only then).</summary>
     public Request Request => _request;
 
