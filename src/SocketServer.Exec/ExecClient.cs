@@ -1,12 +1,10 @@
 using System.Buffers;
 using System.Buffers.Binary;
-using System.Net.Security;
 using System.Net.Sockets;
-using System.Security.Authentication;
-using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using System.Text.Json;
 using SocketServer.Exec.Internal;
+using SocketServer.Tls;
 
 namespace SocketServer.Exec;
 
@@ -276,48 +274,23 @@ public sealed class ExecClient : IAsyncDisposable
 
     private static async Task<Stream> SecureAsync(Stream stream, ExecClientOptions options, CancellationToken cancellationToken)
     {
-        var knownHosts = new KnownHosts(options.KnownHostsPath);
-        string? refusal = null;
-        var tls = new SslStream(stream, leaveInnerStreamOpen: false);
+        // The core's client handshake, trusting the server by the fingerprint pinned in known_hosts.
+        var tls = new TlsClientOptions
+        {
+            Host = options.Host,
+            Port = options.Port,
+            KnownHostsPath = options.KnownHostsPath,
+            Notice = options.Notice,
+            HandshakeTimeout = Timeout.InfiniteTimeSpan,
+        };
+
         try
         {
-            await tls.AuthenticateAsClientAsync(
-                new SslClientAuthenticationOptions
-                {
-                    TargetHost = options.Host,
-
-                    // The pin in known_hosts is the trust, so no chain is built against the system's
-                    // roots: loading them cost a third of a short command's whole run.
-                    CertificateChainPolicy = new X509ChainPolicy
-                    {
-                        TrustMode = X509ChainTrustMode.CustomRootTrust,
-                        RevocationMode = X509RevocationMode.NoCheck,
-                        DisableCertificateDownloads = true,
-                    },
-                    RemoteCertificateValidationCallback = (_, certificate, _, _) =>
-                    {
-                        // Trust on first use, as ssh's accept-new: the pin in known_hosts is the trust, not a CA.
-                        if (knownHosts.Verify(options.Host, options.Port, certificate, out var message))
-                        {
-                            if (message.Length > 0)
-                            {
-                                options.Notice?.Invoke(message);
-                            }
-
-                            return true;
-                        }
-
-                        refusal = message;
-                        return false;
-                    },
-                },
-                cancellationToken).ConfigureAwait(false);
-            return tls;
+            return await TlsClient.AuthenticateAsync(stream, tls, cancellationToken).ConfigureAwait(false);
         }
-        catch (AuthenticationException e)
+        catch (TlsHandshakeException e) when (!e.CertificateRefused)
         {
-            await tls.DisposeAsync().ConfigureAwait(false);
-            throw new SocketServerException(refusal ?? $"TLS with {options.Host}:{options.Port} failed: {e.Message.TrimEnd('.')}; is it an exec server? One started with --no-tls needs --no-tls here.", e);
+            throw new SocketServerException($"{e.Message}; is it an exec server? One started with --no-tls needs --no-tls here.", e);
         }
     }
 

@@ -1,3 +1,5 @@
+using SocketServer.Tls;
+
 namespace SocketServer.Exec;
 
 /// <summary>How an <see cref="ExecClient"/> reaches and trusts a server.</summary>

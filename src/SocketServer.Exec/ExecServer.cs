@@ -1,15 +1,16 @@
 using System.Net;
-using System.Net.Security;
 using System.Security.Cryptography.X509Certificates;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using SocketServer.Exec.Internal;
+using SocketServer.Tls;
 
 namespace SocketServer.Exec;
 
 /// <summary>
 /// The remote command service: a TCP server on the async model whose handler speaks the exec
-/// protocol (docs/exec-protocol.md) over TLS. Create it, call <see cref="BaseServer.ServeForeverAsync(CancellationToken)"/>
+/// protocol (docs/exec-protocol.md) over TLS, the core's (<see cref="ServerOptions.Tls"/>): each session
+/// starts its handshake itself, once the pre-authentication gate has admitted it. Create it, call <see cref="BaseServer.ServeForeverAsync(CancellationToken)"/>
 /// on <see cref="Server"/>, dispose it to stop (running commands are killed after the drain timeout).
 /// </summary>
 public sealed class ExecServer : IAsyncDisposable, IDisposable
@@ -24,17 +25,12 @@ public sealed class ExecServer : IAsyncDisposable, IDisposable
     private readonly CancellationTokenSource _drainOver = new();
     private readonly CancellationTokenRegistration _onStopping;
 
-    private ExecServer(ExecServerOptions options, IPEndPoint address, TokenStore tokens, int tokenCount, X509Certificate2? certificate, bool certificateCreated, ILogger logger)
+    private ExecServer(ExecServerOptions options, IPEndPoint address, TokenStore tokens, int tokenCount, ILogger logger)
     {
         Options = options;
         Tokens = tokens;
         TokenCount = tokenCount;
-        Certificate = certificate;
-        CertificateCreated = certificateCreated;
         Logger = logger;
-
-        // Made once: a context per handshake would build the certificate's chain for every connection.
-        CertificateContext = certificate is null ? null : SslStreamCertificateContext.Create(certificate, additionalCertificates: null, offline: true);
         Limits = new CommandLimits(options.MaxCommands, options.MaxCommandsPerClient);
         PreAuth = new PreAuthGate(options, TimeProvider.System, Random.Shared, logger);
         var serverOptions = new ServerOptions
@@ -42,6 +38,7 @@ public sealed class ExecServer : IAsyncDisposable, IDisposable
             MaxConnections = options.MaxConnections,
             DrainTimeout = options.DrainTimeout + GoodbyeGrace,
             LoggerFactory = options.LoggerFactory,
+            Tls = options.UseTls ? TlsFor(options) : null,
         };
         Server = new TcpServer(address, HandlerFactory.Of(() => new ExecConnection(this)), new AsyncModel(), serverOptions);
 
@@ -54,25 +51,36 @@ public sealed class ExecServer : IAsyncDisposable, IDisposable
         }, this);
     }
 
+    /// <summary>
+    /// The core's TLS, started by each session after the pre-authentication gate (a handshake is
+    /// pre-authentication work, and must be counted and capped as such): the given certificate, or the
+    /// self-signed one kept in the state directory.
+    /// </summary>
+    private static TlsOptions TlsFor(ExecServerOptions options) => new()
+    {
+        Certificate = options.Certificate,
+        SelfSignedDirectory = options.Certificate is null ? options.StateDirectory : null,
+        HandshakeOnConnect = false,
+        HandshakeTimeout = options.HandshakeTimeout,
+    };
+
     /// <summary>The options the server runs with.</summary>
     public ExecServerOptions Options { get; }
 
     /// <summary>The underlying socket server: serve, shut down and read the bound address through it.</summary>
     public TcpServer Server { get; }
 
-    /// <summary>The TLS certificate, or null when serving plain TCP.</summary>
-    public X509Certificate2? Certificate { get; }
+    /// <summary>The TLS certificate new sessions get (after a reload, the new one), or null when serving plain TCP.</summary>
+    public X509Certificate2? Certificate => Server.Tls?.Certificate;
 
     /// <summary>True when this start made the certificate (first start with this state directory).</summary>
-    public bool CertificateCreated { get; }
+    public bool CertificateCreated => Server.Tls?.CertificateCreated ?? false;
 
     /// <summary>How many tokens the tokens file held when the server started (0: nobody can log in yet).</summary>
     public int TokenCount { get; }
 
     /// <summary>The certificate's fingerprint as clients see it, or null without TLS.</summary>
-    public string? Fingerprint => Certificate is null ? null : ServerCertificate.Fingerprint(Certificate);
-
-    internal SslStreamCertificateContext? CertificateContext { get; }
+    public string? Fingerprint => Server.Tls?.Fingerprint;
 
     internal TokenStore Tokens { get; }
 
@@ -152,12 +160,12 @@ public sealed class ExecServer : IAsyncDisposable, IDisposable
         var logger = options.LoggerFactory?.CreateLogger<ExecServer>() ?? (ILogger)NullLogger.Instance;
         var tokens = new TokenStore(options.StateDirectory);
         var tokenCount = tokens.Load();
-        X509Certificate2? certificate = null;
-        var created = false;
-        if (options.UseTls)
+
+        // The core loads (or on first start makes) the certificate before binding, and logs its fingerprint.
+        var server = new ExecServer(options, address, tokens, tokenCount, logger);
+        if (server.Fingerprint is { } fingerprint)
         {
-            certificate = options.Certificate ?? ServerCertificate.LoadOrCreate(options.StateDirectory, Dns.GetHostName(), out created);
-            ExecLog.Certificate(logger, ServerCertificate.Fingerprint(certificate), created ? "created" : "loaded");
+            ExecLog.Certificate(logger, fingerprint, server.CertificateCreated ? "created" : "loaded");
         }
 
         // The limits a peer meets before it is trusted, once at start: what the operator set is what runs.
@@ -173,7 +181,7 @@ public sealed class ExecServer : IAsyncDisposable, IDisposable
             options.MaxPenaltyDuration.TotalSeconds,
             options.PreAuthExempt.Count == 0 ? "none" : string.Join(", ", options.PreAuthExempt),
             options.SessionIdleTimeout == Timeout.InfiniteTimeSpan ? "never" : $"{options.SessionIdleTimeout.TotalSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture)} s");
-        return new ExecServer(options, address, tokens, tokenCount, certificate, created, logger);
+        return server;
     }
 
     /// <summary>

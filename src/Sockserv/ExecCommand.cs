@@ -252,7 +252,7 @@ internal static partial class ExecCommand
                 Port = port,
                 Token = token,
                 UseTls = !result.GetValue(NoTls),
-                KnownHostsPath = result.GetValue(KnownHosts) ?? SocketServer.Exec.KnownHosts.DefaultPath,
+                KnownHostsPath = result.GetValue(KnownHosts) ?? SocketServer.Tls.KnownHosts.DefaultPath,
                 Notice = message => Console.Error.WriteLine(message),
             };
         }

@@ -2,10 +2,9 @@ using System.Buffers;
 using System.Buffers.Binary;
 using System.Globalization;
 using System.Net;
-using System.Net.Security;
-using System.Security.Authentication;
 using System.Text;
 using Microsoft.Extensions.Logging;
+using SocketServer.Tls;
 
 namespace SocketServer.Exec.Internal;
 
@@ -93,73 +92,72 @@ internal sealed class ExecConnection(ExecServer server) : AsyncStreamRequestHand
         // One deadline for the TLS handshake and the Hello together: a peer holds a login slot no longer.
         using var handshake = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         handshake.CancelAfter(server.Options.HandshakeTimeout);
-        var stream = await SecureAsync(handshake.Token).ConfigureAwait(false);
-        if (stream is null)
+        if (!await SecureAsync(handshake.Token).ConfigureAwait(false))
         {
             return;
         }
 
-        await using (stream.ConfigureAwait(false))
+        // The request's stream (TLS's plaintext once secured): the socket server closes it after this
+        // handler, with TLS's close_notify first.
+        var channel = new ExecChannel(Stream);
+        await using (channel.ConfigureAwait(false))
         {
-            var channel = new ExecChannel(stream);
-            await using (channel.ConfigureAwait(false))
+            try
             {
-                try
+                var name = await AuthenticateAsync(channel, handshake.Token, cancellationToken).ConfigureAwait(false);
+                Settle(authenticated: name is not null);
+                if (name is not null)
                 {
-                    var name = await AuthenticateAsync(channel, handshake.Token, cancellationToken).ConfigureAwait(false);
-                    Settle(authenticated: name is not null);
-                    if (name is not null)
-                    {
-                        await ServeCommandsAsync(channel, name, cancellationToken).ConfigureAwait(false);
-                    }
+                    await ServeCommandsAsync(channel, name, cancellationToken).ConfigureAwait(false);
                 }
-                catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-                {
-                    // The drain is over: say so before the connection closes, so the client can tell
-                    // a shutdown from a connection lost (and a command cut short from one that ended).
-                    await TrySendErrorAsync(channel, ErrorCode.ShuttingDown, _commandCut
-                        ? "the server is shutting down: the command was killed before it ended."
-                        : "the server is shutting down.").ConfigureAwait(false);
-                }
-                catch (ProtocolException e)
-                {
-                    ExecLog.ProtocolError(_logger, _client, e.Message);
-                    await TrySendErrorAsync(channel, ErrorCode.ProtocolViolation, e.Message).ConfigureAwait(false);
-                }
-                catch (Exception e) when (e is IOException or OperationCanceledException or ObjectDisposedException)
-                {
-                    ExecLog.ClientGone(_logger, _client, e.Message);
-                }
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                // The drain is over: say so before the connection closes, so the client can tell
+                // a shutdown from a connection lost (and a command cut short from one that ended).
+                await TrySendErrorAsync(channel, ErrorCode.ShuttingDown, _commandCut
+                    ? "the server is shutting down: the command was killed before it ended."
+                    : "the server is shutting down.").ConfigureAwait(false);
+            }
+            catch (ProtocolException e)
+            {
+                ExecLog.ProtocolError(_logger, _client, e.Message);
+                await TrySendErrorAsync(channel, ErrorCode.ProtocolViolation, e.Message).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is IOException or OperationCanceledException or ObjectDisposedException)
+            {
+                ExecLog.ClientGone(_logger, _client, e.Message);
             }
         }
     }
 
-    private async ValueTask<Stream?> SecureAsync(CancellationToken handshake)
+    /// <summary>
+    /// The TLS handshake, through the core's (the same for every TLS connection of the project), started only
+    /// now that the gate admitted this connection: it counts as logging in. True when the session may go on.
+    /// </summary>
+    private async ValueTask<bool> SecureAsync(CancellationToken handshake)
     {
-        if (server.Certificate is null)
+        if (server.Server.Tls is null)
         {
-            return Stream;
+            return true;
         }
 
-        var tls = new SslStream(Stream, leaveInnerStreamOpen: true);
         try
         {
-            await tls.AuthenticateAsServerAsync(
-                new SslServerAuthenticationOptions { ServerCertificateContext = server.CertificateContext, ClientCertificateRequired = false },
-                handshake).ConfigureAwait(false);
-            return tls;
+            await StartTlsAsync(handshake).ConfigureAwait(false);
+            return true;
         }
-        catch (Exception e) when (e is AuthenticationException or IOException or OperationCanceledException)
+        catch (Exception e) when (e is TlsHandshakeException or OperationCanceledException)
         {
-            ExecLog.TlsFailed(_logger, _client, e is OperationCanceledException ? "no handshake within the time limit" : e.Message);
-            if (e is OperationCanceledException && !server.DrainOver.IsCancellationRequested)
+            var timedOut = e is TlsHandshakeException { TimedOut: true } or OperationCanceledException;
+            ExecLog.TlsFailed(_logger, _client, timedOut ? "no handshake within the time limit" : e.Message);
+            if (timedOut && !server.DrainOver.IsCancellationRequested)
             {
                 // A handshake past its time is a failed login: stalling is how slots are taken.
                 Settle(failed: true);
             }
 
-            await tls.DisposeAsync().ConfigureAwait(false);
-            return null;
+            return false;
         }
     }
 

@@ -3,6 +3,7 @@ using System.Buffers.Text;
 using System.Security.Cryptography;
 using System.Text;
 using SocketServer.Exec.Internal;
+using SocketServer.Tls;
 
 namespace SocketServer.Exec;
 

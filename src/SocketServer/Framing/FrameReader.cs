@@ -271,6 +271,17 @@ public sealed class FrameReader : IAsyncDisposable
         return false;
     }
 
+    /// <summary>
+    /// Before a protocol switch (StartTls): gives <see cref="Current"/> back to the pipe and counts the bytes
+    /// the pipe still holds past it, which the switch must refuse. The reader goes on after the switch.
+    /// </summary>
+    internal long ReleaseAndCountBuffered()
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        Release();
+        return PipeBuffer.Count(_input);
+    }
+
     private static Stream NotNull(Stream stream)
     {
         ArgumentNullException.ThrowIfNull(stream);

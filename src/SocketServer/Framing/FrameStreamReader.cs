@@ -56,6 +56,9 @@ public sealed class FrameStreamReader : IDisposable
     /// <summary>The format this reader parses.</summary>
     public FrameFormat Format { get; }
 
+    /// <summary>Bytes read ahead from the stream and not yet returned as messages (StartTls refuses them).</summary>
+    internal int Buffered => _buffer is null ? 0 : _count;
+
     /// <summary>
     /// Reads the next whole message. True with <paramref name="message"/> (payload only, a view valid
     /// until the next read or dispose); false when the stream ended cleanly between messages.

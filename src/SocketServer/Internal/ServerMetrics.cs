@@ -33,6 +33,9 @@ internal static class ServerMetrics
     public static readonly Counter<long> RequestsRecovered =
         Meter.CreateCounter<long>("socketserver.requests.recovered", "{request}", "Requests taken back, unstarted, from a worker that stopped answering or died, and handed to another.");
 
+    public static readonly Counter<long> TlsHandshakesFailed =
+        Meter.CreateCounter<long>("socketserver.tls.handshakes.failed", "{handshake}", "TLS handshakes that failed or timed out (reason: failed, timeout); the connection was closed, no handler ran.");
+
     public static readonly UpDownCounter<long> ActiveRequests =
         Meter.CreateUpDownCounter<long>("socketserver.requests.active", "{request}", "Requests being handled now.");
 }

@@ -1,5 +1,6 @@
 using System.Net.Sockets;
 using SocketServer.Internal;
+using SocketServer.Tls;
 
 namespace SocketServer;
 
@@ -385,6 +386,7 @@ public abstract partial class BaseServer
             ServerLog.Suppressed(Logger, silent, "Closed a silent connection", LogLimiter.DefaultInterval);
         }
 
+        Tls?.ReportSuppressed();
         ReportSuppressed();
     }
 
@@ -443,7 +445,7 @@ public abstract partial class BaseServer
                 return;
             }
 
-            if (FirstBytes().Add(stream, IdleTimeout))
+            if (FirstBytes().Add(stream, FirstBytesTimeout))
             {
                 return;
             }
@@ -466,9 +468,21 @@ public abstract partial class BaseServer
     }
 
     /// <summary>
-    /// A connection given up before it said anything: silent for the idle timeout, the server is
-    /// stopping, or the peer closed it first. It never reached the model (no thread, no worker), so
-    /// its place among the requests in flight is freed here; it is not work a stop cuts short.
+    /// How long a connection may say nothing before it is closed unhandled: the idle timeout, or, when every
+    /// connection must open with a TLS handshake, the handshake timeout if that is shorter (a client that
+    /// connects and stays silent is a handshake that never starts).
+    /// </summary>
+    private TimeSpan FirstBytesTimeout =>
+        Tls is { Options: { HandshakeOnConnect: true, HandshakeTimeout: var handshake } }
+        && (IdleTimeout == System.Threading.Timeout.InfiniteTimeSpan || handshake < IdleTimeout)
+            ? handshake
+            : IdleTimeout;
+
+    /// <summary>
+    /// A connection given up before it said anything: silent for the idle timeout (or, under TLS, the
+    /// handshake timeout), the server is stopping, or the peer closed it first. It never reached the
+    /// model (no thread, no worker), so its place among the requests in flight is freed here; it is not
+    /// work a stop cuts short.
     /// </summary>
     private void DropSilent(Request request, FirstBytesWaiter.DropReason reason)
     {
@@ -477,6 +491,12 @@ public abstract partial class BaseServer
         if (reason == FirstBytesWaiter.DropReason.Closed)
         {
             ServerLog.ClientGone(Logger, client, "it closed the connection before sending anything");
+        }
+        else if (reason == FirstBytesWaiter.DropReason.Silent && Tls is { } tls && FirstBytesTimeout != IdleTimeout)
+        {
+            ServerMetrics.TlsHandshakesFailed.Add(1, new KeyValuePair<string, object?>("reason", "timeout"));
+            tls.LogHandshakeFailure(client, new TlsHandshakeException(
+                $"no TLS handshake within {FirstBytesTimeout.TotalSeconds:0.###} s (HandshakeTimeout): the client sent nothing", null, timedOut: true));
         }
         else if (reason == FirstBytesWaiter.DropReason.Silent && _idleLog.ShouldLog(out var suppressed))
         {
@@ -501,9 +521,9 @@ public abstract partial class BaseServer
     private async Task HandOverWhenReadableAsync(StreamRequest request)
     {
         using var silent = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
-        if (IdleTimeout != System.Threading.Timeout.InfiniteTimeSpan)
+        if (FirstBytesTimeout != System.Threading.Timeout.InfiniteTimeSpan)
         {
-            silent.CancelAfter(IdleTimeout);
+            silent.CancelAfter(FirstBytesTimeout);
         }
 
         try
@@ -557,7 +577,10 @@ public abstract partial class BaseServer
     {
         try
         {
-            FinishRequest(request);
+            if (HandshakeDue(request) is not { } stream || Secure(stream))
+            {
+                FinishRequest(request);
+            }
         }
         catch (Exception e)
         {
@@ -566,9 +589,14 @@ public abstract partial class BaseServer
         }
         finally
         {
-            if (ShouldLinger(request) is { Transport: null } stream)
+            if (request is StreamRequest { Tls: not null } secured)
             {
-                LingerSync(stream);
+                secured.SendCloseNotify();
+            }
+
+            if (ShouldLinger(request) is { Transport: null } lingering)
+            {
+                LingerSync(lingering);
             }
 
             Complete(request);
@@ -580,7 +608,10 @@ public abstract partial class BaseServer
     {
         try
         {
-            await FinishRequestAsync(request, Aborted).ConfigureAwait(false);
+            if (HandshakeDue(request) is not { } stream || await SecureAsync(stream).ConfigureAwait(false))
+            {
+                await FinishRequestAsync(request, Aborted).ConfigureAwait(false);
+            }
         }
         catch (Exception e)
         {
@@ -588,12 +619,89 @@ public abstract partial class BaseServer
             HandleError(request, e);
         }
 
-        if (ShouldLinger(request) is { } stream)
+        if (request is StreamRequest { Tls: not null } secured)
         {
-            await LingerAsync(stream).ConfigureAwait(false);
+            await secured.SendCloseNotifyAsync().ConfigureAwait(false);
+        }
+
+        if (ShouldLinger(request) is { } lingering)
+        {
+            await LingerAsync(lingering).ConfigureAwait(false);
         }
 
         Complete(request);
+    }
+
+    /// <summary>
+    /// Gives a connection the server's TLS, and returns it when it must be TLS from its first byte (the
+    /// handshake is then due before the handler); null for a plain server, a datagram, or a connection that
+    /// starts plain and may upgrade later.
+    /// </summary>
+    private StreamRequest? HandshakeDue(Request request)
+    {
+        if (Tls is null || request is not StreamRequest stream)
+        {
+            return null;
+        }
+
+        stream.TlsContext = Tls;
+        return Tls.Options.HandshakeOnConnect ? stream : null;
+    }
+
+    /// <summary>
+    /// TLS from the first byte: the handshake, just before the handler. A failure (a plain-text client, a
+    /// scanner, a silent peer past the handshake timeout) is no handler error: logged at most once per
+    /// interval, the connection closed, the server serving on. False then.
+    /// </summary>
+    [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<bool> SecureAsync(StreamRequest request)
+    {
+        try
+        {
+            await request.HandshakeOnConnectAsync(Tls!, Aborted).ConfigureAwait(false);
+            return true;
+        }
+        catch (TlsHandshakeException e)
+        {
+            HandshakeFailed(request, e);
+            return false;
+        }
+        catch (OperationCanceledException) when (Aborted.IsCancellationRequested)
+        {
+            // The drain is over: the connection is being closed anyway.
+            return false;
+        }
+    }
+
+    /// <summary>As <see cref="SecureAsync"/>, blocking, for the thread-based models (their sockets stay blocking ones).</summary>
+    private bool Secure(StreamRequest request)
+    {
+        try
+        {
+            if (request.Transport is null)
+            {
+                request.HandshakeOnConnect(Tls!, Aborted);
+                return true;
+            }
+
+            // A model's own stream (none does this today) is awaited through the deliberate synchronous facade.
+            return SecureAsync(request).AsTask().GetAwaiter().GetResult();
+        }
+        catch (TlsHandshakeException e)
+        {
+            HandshakeFailed(request, e);
+            return false;
+        }
+        catch (OperationCanceledException) when (Aborted.IsCancellationRequested)
+        {
+            return false;
+        }
+    }
+
+    private void HandshakeFailed(StreamRequest request, TlsHandshakeException e)
+    {
+        ServerMetrics.TlsHandshakesFailed.Add(1, new KeyValuePair<string, object?>("reason", e.TimedOut ? "timeout" : "failed"));
+        Tls!.LogHandshakeFailure(request.ToString(), e);
     }
 
     // Bytes the peer sends after our end of stream are read here only to be thrown away; many

@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using SocketServer.Internal;
+using SocketServer.Tls;
 
 namespace SocketServer;
 
@@ -60,6 +61,14 @@ public abstract partial class BaseServer : IDisposable, IAsyncDisposable
         Logger = options.LoggerFactory?.CreateLogger(GetType().FullName ?? nameof(BaseServer)) ?? NullLogger.Instance;
         _errorsToStandardError = options.LoggerFactory is null;
 
+        if (options.Tls is not null && Kind != RequestKind.Stream)
+        {
+            throw new ArgumentException(
+                $"ServerOptions.Tls is set, but {GetType().Name} serves datagrams: TLS runs over stream servers (TcpServer, UnixStreamServer); " +
+                "datagrams would need DTLS, which this library does not do.",
+                nameof(options));
+        }
+
         if (handler.Kind is { } needed && needed != Kind)
         {
             throw new ArgumentException(
@@ -67,6 +76,10 @@ public abstract partial class BaseServer : IDisposable, IAsyncDisposable
                 $"derive it from {(Kind == RequestKind.Stream ? "StreamRequestHandler or AsyncStreamRequestHandler" : "DatagramRequestHandler or AsyncDatagramRequestHandler")}.",
                 nameof(handler));
         }
+
+        // Before binding, and before the model (a forking master starts no worker for a server that cannot load
+        // its certificate): a bad certificate file fails here, with its path. A worker loads the same files.
+        Tls = options.Tls is null ? null : new TlsContext(options.Tls, Logger);
 
         Model.Attach(this);
         _feed = Model.Feed;
@@ -119,6 +132,13 @@ public abstract partial class BaseServer : IDisposable, IAsyncDisposable
 
     /// <summary>Where requests run: on the serving thread, a thread each, a pool, or as tasks.</summary>
     public ConcurrencyModel Model { get; }
+
+    /// <summary>
+    /// The server's TLS (<see cref="ServerOptions.Tls"/>): its certificate now, <see cref="TlsContext.Reload"/>
+    /// for SIGHUP, and the handshake for connections of its own (FTPS data connections). Null for a plain
+    /// server. A model that cannot serve TLS refuses such a server in its <c>Validate</c>; the built-in ones all can.
+    /// </summary>
+    public TlsContext? Tls { get; }
 
     /// <summary>The listening (or datagram) socket; null before <see cref="ServerBind"/> and after close.</summary>
     public Socket? Socket { get => _socket; protected set => _socket = value; }

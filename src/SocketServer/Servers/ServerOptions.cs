@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using SocketServer.Tls;
 
 namespace SocketServer;
 
@@ -86,6 +87,15 @@ public sealed class ServerOptions
     /// standard error (see <see cref="BaseServer.HandleError"/>), as Python prints it.
     /// </summary>
     public ILoggerFactory? LoggerFactory { get; set; }
+
+    /// <summary>
+    /// Serve TLS (Python's <c>SSLContext.wrap_socket</c> around each accepted socket): the certificate, protocols,
+    /// ALPN, client certificates and handshake limits. Null (the default): plain connections. Stream servers
+    /// only (TCP, Unix stream), under every model; a datagram server refuses it at construction. With
+    /// <see cref="TlsOptions.HandshakeOnConnect"/> (the default) every connection is TLS from its first byte
+    /// and handlers read and write plaintext; otherwise handlers upgrade with <c>StartTlsAsync</c>.
+    /// </summary>
+    public TlsOptions? Tls { get; set; }
 
     internal void Validate()
     {

@@ -4,7 +4,7 @@ using System.Net.Sockets;
 namespace SocketServer;
 
 /// <summary>An accepted connection: what a TCP or Unix stream server hands its handlers.</summary>
-public sealed class StreamRequest : Request
+public sealed partial class StreamRequest : Request
 {
     /// <summary>Wraps an accepted socket.</summary>
     public StreamRequest(Socket connection, EndPoint clientAddress) : base(clientAddress)
@@ -13,14 +13,18 @@ public sealed class StreamRequest : Request
         Connection = connection;
     }
 
-    /// <summary>The connected socket (Python's <c>request</c> in a stream handler).</summary>
+    /// <summary>
+    /// The connected socket (Python's <c>request</c> in a stream handler). Under TLS its bytes are the
+    /// encrypted records: read and write <see cref="Stream"/> instead.
+    /// </summary>
     public Socket Connection { get; }
 
     /// <summary>
     /// The connection as a stream, when the concurrency model provides its own: under
     /// <see cref="EventLoopModel"/>, the loop's stream, whose reads and writes complete on the loop's
     /// thread (awaiting the socket's own <c>ReceiveAsync</c> instead works, but completes on .NET's
-    /// I/O threads). Null under the other models. <see cref="AsyncStreamRequestHandler.Stream"/> uses it.
+    /// I/O threads). Null under the other models. Like <see cref="Connection"/> it carries the raw
+    /// bytes (TLS records under TLS); <see cref="Stream"/> is built on it.
     /// </summary>
     public Stream? Transport { get; internal set; }
 
@@ -41,5 +45,9 @@ public sealed class StreamRequest : Request
             Transport?.Dispose();
             Connection.Dispose();
         }
+
+        // After the socket: an operation the handler still has pending fails on the closed socket
+        // rather than on a TLS state torn down under it.
+        DisposeTls();
     }
 }

@@ -8,5 +8,8 @@ public sealed class TempDirectory : IDisposable
 
     public string File(string name) => System.IO.Path.Combine(_directory.FullName, name);
 
+    /// <summary>A path inside the directory; nothing is created.</summary>
+    public string Combine(params string[] parts) => System.IO.Path.Combine([_directory.FullName, .. parts]);
+
     public void Dispose() => _directory.Delete(recursive: true);
 }

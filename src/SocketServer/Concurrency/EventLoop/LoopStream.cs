@@ -64,6 +64,9 @@ internal sealed class LoopStream : Stream, IValueTaskSource<int>, IValueTaskSour
 
     public Socket Socket { get; }
 
+    /// <summary>Awaits onto this stream's loop thread (at once when on it already).</summary>
+    public LoopSwitch ReturnToLoop() => new(_loop);
+
     /// <summary>The connection's request, named in stall reports (formatted only then).</summary>
     public Request Request => _request;
 
@@ -367,8 +370,17 @@ internal sealed class LoopStream : Stream, IValueTaskSource<int>, IValueTaskSour
         var quiet = TimeSpan.FromMilliseconds(Environment.TickCount64 - _lastActivity);
         if (quiet >= idle)
         {
-            // Idle too long: close it; the pending read fails and the handler ends.
-            _request.Abort();
+            // Idle too long: close it; the pending read fails and the handler ends. Under TLS the
+            // close_notify goes first (a write of its own, beside the handler's pending read).
+            if (_request is StreamRequest { Tls: not null } secured)
+            {
+                _ = secured.CloseIdleAsync();
+            }
+            else
+            {
+                _request.Abort();
+            }
+
             return;
         }
 

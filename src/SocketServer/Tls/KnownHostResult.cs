@@ -1,4 +1,4 @@
-namespace SocketServer.Exec;
+namespace SocketServer.Tls;
 
 /// <summary>What the client's known-hosts file says about a server's certificate.</summary>
 public enum KnownHostResult

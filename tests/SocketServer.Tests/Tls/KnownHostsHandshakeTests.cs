@@ -3,21 +3,23 @@ using System.Net.Security;
 using System.Net.Sockets;
 using System.Security.Authentication;
 using System.Security.Cryptography.X509Certificates;
+using SocketServer.Tests.Fixtures;
+using SocketServer.Tls;
 
-namespace SocketServer.Exec.Tests.Security;
+namespace SocketServer.Tests.Tls;
 
 /// <summary>
 /// The pieces together over a real loopback socket: the server presents its kept certificate, the client
 /// checks it with <see cref="KnownHosts.Verify"/> — first use recorded, then known, then a changed one refused.
 /// </summary>
-public sealed class TlsHandshakeTests : IDisposable
+public sealed class KnownHostsHandshakeTests : IDisposable
 {
     private static readonly TimeSpan Bound = TimeSpan.FromSeconds(20);
 
     private readonly TempDirectory _temp = new();
     private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
 
-    public TlsHandshakeTests() => _listener.Start();
+    public KnownHostsHandshakeTests() => _listener.Start();
 
     public void Dispose()
     {

@@ -1,6 +1,8 @@
 using System.Security.Cryptography.X509Certificates;
+using SocketServer.Tests.Fixtures;
+using SocketServer.Tls;
 
-namespace SocketServer.Exec.Tests.Security;
+namespace SocketServer.Tests.Tls;
 
 /// <summary>The client's known hosts: trust on first use, refuse a change, private file, clear messages.</summary>
 public sealed class KnownHostsTests : IDisposable

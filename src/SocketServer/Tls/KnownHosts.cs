@@ -3,9 +3,8 @@ using System.Net;
 using System.Net.Sockets;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
-using SocketServer.Exec.Internal;
 
-namespace SocketServer.Exec;
+namespace SocketServer.Tls;
 
 /// <summary>
 /// The client's trust-on-first-use store, as ssh's <c>StrictHostKeyChecking=accept-new</c>: the first

@@ -1,4 +1,4 @@
-namespace SocketServer.Exec.Tests.Security;
+namespace SocketServer.Testing;
 
 /// <summary>File modes for the tests that check them; those tests skip on Windows first.</summary>
 public static class UnixModes

@@ -2,8 +2,10 @@ using System.Net;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using System.Text.RegularExpressions;
+using SocketServer.Tests.Fixtures;
+using SocketServer.Tls;
 
-namespace SocketServer.Exec.Tests.Security;
+namespace SocketServer.Tests.Tls;
 
 /// <summary>The server's self-signed certificate: made once, kept private, reused, with the agreed shape.</summary>
 public sealed partial class ServerCertificateTests : IDisposable

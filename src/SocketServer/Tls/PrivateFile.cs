@@ -1,13 +1,14 @@
 using System.Security.Cryptography;
 
-namespace SocketServer.Exec.Internal;
+namespace SocketServer.Tls;
 
 /// <summary>
-/// Files only their owner may read or write: the server's tokens and certificate, the client's known hosts.
-/// Modes are given at creation (open(2)'s mode argument), never by a chmod afterwards, so there is no
-/// moment when another user could open the file.
+/// Files only their owner may read or write: a server's certificate and secrets (exec's tokens), a client's
+/// known hosts. Modes are given at creation (open(2)'s mode argument), never by a chmod afterwards, so there
+/// is no moment when another user could open the file. Errors are <see cref="SocketServerException"/>s that
+/// name the file and say what it is.
 /// </summary>
-internal static class PrivateFile
+public static class PrivateFile
 {
     /// <summary>rwx------: a state directory.</summary>
     public const UnixFileMode OwnerOnlyDirectory = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;

@@ -2,14 +2,15 @@ using System.Net;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
-using SocketServer.Exec.Internal;
 
-namespace SocketServer.Exec;
+namespace SocketServer.Tls;
 
 /// <summary>
-/// The server's TLS identity: a self-signed certificate made on first start and kept in <c>server.pfx</c>
-/// in the state directory, like ssh's host keys. Clients pin its <see cref="Fingerprint"/> on first use
-/// (<see cref="KnownHosts"/>), so no certificate authority is involved.
+/// A server's TLS identity, from where <see cref="TlsOptions"/> says: PEM files (<see cref="LoadPem"/>), a PKCS#12
+/// file (<see cref="LoadPfx"/>), or a self-signed certificate made on first start and kept in <c>server.pfx</c>
+/// in a state directory, like ssh's host keys (<see cref="LoadOrCreate"/>). Clients pin a self-signed
+/// certificate's <see cref="Fingerprint"/> on first use (<see cref="KnownHosts"/>), so no certificate authority
+/// is involved.
 /// </summary>
 public static class ServerCertificate
 {
@@ -80,6 +81,108 @@ public static class ServerCertificate
         }
 
         return text.ToString();
+    }
+
+    /// <summary>
+    /// The certificate in the PEM file <paramref name="certificatePath"/> with the private key in
+    /// <paramref name="keyPath"/> (null: in the certificate file too), as <c>openssl</c>, certbot and most
+    /// tools write them. Certificates after the first in the file are its chain (intermediates), which the
+    /// server sends along. The key may be PKCS#8, PKCS#1 (RSA) or SEC1 (EC), not encrypted.
+    /// </summary>
+    /// <exception cref="SocketServerException">A file is missing or unreadable, holds no certificate or key, or the key is not the certificate's.</exception>
+    public static X509Certificate2 LoadPem(string certificatePath, string? keyPath = null) => LoadPemChain(certificatePath, keyPath).Certificate;
+
+    /// <summary>
+    /// The certificate with its private key in the PKCS#12 (<c>.pfx</c>, <c>.p12</c>) file <paramref name="path"/>,
+    /// opened with <paramref name="password"/> (null or empty: none). Other certificates in the file are its chain.
+    /// </summary>
+    /// <exception cref="SocketServerException">The file is missing or unreadable, the password is wrong, or no certificate in it has its private key.</exception>
+    public static X509Certificate2 LoadPfx(string path, string? password) => LoadPfxChain(path, password).Certificate;
+
+    /// <summary>A PEM certificate with its key, and the rest of the file's certificates (its chain).</summary>
+    internal static (X509Certificate2 Certificate, X509Certificate2Collection Chain) LoadPemChain(string certificatePath, string? keyPath)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(certificatePath);
+        X509Certificate2 certificate;
+        var chain = new X509Certificate2Collection();
+        try
+        {
+            var pem = File.ReadAllText(certificatePath);
+            var key = keyPath is null ? pem : File.ReadAllText(keyPath);
+            certificate = UsableBySslStream(X509Certificate2.CreateFromPem(pem, key));
+
+            chain.ImportFromPem(pem);
+        }
+        catch (Exception e) when (e is CryptographicException or IOException or UnauthorizedAccessException or ArgumentException)
+        {
+            throw new SocketServerException(
+                $"TLS certificate {certificatePath}{(keyPath is null ? "" : $" with key {keyPath}")} cannot be loaded: {Reason(e)}; " +
+                "give a PEM certificate and its unencrypted private key (a PEM file can hold both)", e);
+        }
+
+        // The first is the server's own; the rest, in the file's order, are the chain it presents.
+        if (chain.Count > 0)
+        {
+            chain.RemoveAt(0);
+        }
+
+        return (certificate, chain);
+    }
+
+    /// <summary>A PKCS#12 file's certificate that has its private key, and the file's other certificates (its chain).</summary>
+    internal static (X509Certificate2 Certificate, X509Certificate2Collection Chain) LoadPfxChain(string path, string? password)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        X509Certificate2Collection all;
+        try
+        {
+            all = X509CertificateLoader.LoadPkcs12CollectionFromFile(path, string.IsNullOrEmpty(password) ? null : password, X509KeyStorageFlags.DefaultKeySet);
+        }
+        catch (Exception e) when (e is CryptographicException or IOException or UnauthorizedAccessException)
+        {
+            throw new SocketServerException($"TLS certificate {path} cannot be loaded: {Reason(e)} (is it a PKCS#12 file, and is the password right?)", e);
+        }
+
+        X509Certificate2? certificate = null;
+        var chain = new X509Certificate2Collection();
+        foreach (var one in all)
+        {
+            if (certificate is null && one.HasPrivateKey)
+            {
+                certificate = one;
+            }
+            else
+            {
+                chain.Add(one);
+            }
+        }
+
+        return certificate is null
+            ? throw new SocketServerException($"TLS certificate {path} holds no certificate with its private key: export it with the key")
+            : (certificate, chain);
+    }
+
+    private static string Reason(Exception e) => e switch
+    {
+        FileNotFoundException or DirectoryNotFoundException => "no such file",
+        _ => e.Message.TrimEnd('.'),
+    };
+
+    /// <summary>
+    /// The certificate as SslStream can use it: on Windows SChannel cannot use the ephemeral key a PEM import makes,
+    /// so it goes through PKCS#12 there; elsewhere it is used as it is.
+    /// </summary>
+    private static X509Certificate2 UsableBySslStream(X509Certificate2 certificate)
+    {
+        if (!OperatingSystem.IsWindows())
+        {
+            return certificate;
+        }
+
+        using (certificate)
+        {
+            return X509CertificateLoader.LoadPkcs12(certificate.Export(X509ContentType.Pkcs12), password: null);
+        }
     }
 
     private static byte[] Create(string hostName)
