@@ -445,7 +445,7 @@ public abstract partial class BaseServer
                 return;
             }
 
-            if (FirstBytes().Add(stream, IdleTimeout))
+            if (FirstBytes().Add(stream, FirstBytesTimeout))
             {
                 return;
             }
@@ -467,10 +467,27 @@ public abstract partial class BaseServer
         }
     }
 
+    /// <summary>
+    /// How long a connection may say nothing before it is closed unhandled: the idle timeout, or, when every
+    /// connection must open with a TLS handshake, the handshake timeout if that is shorter (a client that
+    /// connects and stays silent is a handshake that never starts).
+    /// </summary>
+    private TimeSpan FirstBytesTimeout =>
+        Tls is { Options: { HandshakeOnConnect: true, HandshakeTimeout: var handshake } }
+        && (IdleTimeout == System.Threading.Timeout.InfiniteTimeSpan || handshake < IdleTimeout)
+            ? handshake
+            : IdleTimeout;
+
     /// <summary>A connection given up before it said anything: silent for the idle timeout, or the server is stopping.</summary>
     private void DropSilent(Request request, bool timedOut)
     {
-        if (timedOut && _idleLog.ShouldLog(out var suppressed))
+        if (timedOut && Tls is { } tls && FirstBytesTimeout != IdleTimeout)
+        {
+            ServerMetrics.TlsHandshakesFailed.Add(1, new KeyValuePair<string, object?>("reason", "timeout"));
+            tls.LogHandshakeFailure(request.ToString(), new TlsHandshakeException(
+                $"no TLS handshake within {FirstBytesTimeout.TotalSeconds:0.###} s (HandshakeTimeout): the client sent nothing", null, timedOut: true));
+        }
+        else if (timedOut && _idleLog.ShouldLog(out var suppressed))
         {
             if (suppressed > 0)
             {
@@ -492,9 +509,9 @@ public abstract partial class BaseServer
     private async Task HandOverWhenReadableAsync(StreamRequest request)
     {
         using var silent = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
-        if (IdleTimeout != System.Threading.Timeout.InfiniteTimeSpan)
+        if (FirstBytesTimeout != System.Threading.Timeout.InfiniteTimeSpan)
         {
-            silent.CancelAfter(IdleTimeout);
+            silent.CancelAfter(FirstBytesTimeout);
         }
 
         try

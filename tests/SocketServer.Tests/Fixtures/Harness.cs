@@ -10,7 +10,7 @@ public sealed class Harness : IDisposable
     private Thread? _serving;
     private Task? _servingAsync;
 
-    public Harness(string transport, string model, ServerOptions? options = null, Func<Request, bool>? verify = null, int poolThreads = 8, int poolQueue = 1024)
+    public Harness(string transport, string model, ServerOptions? options = null, Func<Request, bool>? verify = null, int poolThreads = 8, int poolQueue = 1024, HandlerFactory? handler = null)
     {
         Transport = transport;
         Model = Matrix.CreateModel(model, poolThreads, poolQueue);
@@ -19,7 +19,7 @@ public sealed class Harness : IDisposable
             Hooks.Verify = verify;
         }
 
-        Server = Matrix.CreateServer(transport, Model, Matrix.Handler(transport, Matrix.IsAsyncOnly(model), Probe), Hooks, options, _directory.FullName);
+        Server = Matrix.CreateServer(transport, Model, handler ?? Matrix.Handler(transport, Matrix.IsAsyncOnly(model), Probe), Hooks, options, _directory.FullName);
     }
 
     public string Transport { get; }

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
@@ -36,68 +35,12 @@ public static class Peer
         return Encoding.UTF8.GetString(answer, 0, got);
     }
 
-    /// <summary>
-    /// The path of <paramref name="tool"/>, or the test is skipped — unless CI asked for every
-    /// peer tool (<c>SOCKSERV_REQUIRE_PEER_TOOLS=1</c>, set by .ci/run), where a missing one fails.
-    /// </summary>
-    public static string Require(string tool)
-    {
-        var found = (Environment.GetEnvironmentVariable("PATH") ?? string.Empty)
-            .Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries)
-            .Select(directory => Path.Combine(directory, tool))
-            .FirstOrDefault(File.Exists);
-        if (found is not null)
-        {
-            return found;
-        }
-
-        var message = $"{tool} is not installed (apt-get install {(tool == "nc" ? "netcat-openbsd" : tool)}; .ci/run does).";
-        if (Environment.GetEnvironmentVariable("SOCKSERV_REQUIRE_PEER_TOOLS") == "1")
-        {
-            Assert.Fail(message);
-        }
-
-        Assert.Skip(message);
-        return tool;
-    }
+    /// <summary>The path of <paramref name="tool"/>, or the test is skipped (fails under CI): <see cref="PeerTools.Require"/>.</summary>
+    public static string Require(string tool) => PeerTools.Require(tool);
 
     /// <summary>Runs a program with <paramref name="stdin"/> as its input; returns its exit code and stdout.</summary>
-    public static (int ExitCode, string Stdout, string Stderr) Run(string program, string stdin, params string[] arguments)
-    {
-        var start = new ProcessStartInfo(program)
-        {
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (var argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        using var process = Process.Start(start)!;
-        try
-        {
-            var stdout = process.StandardOutput.ReadToEndAsync();
-            var stderr = process.StandardError.ReadToEndAsync();
-            process.StandardInput.Write(stdin);
-            process.StandardInput.Close();
-            if (!process.WaitForExit(Bounded.Wait) || !Task.WaitAll([stdout, stderr], Bounded.Wait))
-            {
-                throw new TimeoutException($"{program} did not finish");
-            }
-
-            return (process.ExitCode, stdout.Result, stderr.Result);
-        }
-        finally
-        {
-            if (!process.HasExited)
-            {
-                process.Kill(entireProcessTree: true);
-            }
-        }
-    }
+    public static (int ExitCode, string Stdout, string Stderr) Run(string program, string stdin, params string[] arguments) =>
+        PeerTools.Run(program, stdin, Bounded.Wait, arguments);
 
     /// <summary>A free TCP port on loopback: bound, read back, released (nothing listens there afterwards).</summary>
     public static int UnusedPort()

@@ -8,6 +8,7 @@ using SocketServer;
 // forking-app <tcp|udp|unix|unixdgram> <host-or-path> [--async] [--blocking] [--max N] [--min N] [--per N] [--queue N]
 //             [--limit-ms N] [--hang-ms N] [--liveness-ms N] [--drain-ms N] [--no-block]
 //             [--max-requests N] [--max-memory-mb N] [--recycle-ms N]
+//             [--tls-state DIR | --tls-cert FILE --tls-key FILE]
 // The master prints "serving <address> pid <pid>" once its workers are up; workers print nothing
 // to stdout. Logs go to stderr.
 var transport = args[0];
@@ -39,6 +40,10 @@ if (Number("--recycle-ms") is { } recycle) model.RecycleTimeout = TimeSpan.FromM
 model.BlockOnClose = !options.ContainsKey("--no-block");
 
 var serverOptions = new ServerOptions { LoggerFactory = logging };
+
+// TLS: the master makes (or loads) the certificate when it builds the server; each worker builds the same and loads it.
+if (options.TryGetValue("--tls-state", out var tlsState)) serverOptions.Tls = new SocketServer.Tls.TlsOptions { SelfSignedDirectory = tlsState };
+if (options.TryGetValue("--tls-cert", out var tlsCert)) serverOptions.Tls = new SocketServer.Tls.TlsOptions { CertificateFile = tlsCert, KeyFile = options.GetValueOrDefault("--tls-key") };
 if (Number("--drain-ms") is { } drain) serverOptions.DrainTimeout = TimeSpan.FromMilliseconds(drain);
 
 var streamHandler = options.ContainsKey("--async") ? HandlerFactory.Of<AsyncProbeHandler>() : HandlerFactory.Of<ProbeHandler>();
