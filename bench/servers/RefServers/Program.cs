@@ -3,9 +3,13 @@
 //   RefServers async PORT       raw sockets, AcceptAsync + a task per connection (ReceiveAsync/SendAsync)
 //   RefServers kestrel PORT     Kestrel with a ConnectionHandler echoing its pipe
 //   RefServers dotnetty PORT    DotNetty 0.7.6, one event loop, an echo ChannelHandler
+//   RefServers kestrel-tls PORT CERT KEY   the Kestrel server over TLS (UseHttps with a PEM certificate
+//                               and key, TLS 1.2 and 1.3, resumption as Kestrel's defaults have it)
 // Each prints "serving PORT" once listening and runs until killed.
 using System.Net;
 using System.Net.Sockets;
+using System.Security.Authentication;
+using System.Security.Cryptography.X509Certificates;
 using DotNetty.Buffers;
 using DotNetty.Transport.Bootstrapping;
 using DotNetty.Transport.Channels;
@@ -55,6 +59,27 @@ switch (mode)
         return;
     }
 
+    case "kestrel-tls":
+    {
+        var certificate = X509Certificate2.CreateFromPemFile(args[2], args[3]);
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.ConfigureKestrel(k => k.Listen(endpoint, l =>
+        {
+            l.UseHttps(https =>
+            {
+                https.ServerCertificate = certificate;
+                https.SslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13;
+            });
+            l.UseConnectionHandler<EchoConnectionHandler>();
+        }));
+        var app = builder.Build();
+        await app.StartAsync();
+        Serving(port);
+        await app.WaitForShutdownAsync();
+        return;
+    }
+
     case "dotnetty":
     {
         var group = new MultithreadEventLoopGroup(1);
@@ -72,7 +97,7 @@ switch (mode)
     }
 
     default:
-        Console.Error.WriteLine($"unknown mode {mode}: threads, async, kestrel or dotnetty");
+        Console.Error.WriteLine($"unknown mode {mode}: threads, async, kestrel, kestrel-tls or dotnetty");
         return;
 }
 
