@@ -22,13 +22,17 @@ public sealed class AsyncEchoHandler : AsyncRequestHandler
     /// <inheritdoc />
     protected override ValueTask HandleAsync(CancellationToken cancellationToken) => Request switch
     {
+        // Under TLS through the TLS stream, as under the event loop through the loop's: the same path.
+        StreamRequest { Tls: not null } secured => EchoStreamAsync(secured.Connection, secured.Stream, cancellationToken),
         StreamRequest stream => EchoStreamAsync(stream.Connection, stream.Transport, cancellationToken),
         DatagramRequest datagram => EchoDatagramAsync(datagram, cancellationToken),
         _ => ValueTask.CompletedTask,
     };
 
     // Through the socket's own awaitables, or, under the event loop, through the loop's stream
-    // (the model's Transport), so every await completes on the loop's thread.
+    // (the model's Transport), so every await completes on the loop's thread; under TLS, through the
+    // TLS stream (over the loop's stream under the event loop), whose zero-byte read waits for a record
+    // without holding a buffer either.
     private async ValueTask EchoStreamAsync(Socket connection, Stream? transport, CancellationToken cancellationToken)
     {
         if (connection.ProtocolType == ProtocolType.Tcp)

@@ -6,7 +6,8 @@ namespace SocketServer.Echo;
 /// <summary>
 /// The course's echo handler for the thread-based models: what arrives goes back, upper-cased when
 /// asked. Streams are echoed chunk by chunk as they arrive; a datagram is answered with one datagram.
-/// Nothing sits between the socket calls: one buffer per connection, receive, send.
+/// Nothing sits between the socket calls: one buffer per connection, receive, send. Under TLS the same
+/// loop runs over the connection's TLS stream (<see cref="StreamRequest.Stream"/>).
 /// </summary>
 public sealed class EchoHandler : BaseRequestHandler
 {
@@ -24,6 +25,9 @@ public sealed class EchoHandler : BaseRequestHandler
     {
         switch (Request)
         {
+            case StreamRequest { Tls: not null } secured:
+                EchoTls(secured);
+                break;
             case StreamRequest stream:
                 EchoStream(stream.Connection);
                 break;
@@ -93,6 +97,69 @@ public sealed class EchoHandler : BaseRequestHandler
             ArrayPool<byte>.Shared.Return(buffer);
         }
     }
+
+    // The plain loop's shape over the TLS stream: the socket's receive timeout still slices the wait
+    // (a timed-out read leaves SslStream as it was: what it had of a record stays in its buffer),
+    // and the server sends close_notify once this returns.
+    private void EchoTls(StreamRequest request)
+    {
+        var connection = request.Connection;
+        if (connection.ProtocolType == ProtocolType.Tcp)
+        {
+            connection.NoDelay = true;
+        }
+
+        var idle = Server.IdleTimeout;
+        var slice = idle == Timeout.InfiniteTimeSpan || idle > StopCheck ? StopCheck : idle;
+        connection.ReceiveTimeout = (int)slice.TotalMilliseconds;
+        var tls = request.Stream;
+        var silent = TimeSpan.Zero;
+        var buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
+        try
+        {
+            while (!Server.Stopping.IsCancellationRequested)
+            {
+                int received;
+                try
+                {
+                    received = tls.Read(buffer);
+                }
+                catch (IOException e) when (IsTimeout(e))
+                {
+                    silent += slice;
+                    if (idle != Timeout.InfiniteTimeSpan && silent >= idle)
+                    {
+                        return;
+                    }
+
+                    continue;
+                }
+
+                if (received == 0)
+                {
+                    return;
+                }
+
+                silent = TimeSpan.Zero;
+                if (_upper)
+                {
+                    AsciiCase.ToUpperInPlace(buffer.AsSpan(0, received));
+                }
+
+                tls.Write(buffer, 0, received);
+            }
+        }
+        catch (IOException e) when (IsTimeout(e))
+        {
+            // The peer read nothing of our answers for the idle timeout (SO_SNDTIMEO): end.
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    private static bool IsTimeout(IOException e) => e.InnerException is SocketException { SocketErrorCode: SocketError.TimedOut or SocketError.WouldBlock };
 
     private static void SendAll(Socket connection, ReadOnlySpan<byte> data)
     {

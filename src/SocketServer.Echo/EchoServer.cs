@@ -19,9 +19,26 @@ public static class EchoServer
     };
 
     /// <summary>Creates, binds and activates the server; call <see cref="BaseServer.ServeForever"/> or <see cref="BaseServer.ServeForeverAsync(CancellationToken)"/> on it.</summary>
+    /// <exception cref="ArgumentException">A setting is wrong: an unknown mode, a Unix transport without a path, TLS over datagrams, two different TLS settings.</exception>
+    /// <exception cref="SocketServerException">The address cannot be bound, or the TLS certificate cannot be loaded (or made).</exception>
     public static BaseServer Create(EchoServerOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
+        if (options.Tls is { } tls)
+        {
+            if (options.Transport is EchoTransport.Udp or EchoTransport.UnixDatagram)
+            {
+                throw new ArgumentException($"TLS runs over streams (TCP, a Unix stream socket), not over {(options.Transport == EchoTransport.Udp ? "UDP" : "Unix datagrams")}: there is no DTLS.", nameof(options));
+            }
+
+            if (options.Server.Tls is { } other && !ReferenceEquals(other, tls))
+            {
+                throw new ArgumentException("EchoServerOptions.Tls and EchoServerOptions.Server.Tls are two different TLS settings: set one of them.", nameof(options));
+            }
+
+            options.Server.Tls = tls;
+        }
+
         var model = CreateModel(options.Mode, options.PoolThreads, options.PoolQueue, options.MaxChildren);
         if (model is ForkingModel forking)
         {

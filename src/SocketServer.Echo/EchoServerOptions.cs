@@ -1,6 +1,8 @@
+using SocketServer.Tls;
+
 namespace SocketServer.Echo;
 
-/// <summary>What <c>sockserv echo</c> serves, and how. Defaults: upper-case off, TCP on 127.0.0.1:9999, threading.</summary>
+/// <summary>What <c>sockserv echo</c> serves, and how. Defaults: upper-case off, TCP on 127.0.0.1:9999, threading, plain (no TLS).</summary>
 public sealed class EchoServerOptions
 {
     /// <summary>Answer upper-cased (the course's server). Default false: a plain echo.</summary>
@@ -38,4 +40,31 @@ public sealed class EchoServerOptions
 
     /// <summary>The server's own limits and logging.</summary>
     public ServerOptions Server { get; set; } = new();
+
+    /// <summary>
+    /// TLS for the stream transports (TCP, Unix stream): every connection is TLS from its first byte, and
+    /// the echo runs inside it. <see cref="EchoServer.Create"/> hands it to the server as
+    /// <see cref="ServerOptions.Tls"/> (so set one or the other, or both to the same object). Null (the
+    /// default): plain. A datagram transport with TLS is refused: there is no DTLS.
+    /// </summary>
+    public TlsOptions? Tls { get; set; }
+
+    /// <summary>
+    /// Where <c>sockserv echo --tls</c> keeps the self-signed certificate it makes on first start
+    /// (<see cref="TlsOptions.SelfSignedDirectory"/>): <c>$XDG_STATE_HOME/sockserv/echo</c>, or
+    /// <c>~/.local/state/sockserv/echo</c> — beside exec's state directory, not in it.
+    /// </summary>
+    public static string DefaultStateDirectory
+    {
+        get
+        {
+            var state = Environment.GetEnvironmentVariable("XDG_STATE_HOME");
+            if (string.IsNullOrEmpty(state))
+            {
+                state = Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".local", "state");
+            }
+
+            return Path.Combine(state, "sockserv", "echo");
+        }
+    }
 }

@@ -1,6 +1,8 @@
 using System.CommandLine;
+using System.Runtime.InteropServices;
 using SocketServer;
 using SocketServer.Echo;
+using SocketServer.Tls;
 
 namespace Sockserv;
 
@@ -27,6 +29,7 @@ internal static class EchoCommand
         var drain = NumberOptions.Seconds("--drain-timeout", "Seconds to let in-flight requests finish at shutdown", 5, 86_400, zeroAllowed: true);
         var idleTimeout = NumberOptions.Seconds("--idle-timeout", "Close a connection silent this many seconds (0: never)", ServerOptions.DefaultIdleTimeout.TotalSeconds, 86_400, zeroAllowed: true);
         var verbose = new Option<bool>("--verbose", "-v") { Description = "Log each connection (debug level)" };
+        var tls = new TlsServeOptions();
 
         var command = new Command("echo", "Run an echo server: every message comes back (upper-cased with --upper). Ctrl+C stops it.");
         transport.AddTo(command);
@@ -41,6 +44,7 @@ internal static class EchoCommand
         command.Options.Add(drain);
         command.Options.Add(idleTimeout);
         command.Options.Add(verbose);
+        tls.AddTo(command, transport);
         command.SetAction(async (result, _) =>
         {
             if (result.GetValue(mode) == "async")
@@ -69,6 +73,7 @@ internal static class EchoCommand
                     IdleTimeout = result.GetValue(idleTimeout) is > 0 and var idle ? TimeSpan.FromSeconds(idle) : Timeout.InfiniteTimeSpan,
                     LoggerFactory = loggers,
                 },
+                Tls = tls.Read(result),
             };
             return await RunAsync(options);
         });
@@ -90,21 +95,77 @@ internal static class EchoCommand
         }
     }
 
-    private static Task<int> RunAsync(EchoServerOptions options) => Cli.ServeAsync(
-        () => EchoServer.Create(options),
-        server => server,
-        server =>
-        {
-            var kind = options.Transport switch
+    private static async Task<int> RunAsync(EchoServerOptions options)
+    {
+        // Registered before the server exists, so that a SIGHUP in between (a worker just started) is
+        // not the default one, which ends the process.
+        using var reload = options.Tls is null ? null : new ReloadOnHangUp();
+        return await Cli.ServeAsync(
+            () =>
             {
-                EchoTransport.Tcp => "tcp",
-                EchoTransport.Udp => "udp",
-                EchoTransport.UnixStream => "unix",
-                _ => "unix-dgram",
-            };
-            // The one line a script waits for: where we listen (with --port 0, the port chosen).
-            Console.WriteLine($"sockserv echo: serving {kind} on {BaseServer.Describe(server.ServerAddress)} " +
-                $"(mode {options.Mode}{(options.Upper ? ", upper-case" : string.Empty)}); Ctrl+C stops");
-            return Task.CompletedTask;
-        });
+                var server = EchoServer.Create(options);
+                reload?.Serve(server);
+                return server;
+            },
+            server => server,
+            server =>
+            {
+                var kind = options.Transport switch
+                {
+                    EchoTransport.Tcp => options.Tls is null ? "tcp" : "tls",
+                    EchoTransport.Udp => "udp",
+                    EchoTransport.UnixStream => options.Tls is null ? "unix" : "tls over unix",
+                    _ => "unix-dgram",
+                };
+                if (server.Tls is { CertificateCreated: true })
+                {
+                    Console.WriteLine($"sockserv echo: created a certificate in {options.Tls!.SelfSignedDirectory}");
+                }
+
+                var certificate = server.Tls is { } context ? $", certificate {context.Fingerprint}" : string.Empty;
+
+                // The one line a script waits for: where we listen (with --port 0, the port chosen).
+                Console.WriteLine($"sockserv echo: serving {kind} on {BaseServer.Describe(server.ServerAddress)} " +
+                    $"(mode {options.Mode}{(options.Upper ? ", upper-case" : string.Empty)}{certificate}); Ctrl+C stops");
+                return Task.CompletedTask;
+            });
+    }
+
+    /// <summary>
+    /// SIGHUP loads the certificate files again (<see cref="TlsContext.Reload"/>, which logs the new fingerprint, or
+    /// why the old certificate stays) for new connections. Under the forking model each worker process does its
+    /// own handshakes with its own copy, so the master passes the signal on to them.
+    /// </summary>
+    private sealed class ReloadOnHangUp : IDisposable
+    {
+        private readonly PosixSignalRegistration _registration;
+        private BaseServer? _server;
+
+        public ReloadOnHangUp() => _registration = PosixSignalRegistration.Create(PosixSignal.SIGHUP, OnHangUp);
+
+        public void Serve(BaseServer server) => Volatile.Write(ref _server, server);
+
+        public void Dispose() => _registration.Dispose();
+
+        private void OnHangUp(PosixSignalContext context)
+        {
+            context.Cancel = true;
+            if (Volatile.Read(ref _server) is not { Tls: { } tls } server)
+            {
+                return; // not serving yet: the certificate about to be loaded is the file's latest
+            }
+
+            _ = Task.Run(() =>
+            {
+                tls.Reload();
+                if (server.Model is ForkingModel forking)
+                {
+                    foreach (var worker in forking.ActiveChildren)
+                    {
+                        _ = Posix.Kill(worker, Posix.SignalHangUp);
+                    }
+                }
+            });
+        }
+    }
 }

@@ -181,8 +181,8 @@ public sealed class ErrorTests : IDisposable
 
     [Theory]
     [InlineData(new[] { "--help" }, new[] { "echo", "connect" })]
-    [InlineData(new[] { "echo", "--help" }, new[] { "--upper", "--mode", "--port", "--host", "--udp", "--unix" })]
-    [InlineData(new[] { "connect", "--help" }, new[] { "--port", "--host", "--udp", "--unix" })]
+    [InlineData(new[] { "echo", "--help" }, new[] { "--upper", "--mode", "--port", "--host", "--udp", "--unix", "--tls", "--cert", "--key", "--state-dir" })]
+    [InlineData(new[] { "connect", "--help" }, new[] { "--port", "--host", "--udp", "--unix", "--tls", "--insecure", "--ca", "--known-hosts" })]
     public void Help_exits_0_and_lists_the_options(string[] arguments, string[] mentions)
     {
         using var process = SockservProcess.Run(arguments);

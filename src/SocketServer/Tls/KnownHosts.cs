@@ -14,7 +14,9 @@ namespace SocketServer.Tls;
 /// </summary>
 /// <remarks>
 /// Host names are compared without case (DNS names are case-insensitive, RFC 4343) and addresses in their
-/// canonical form. The port is part of the key: two servers on one machine have two identities.
+/// canonical form. The port is part of the key: two servers on one machine have two identities. A server on a
+/// Unix stream socket is recorded by its absolute path, <c>unix:/run/app.sock</c> (<see cref="VerifyUnix"/>;
+/// white space, <c>#</c> and <c>%</c> in the path as <c>%XX</c>), compared with case.
 /// </remarks>
 public sealed class KnownHosts
 {
@@ -69,7 +71,9 @@ public sealed class KnownHosts
     /// file, creating the directory (mode 0700) and the file (mode 0600) if missing.
     /// </summary>
     /// <exception cref="SocketServerException">The directory or the file cannot be made or written.</exception>
-    public void Add(string host, int port, string fingerprint)
+    public void Add(string host, int port, string fingerprint) => AddKey(HostKey(host, port), fingerprint);
+
+    private void AddKey(string key, string fingerprint)
     {
         ArgumentException.ThrowIfNullOrEmpty(fingerprint);
         if (!IsFingerprint(fingerprint))
@@ -77,7 +81,7 @@ public sealed class KnownHosts
             throw new ArgumentException($"'{fingerprint}' is not a fingerprint of the form {ServerCertificate.FingerprintPrefix}AB:CD:…", nameof(fingerprint));
         }
 
-        var line = $"{HostKey(host, port)} {fingerprint}\n";
+        var line = $"{key} {fingerprint}\n";
         var directory = Path.GetDirectoryName(Path.GetFullPath(FilePath));
         if (directory is not null)
         {
@@ -111,9 +115,22 @@ public sealed class KnownHosts
     /// server and where it was recorded, or why the connection is refused and what to do.
     /// </param>
     /// <returns>True to go on with the connection.</returns>
-    public bool Verify(string host, int port, X509Certificate? certificate, out string message)
+    public bool Verify(string host, int port, X509Certificate? certificate, out string message) =>
+        VerifyKey(HostKey(host, port), certificate, out message);
+
+    /// <summary>
+    /// <see cref="Verify"/> for a server on the Unix stream socket <paramref name="path"/>: the same policy, the
+    /// server recorded as <c>unix:</c> and the socket's absolute path.
+    /// </summary>
+    /// <param name="path">The socket file the client connected to (made absolute here).</param>
+    /// <param name="certificate">What the server presented; null refuses.</param>
+    /// <param name="message">As for <see cref="Verify"/>.</param>
+    /// <returns>True to go on with the connection.</returns>
+    public bool VerifyUnix(string path, X509Certificate? certificate, out string message) =>
+        VerifyKey(UnixKey(path), certificate, out message);
+
+    private bool VerifyKey(string key, X509Certificate? certificate, out string message)
     {
-        var key = HostKey(host, port);
         if (certificate is null)
         {
             message = $"sockserv: {key} presented no certificate: refusing to connect";
@@ -143,7 +160,7 @@ public sealed class KnownHosts
         {
             try
             {
-                Add(host, port, fingerprint);
+                AddKey(key, fingerprint);
             }
             catch (SocketServerException e)
             {
@@ -200,6 +217,29 @@ public sealed class KnownHosts
         return $"{name}:{port.ToString(CultureInfo.InvariantCulture)}";
     }
 
+    /// <summary><c>unix:</c> and the absolute path, with white space, <c>#</c> and <c>%</c> as <c>%XX</c> (a line is two fields).</summary>
+    internal static string UnixKey(string path)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        var full = Path.GetFullPath(path);
+        var key = new StringBuilder(UnixPrefix, UnixPrefix.Length + full.Length);
+        foreach (var c in full)
+        {
+            if (c is <= ' ' or '#' or '%' or '\u007f')
+            {
+                key.Append('%').Append(((int)c).ToString("X2", CultureInfo.InvariantCulture));
+            }
+            else
+            {
+                key.Append(c);
+            }
+        }
+
+        return key.ToString();
+    }
+
+    private const string UnixPrefix = "unix:";
+
     private static bool IsFingerprint(string text) =>
         text.StartsWith(ServerCertificate.FingerprintPrefix, StringComparison.OrdinalIgnoreCase)
         && text.Length > ServerCertificate.FingerprintPrefix.Length
@@ -224,16 +264,17 @@ public sealed class KnownHosts
 
             var fields = text.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
             var colon = fields[0].LastIndexOf(':');
+            var unix = fields[0].StartsWith(UnixPrefix + "/", StringComparison.Ordinal);
             if (fields.Length != 2
-                || colon <= 0
-                || !int.TryParse(fields[0].AsSpan(colon + 1), NumberStyles.None, CultureInfo.InvariantCulture, out _)
+                || (!unix && (colon <= 0 || !int.TryParse(fields[0].AsSpan(colon + 1), NumberStyles.None, CultureInfo.InvariantCulture, out _)))
                 || !IsFingerprint(fields[1]))
             {
                 throw new SocketServerException(
                     $"{FilePath} line {i + 1} is not 'HOST:PORT {ServerCertificate.FingerprintPrefix}AB:CD:…': fix or delete that line");
             }
 
-            if (fields[0].Equals(key, StringComparison.OrdinalIgnoreCase))
+            // A path's case is its own; a host name's is not.
+            if (fields[0].Equals(key, unix ? StringComparison.Ordinal : StringComparison.OrdinalIgnoreCase))
             {
                 found.Add(new Recorded(fields[1], i + 1));
             }

@@ -29,7 +29,7 @@ public static class TlsClient
         ArgumentNullException.ThrowIfNull(inner);
         ArgumentNullException.ThrowIfNull(options);
         ArgumentException.ThrowIfNullOrWhiteSpace(options.Host);
-        var where = $"{options.Host}:{options.Port}";
+        var where = options.UnixPath ?? $"{options.Host}:{options.Port}";
         string? refusal = null;
         X509ChainPolicy policy;
         RemoteCertificateValidationCallback validate;
@@ -63,7 +63,10 @@ public static class TlsClient
             validate = (_, certificate, _, _) =>
             {
                 // Trust on first use, as ssh's accept-new: the chain and name errors do not count.
-                if (knownHosts.Verify(options.Host, options.Port, certificate, out var message))
+                var known = options.UnixPath is { } path
+                    ? knownHosts.VerifyUnix(path, certificate, out var message)
+                    : knownHosts.Verify(options.Host, options.Port, certificate, out message);
+                if (known)
                 {
                     if (message.Length > 0)
                     {

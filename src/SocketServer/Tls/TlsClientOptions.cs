@@ -18,6 +18,13 @@ public sealed class TlsClientOptions
     public int Port { get; set; }
 
     /// <summary>
+    /// The Unix stream socket the client connected to, when it is one: then the server is recorded in known_hosts
+    /// by this path (<see cref="Tls.KnownHosts.VerifyUnix"/>) instead of <see cref="Host"/>:<see cref="Port"/>, and
+    /// named by it in messages. Null (the default): a TCP server.
+    /// </summary>
+    public string? UnixPath { get; set; }
+
+    /// <summary>
     /// The known-hosts file for trust on first use (<see cref="Tls.KnownHosts.Verify"/>): used unless
     /// <see cref="CertificateAuthorities"/> or <see cref="Insecure"/> is set. Default <see cref="Tls.KnownHosts.DefaultPath"/>.
     /// </summary>

@@ -5,6 +5,8 @@ public sealed class TempDirectory : IDisposable
 {
     private readonly DirectoryInfo _directory = Directory.CreateTempSubdirectory("sockserv-cli-");
 
+    public string FullName => _directory.FullName;
+
     public string File(string name) => Path.Combine(_directory.FullName, name);
 
     public void Dispose() => _directory.Delete(recursive: true);
