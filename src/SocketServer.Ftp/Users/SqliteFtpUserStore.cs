@@ -109,6 +109,9 @@ public sealed partial class SqliteFtpUserStore : IFtpUserStore, IDisposable, IAs
     /// <summary>Logins answered from the password cache; tests and the benchmark read it.</summary>
     internal long CacheHits => Interlocked.Read(ref _cacheHits);
 
+    /// <summary>The dummy hash's cost, which must be today's (tests check).</summary>
+    internal int DummyIterations => _dummy.Iterations;
+
     /// <summary>The hashing threads, whose bound tests check.</summary>
     internal HashingThreads Hashing => _hashing;
 
