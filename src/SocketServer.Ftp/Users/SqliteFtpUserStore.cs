@@ -97,6 +97,17 @@ public sealed partial class SqliteFtpUserStore : IFtpUserStore, IDisposable, IAs
         }
     }
 
+    /// <summary>
+    /// True when <paramref name="name"/> may be a user's name: 1 to <see cref="MaxNameLength"/> ASCII letters, digits,
+    /// '.', '_' or '-', starting with a letter, a digit or '_' (so never "." or "..", a path, or an option).
+    /// </summary>
+    /// <param name="name">The name to check.</param>
+    public static bool IsValidUserName(string name)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        return UserNames.IsValid(name);
+    }
+
     /// <summary>The database file, an absolute path.</summary>
     public string FilePath { get; }
 
