@@ -46,4 +46,7 @@ internal static partial class FtpLog
 
     [LoggerMessage(313, LogLevel.Debug, "{Client} sent a bad command line: {Reason}")]
     public static partial void BadCommand(ILogger logger, string client, string reason);
+
+    [LoggerMessage(314, LogLevel.Error, "Transfer {Kind} {Path} failed")]
+    public static partial void TransferFailed(ILogger logger, string kind, string path, Exception exception);
 }

@@ -335,6 +335,12 @@ internal sealed partial class FtpSession
             // A reset upload is never 226: what came is not known to be all of it.
             (code, text, result) = (426, "Data connection lost; transfer aborted.", "data connection lost");
         }
+        catch (Exception e)
+        {
+            // A bug, not the peer: the client still hears that the transfer failed, and the log says why.
+            FtpLog.TransferFailed(_logger, transfer.Kind, transfer.Path, e);
+            (code, text, result) = (451, "Local error; transfer aborted.", "failed: " + e.GetType().Name);
+        }
 
         var seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
         FtpLog.Transfer(_logger, _user?.Name ?? "-", _client, transfer.Kind, transfer.Path, transfer.Bytes, seconds, result);
@@ -357,15 +363,19 @@ internal sealed partial class FtpSession
         using var stall = new StallGuard(transfer.Token, _options.DataConnectionTimeout);
         try
         {
-            if (_type == TransferType.Image && throttle is null && file is FileStream disk)
+            if (_type == TransferType.Image && throttle is null && file is FileStream disk && SendFile.Reopen(disk) is { } sendable)
             {
-                var offset = disk.Position;
-                await SendFile.SendAsync(socket, disk, offset, disk.Length - offset, n =>
+                await using (sendable.ConfigureAwait(false))
                 {
-                    transfer.Add(n);
-                    FtpMetrics.BytesOut.Add(n);
-                    stall.Rearm();
-                }, stall.Token).ConfigureAwait(false);
+                    var offset = disk.Position;
+                    await SendFile.SendAsync(socket, sendable, offset, disk.Length - offset, n =>
+                    {
+                        transfer.Add(n);
+                        FtpMetrics.BytesOut.Add(n);
+                        stall.Rearm();
+                    }, stall.Token).ConfigureAwait(false);
+                }
+
                 return;
             }
 
