@@ -12,7 +12,7 @@ internal enum CommandLineError
     /// <summary>Nothing but spaces: no command (answered 500).</summary>
     Empty,
 
-    /// <summary>The verb is not 1 to 8 ASCII letters (answered 500).</summary>
+    /// <summary>The verb is not 1 to 8 ASCII letters and digits, starting with a letter (answered 500).</summary>
     BadVerb,
 
     /// <summary>The line is not valid UTF-8 (RFC 2640 paths are UTF-8; answered 501).</summary>
@@ -54,7 +54,7 @@ internal readonly record struct CommandLine(string Verb, string Argument)
         for (var i = 0; i < verb.Length; i++)
         {
             var c = (char)verb[i];
-            if (!char.IsAsciiLetter(c))
+            if (!(char.IsAsciiLetter(c) || (i > 0 && char.IsAsciiDigit(c))))
             {
                 return CommandLineError.BadVerb;
             }
