@@ -40,7 +40,8 @@ internal sealed class TelnetLineDecoder
     public TelnetLineDecoder(int maxLineLength)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(maxLineLength, 16);
-        _line = new byte[maxLineLength];
+        // One more for the CR of the line end, which does not count.
+        _line = new byte[maxLineLength + 1];
     }
 
     private enum State
@@ -82,15 +83,15 @@ internal sealed class TelnetLineDecoder
                 case State.Data when b == (byte)'\n':
                     consumed = i + 1;
                     _complete = true;
-                    if (_overflow)
+                    if (!_overflow && _length > 0 && _line[_length - 1] == (byte)'\r')
+                    {
+                        _length--;
+                    }
+
+                    if (_overflow || _length == _line.Length)
                     {
                         _length = 0;
                         return LineStatus.TooLong;
-                    }
-
-                    if (_length > 0 && _line[_length - 1] == (byte)'\r')
-                    {
-                        _length--;
                     }
 
                     return LineStatus.Line;
