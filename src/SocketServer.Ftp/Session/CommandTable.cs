@@ -1,6 +1,5 @@
-using SocketServer.Ftp.Protocol;
-
 using System.Collections.Frozen;
+using SocketServer.Ftp.Protocol;
 
 namespace SocketServer.Ftp.Session;
 
