@@ -67,10 +67,35 @@ public static class PeerTools
         }
     }
 
+    // The interpreter itself, found once: a version manager's shim on PATH (pyenv's is a shell script)
+    // costs seconds per start, which fifty scripts would pay each time.
+    private static readonly SemaphoreSlim PythonLookup = new(1, 1);
+    private static string? _python;
+
+    private static async Task<string> PythonExecutableAsync()
+    {
+        var shim = Require("python3");
+        await PythonLookup.WaitAsync(TestContext.Current.CancellationToken);
+        try
+        {
+            if (_python is null)
+            {
+                var (code, stdout, _) = await RunAsync(shim, ["-c", "import sys; print(sys.executable)"]);
+                _python = code == 0 && File.Exists(stdout.Trim()) ? stdout.Trim() : shim;
+            }
+
+            return _python;
+        }
+        finally
+        {
+            PythonLookup.Release();
+        }
+    }
+
     /// <summary>Runs a Python script (ftplib) with the server's host and port as argv[1] and argv[2], then <paramref name="arguments"/>.</summary>
     public static async Task<string> PythonAsync(FtpServerFixture server, string script, params string[] arguments)
     {
-        var python = Require("python3");
+        var python = await PythonExecutableAsync();
         var (code, stdout, stderr) = await RunAsync(python, ["-c", Prelude + script, server.Host, server.Port.ToString(System.Globalization.CultureInfo.InvariantCulture), .. arguments]);
         Assert.True(code == 0, $"python exited {code}\nstdout: {stdout}\nstderr: {stderr}\nserver log:\n{string.Join("\n", server.Log.Lines.Where(l => !l.StartsWith("Debug", StringComparison.Ordinal)))}");
         return stdout;
