@@ -112,6 +112,7 @@ public sealed class ErrorTests : IDisposable
         { ["connect"], ["--port", "--timeout"] },
         { ["exec", "serve"], ["--port", "--max-commands", "--max-commands-per-client", "--time-limit", "--drain-timeout", "--session-idle-timeout", "--max-startups", "--max-startups-per-source", "--penalty", "--preauth-exempt"] },
         { ["exec", "run", "127.0.0.1"], ["--time-limit"] },
+        { ["ftp", "serve"], ["--port", "--max-connections", "--max-per-ip", "--max-sessions-per-user", "--idle-timeout", "--drain-timeout"] },
     };
 
     [Theory]

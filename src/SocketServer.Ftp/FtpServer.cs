@@ -1,0 +1,173 @@
+using System.Collections.Concurrent;
+using System.Net;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using SocketServer.Ftp.Internal;
+using SocketServer.Ftp.Security;
+using SocketServer.Ftp.Session;
+
+namespace SocketServer.Ftp;
+
+/// <summary>
+/// The FTP server (RFC 959 with FEAT/OPTS, EPRT/EPSV, MLST/MLSD, SIZE, MDTM, MFMT, REST STREAM, UTF-8
+/// and HASH): a <see cref="TcpServer"/> on the async or event-loop model whose handler is one session
+/// per control connection. Users come from <see cref="FtpServerOptions.UserStore"/>, their files from
+/// <see cref="FtpServerOptions.Storage"/>. Create it, serve, dispose it to stop: transfers in progress
+/// get the drain timeout to finish, then are aborted (an aborted upload leaves nothing behind).
+/// </summary>
+/// <example>
+/// <code>
+/// await using var ftp = FtpServer.Create(new FtpServerOptions { UserStore = users, Storage = storage, Port = 0 });
+/// Console.WriteLine($"serving on {ftp.EndPoint}");
+/// await ftp.ServeForeverAsync(stoppingToken);
+/// </code>
+/// </example>
+public sealed class FtpServer : IAsyncDisposable, IDisposable
+{
+    // Accepted past MaxConnections so that the extra connections hear 421 instead of a bare close.
+    private const int RefusalHeadroom = 16;
+
+    private readonly ConcurrentDictionary<string, Throttle> _uploadThrottles = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, Throttle> _downloadThrottles = new(StringComparer.Ordinal);
+
+    private FtpServer(FtpServerOptions options, IPEndPoint address, ILogger logger)
+    {
+        Options = options;
+        Logger = logger;
+        UserStore = options.UserStore!;
+        Storage = options.Storage!;
+        Defender = new LoginDefender(options.BanThreshold, options.BanWindow, options.BanDuration, options.TimeProvider);
+        var serverOptions = new ServerOptions
+        {
+            MaxConnections = options.MaxConnections + RefusalHeadroom,
+            DrainTimeout = options.DrainTimeout,
+
+            // The session keeps its own idle and login timeouts: a control connection is rightly
+            // silent while a transfer runs, which a connection-level timeout would cut.
+            IdleTimeout = Timeout.InfiniteTimeSpan,
+            LoggerFactory = options.LoggerFactory,
+        };
+        ConcurrencyModel model = options.Mode == FtpServerMode.EventLoop ? new EventLoopModel() : new AsyncModel();
+        try
+        {
+            Server = new TcpServer(address, HandlerFactory.Of(() => new FtpSession(this)), model, serverOptions);
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+
+        FtpLog.Listening(logger, BaseServer.Describe(Server.ServerAddress), model.Name);
+    }
+
+    /// <summary>The options the server runs with.</summary>
+    public FtpServerOptions Options { get; }
+
+    /// <summary>The underlying socket server: shut down and read the bound address through it.</summary>
+    public TcpServer Server { get; }
+
+    /// <summary>The address the control connection listens on (with the real port when 0 was asked).</summary>
+    public IPEndPoint EndPoint => (IPEndPoint)Server.ServerAddress;
+
+    internal ILogger Logger { get; }
+
+    internal IFtpUserStore UserStore { get; }
+
+    internal IFtpStorage Storage { get; }
+
+    internal LoginDefender Defender { get; }
+
+    /// <summary>Control connections per client address.</summary>
+    internal SessionCounter<IPAddress> Connections { get; } = new();
+
+    /// <summary>Logged-in sessions per user name.</summary>
+    internal SessionCounter<string> UserSessions { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// Checks the options, binds and listens.
+    /// </summary>
+    /// <exception cref="SocketServerException">A missing user store or storage, a bad option, or the address cannot be bound.</exception>
+    public static FtpServer Create(FtpServerOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        Validate(options);
+        var address = HostAddress.Resolve(options.Host, options.Port);
+        var logger = options.LoggerFactory?.CreateLogger<FtpServer>() ?? (ILogger)NullLogger.Instance;
+        return new FtpServer(options, address, logger);
+    }
+
+    /// <summary>Serves until <paramref name="cancellationToken"/> is cancelled or the server is disposed.</summary>
+    public Task ServeForeverAsync(CancellationToken cancellationToken = default) => Server.ServeForeverAsync(cancellationToken);
+
+    /// <summary>Stops accepting, lets transfers run for the drain timeout, then aborts what is left.</summary>
+    public ValueTask DisposeAsync() => Server.DisposeAsync();
+
+    /// <inheritdoc />
+    public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
+
+    /// <summary>The shared upload limit of one user, or null for none.</summary>
+    internal Throttle? UploadThrottle(string user) =>
+        Options.MaxUploadBytesPerSecond is { } rate ? _uploadThrottles.GetOrAdd(user, _ => new Throttle(rate, Options.TimeProvider)) : null;
+
+    /// <summary>The shared download limit of one user, or null for none.</summary>
+    internal Throttle? DownloadThrottle(string user) =>
+        Options.MaxDownloadBytesPerSecond is { } rate ? _downloadThrottles.GetOrAdd(user, _ => new Throttle(rate, Options.TimeProvider)) : null;
+
+    private static void Validate(FtpServerOptions o)
+    {
+        if (o.UserStore is null || o.Storage is null)
+        {
+            throw new SocketServerException("the FTP server needs a user store and a storage (FtpServerOptions.UserStore and Storage).");
+        }
+
+        if (o.MaxConnections < 1 || o.MaxConnectionsPerAddress < 1 || o.MaxSessionsPerUser < 1 || o.MaxFailedLoginsPerConnection < 1)
+        {
+            throw new SocketServerException("the connection, session and login limits must be at least 1.");
+        }
+
+        if (o.PassivePortMin is < 0 or > 65535 || o.PassivePortMax is < 0 or > 65535 || o.PassivePortMin > o.PassivePortMax
+            || (o.PassivePortMin == 0) != (o.PassivePortMax == 0))
+        {
+            throw new SocketServerException($"the passive port range {o.PassivePortMin}-{o.PassivePortMax} is not valid: give two ports from 1 to 65535, the first not above the second.");
+        }
+
+        if (o.MasqueradeAddress is { } masquerade && masquerade.AddressFamily != System.Net.Sockets.AddressFamily.InterNetwork)
+        {
+            throw new SocketServerException($"the masquerade address {masquerade} must be an IPv4 address (PASV names IPv4 addresses only).");
+        }
+
+        foreach (var (name, value) in new[] { ("idle", o.IdleTimeout), ("login", o.LoginTimeout), ("data connection", o.DataConnectionTimeout) })
+        {
+            if (value <= TimeSpan.Zero || value.TotalMilliseconds > int.MaxValue)
+            {
+                throw new SocketServerException($"the {name} timeout must be more than 0 and at most 24 days.");
+            }
+        }
+
+        if (o.DrainTimeout < TimeSpan.Zero || o.FailedLoginDelay < TimeSpan.Zero)
+        {
+            throw new SocketServerException("the drain timeout and the failed-login delay cannot be negative.");
+        }
+
+        if (o.MaxCommandLength is < 512 or > 65536)
+        {
+            throw new SocketServerException("the longest command line must be from 512 to 65536 bytes.");
+        }
+
+        if (o.MaxUploadBytesPerSecond is <= 0 || o.MaxDownloadBytesPerSecond is <= 0)
+        {
+            throw new SocketServerException("a bandwidth limit must be more than 0 bytes per second (null for none).");
+        }
+
+        if (o.BanThreshold < 1 || o.WrongPasswordScore < 0 || o.UnknownUserScore < 0 || o.BanWindow <= TimeSpan.Zero || o.BanDuration < TimeSpan.Zero)
+        {
+            throw new SocketServerException("the ban threshold must be at least 1, the scores not negative, and the ban window more than 0.");
+        }
+
+        if (o.AllowAnonymous && string.IsNullOrEmpty(o.AnonymousRoot))
+        {
+            throw new SocketServerException("anonymous access needs a root directory of its own (FtpServerOptions.AnonymousRoot).");
+        }
+    }
+}

@@ -1,0 +1,148 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using Microsoft.Extensions.Logging;
+using SocketServer;
+using SocketServer.Ftp;
+
+namespace Sockserv;
+
+/// <summary><c>sockserv ftp serve</c>: the multi-user FTP server (issue 16). The user and quota subcommands join it at merge.</summary>
+internal static class FtpCommand
+{
+    public static Command Create()
+    {
+        var command = new Command("ftp", "A multi-user FTP server: hashed passwords in SQLite, a home directory per user that cannot be left, quotas, resumable verified transfers.");
+        command.Subcommands.Add(Serve());
+        return command;
+    }
+
+    private static Command Serve()
+    {
+        var host = new Option<string>("--host") { Description = "Address to bind (loopback by default; :: or 0.0.0.0 serves other machines)", DefaultValueFactory = _ => "127.0.0.1", HelpName = "HOST" };
+        var port = NumberOptions.Integer("--port", "TCP port of the control connection (0 picks a free one)", FtpServerOptions.DefaultPort, 0, 65535, "PORT", "-p");
+        var root = new Option<string>("--root") { Description = "Where users' homes go by default (the first user, admin, gets ROOT/admin)", DefaultValueFactory = _ => "ftp-data", HelpName = "DIR" };
+        var stateDir = new Option<string>("--state-dir") { Description = "Directory of the user database", DefaultValueFactory = _ => SqliteFtpUserStore.DefaultStateDirectory, HelpName = "DIR" };
+        var passivePorts = new Option<(int Min, int Max)?>("--passive-ports") { Description = "Ports passive data connections listen on, as FIRST-LAST (default: any free port)", HelpName = "FIRST-LAST" };
+        passivePorts.CustomParser = result =>
+        {
+            var text = result.Tokens.Count == 0 ? string.Empty : result.Tokens[^1].Value;
+            var parts = text.Split('-');
+            if (parts.Length == 2
+                && int.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out var min)
+                && int.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out var max)
+                && min is >= 1 and <= 65535 && max is >= 1 and <= 65535 && min <= max)
+            {
+                return (min, max);
+            }
+
+            result.AddError($"--passive-ports takes FIRST-LAST, two ports from 1 to 65535 (the first not above the last), not '{text}'.");
+            return null;
+        };
+        var masquerade = new Option<IPAddress?>("--masquerade") { Description = "The IPv4 address PASV replies name, for a server behind NAT", HelpName = "ADDR" };
+        masquerade.CustomParser = result =>
+        {
+            var text = result.Tokens.Count == 0 ? string.Empty : result.Tokens[^1].Value;
+            if (IPAddress.TryParse(text, out var address) && address.AddressFamily == AddressFamily.InterNetwork && text.Count(c => c == '.') == 3)
+            {
+                return address;
+            }
+
+            result.AddError($"--masquerade takes an IPv4 address (a.b.c.d), not '{text}'.");
+            return null;
+        };
+        var maxConnections = NumberOptions.Integer("--max-connections", "Control connections at once (more are told 421)", 256, 1, 100_000);
+        var maxPerIp = NumberOptions.Integer("--max-per-ip", "Control connections at once from one address", 16, 1, 100_000);
+        var maxPerUser = NumberOptions.Integer("--max-sessions-per-user", "Sessions one user may have logged in at once", 16, 1, 100_000);
+        var idleTimeout = NumberOptions.Seconds("--idle-timeout", "Close a control connection silent this many seconds (not during a transfer)", 300, 86_400, zeroAllowed: false);
+        var drain = NumberOptions.Seconds("--drain-timeout", "Seconds transfers may go on at shutdown before they are aborted", 10, 86_400, zeroAllowed: true);
+        var uploadRate = NumberOptions.Limit("--max-upload-rate", "Upload bytes per second per user (K, M, G suffixes; none or 0: no limit)", sizeSuffixes: true);
+        var downloadRate = NumberOptions.Limit("--max-download-rate", "Download bytes per second per user (K, M, G suffixes; none or 0: no limit)", sizeSuffixes: true);
+        var mode = new Option<string>("--mode", "-m") { Description = "Concurrency model: async, eventloop", DefaultValueFactory = _ => "async", HelpName = "MODE" };
+        mode.AcceptOnlyFromAmong("async", "eventloop");
+        var anonymousRoot = new Option<string?>("--anonymous-root") { Description = "Let 'anonymous' log in, read-only, in DIR (off by default)", HelpName = "DIR" };
+        var verbose = new Option<bool>("--verbose", "-v") { Description = "Log at debug level" };
+
+        var command = new Command("serve", "Serve FTP to the users in the state directory's database. With none yet, the first start makes 'admin' and prints its password once. Ctrl+C stops: transfers may finish within the drain timeout, then they are aborted (nothing half-uploaded is left).");
+        foreach (var option in new Option[] { host, port, root, stateDir, passivePorts, masquerade, maxConnections, maxPerIp, maxPerUser, idleTimeout, drain, uploadRate, downloadRate, mode, anonymousRoot, verbose })
+        {
+            command.Options.Add(option);
+        }
+
+        command.SetAction(async (result, cancellationToken) =>
+        {
+            using var loggers = Cli.CreateLoggerFactory(result.GetValue(verbose));
+            var dataRoot = Path.GetFullPath(result.GetValue(root)!);
+            var state = Path.GetFullPath(result.GetValue(stateDir)!);
+            SqliteFtpUserStore store;
+            string? adminPassword;
+            try
+            {
+                store = await SqliteFtpUserStore.OpenAsync(state, new SqliteFtpUserStoreOptions { LoggerFactory = loggers }, cancellationToken);
+                Directory.CreateDirectory(dataRoot);
+                adminPassword = await store.EnsureAdminAsync(Path.Combine(dataRoot, SqliteFtpUserStore.AdminName), cancellationToken);
+            }
+            catch (Exception e) when (Cli.Explain(e) is { } message)
+            {
+                return Cli.Fail(message);
+            }
+
+            var range = result.GetValue(passivePorts);
+            var options = new FtpServerOptions
+            {
+                Host = result.GetValue(host)!,
+                Port = result.GetValue(port),
+                UserStore = store,
+                Storage = new LocalFtpStorage(store, logger: loggers.CreateLogger<LocalFtpStorage>()),
+                Mode = result.GetValue(mode) == "eventloop" ? FtpServerMode.EventLoop : FtpServerMode.Async,
+                PassivePortMin = range?.Min ?? 0,
+                PassivePortMax = range?.Max ?? 0,
+                MasqueradeAddress = result.GetValue(masquerade),
+                MaxConnections = result.GetValue(maxConnections),
+                MaxConnectionsPerAddress = result.GetValue(maxPerIp),
+                MaxSessionsPerUser = result.GetValue(maxPerUser),
+                IdleTimeout = TimeSpan.FromSeconds(result.GetValue(idleTimeout)),
+                DrainTimeout = TimeSpan.FromSeconds(result.GetValue(drain)),
+                MaxUploadBytesPerSecond = result.GetValue(uploadRate) is > 0 and var up ? up : null,
+                MaxDownloadBytesPerSecond = result.GetValue(downloadRate) is > 0 and var down ? down : null,
+                AllowAnonymous = result.GetValue(anonymousRoot) is not null,
+                AnonymousRoot = result.GetValue(anonymousRoot) is { } anonymous ? Path.GetFullPath(anonymous) : null,
+                LoggerFactory = loggers,
+            };
+
+            try
+            {
+                return await Cli.ServeAsync(
+                    () => new Serving(FtpServer.Create(options)),
+                    serving => serving.Ftp.Server,
+                    serving =>
+                    {
+                        if (adminPassword is not null)
+                        {
+                            // The only time this password exists outside its hash: shown once, on the terminal.
+                            Console.WriteLine($"sockserv ftp: created user '{SqliteFtpUserStore.AdminName}' (home {Path.Combine(dataRoot, SqliteFtpUserStore.AdminName)}) with password: {adminPassword}");
+                            Console.WriteLine("sockserv ftp: it is shown only now; add others with 'sockserv ftp user add NAME'.");
+                        }
+
+                        Console.WriteLine($"sockserv ftp: serving on {BaseServer.Describe(serving.Ftp.EndPoint)} ({options.Mode.ToString().ToLowerInvariant()}, users in {store.FilePath}); Ctrl+C stops");
+                        return Task.CompletedTask;
+                    });
+            }
+            finally
+            {
+                // After the server: no session is left to use it.
+                await store.DisposeAsync();
+            }
+        });
+        return command;
+    }
+
+    /// <summary>The server as <see cref="Cli.ServeAsync"/> holds it.</summary>
+    private sealed class Serving(FtpServer ftp) : IAsyncDisposable
+    {
+        public FtpServer Ftp => ftp;
+
+        public ValueTask DisposeAsync() => ftp.DisposeAsync();
+    }
+}
