@@ -62,11 +62,11 @@ internal static class NumberOptions
     /// <summary>
     /// A limit: a whole number from 0 to <see cref="long.MaxValue"/>, or <c>none</c> for no limit (null). With
     /// <paramref name="sizeSuffixes"/>, K, M, G or T after the number multiply it by 1024 to the first to fourth power.
-    /// Absent, the value is null too: a command that must tell "absent" from "none" asks the parse result whether the option was given.
+    /// Absent, the value is no limit too: a command that must tell "absent" from "none" asks the parse result whether the option was given.
     /// </summary>
-    public static Option<long?> Limit(string name, string description, bool sizeSuffixes)
+    public static Option<LimitValue> Limit(string name, string description, bool sizeSuffixes)
     {
-        var option = new Option<long?>(name)
+        var option = new Option<LimitValue>(name)
         {
             Description = description,
             HelpName = "N",
@@ -76,7 +76,7 @@ internal static class NumberOptions
             var text = LastToken(result);
             if (text == "none")
             {
-                return null;
+                return default;
             }
 
             var digits = text;
@@ -89,15 +89,19 @@ internal static class NumberOptions
 
             if (long.TryParse(digits, NumberStyles.None, CultureInfo.InvariantCulture, out var value) && value <= long.MaxValue / scale)
             {
-                return value * scale;
+                return new LimitValue(value * scale);
             }
 
             var units = sizeSuffixes ? " (a K, M, G or T after it counts in KiB, MiB, GiB, TiB)" : string.Empty;
             result.AddError($"{name} takes a whole number from 0 to {long.MaxValue}{units}, or 'none', not '{text}'.");
-            return null;
+            return default;
         };
         return option;
     }
+
+    /// <summary>What <see cref="Limit(string, string, bool)"/> parses: a value, or null for no limit.</summary>
+    /// <remarks>A struct of its own: the parser cannot hand back a null <c>long?</c> (System.CommandLine 2.0 fails to cast it).</remarks>
+    public readonly record struct LimitValue(long? Value);
 
     private static double? ParseSeconds(ArgumentResult result, string name, double max, bool zeroAllowed)
     {
