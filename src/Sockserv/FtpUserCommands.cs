@@ -125,12 +125,14 @@ internal static class FtpUserCommands
         var home = Home("A new home (created if missing); the files in the old one stay where they are");
         var quotaBytes = QuotaBytes();
         var quotaFiles = QuotaFiles();
-        var readOnly = new Option<bool>("--read-only") { Description = "true: the user may only read; false: may change files too", HelpName = "true|false" };
-        var disabled = new Option<bool>("--disabled") { Description = "true: the user may not log in (the record stays); false: may again", HelpName = "true|false" };
+        var readOnly = new Option<bool>("--read-only") { Description = "The user may only download and list from now on" };
+        var readWrite = new Option<bool>("--read-write") { Description = "The user may change files again" };
+        var disable = new Option<bool>("--disable") { Description = "The user may not log in (the record and files stay)" };
+        var enable = new Option<bool>("--enable") { Description = "The user may log in again" };
         var stateDir = StateDirectory();
         var command = new Command("set", "Change a user's home, quotas or flags; only the options given change.");
         command.Arguments.Add(name);
-        foreach (var option in new Option[] { home, quotaBytes, quotaFiles, readOnly, disabled, stateDir })
+        foreach (var option in new Option[] { home, quotaBytes, quotaFiles, readOnly, readWrite, disable, enable, stateDir })
         {
             command.Options.Add(option);
         }
@@ -140,9 +142,14 @@ internal static class FtpUserCommands
             var user = result.GetValue(name)!;
             // Implicit: the parser's own result for an option left out.
             bool Given(Option option) => result.GetResult(option) is { Implicit: false };
-            if (!new Option[] { home, quotaBytes, quotaFiles, readOnly, disabled }.Any(Given))
+            if (!new Option[] { home, quotaBytes, quotaFiles, readOnly, readWrite, disable, enable }.Any(Given))
             {
-                throw new UsageException("nothing to change: give at least one of --home, --quota-bytes, --quota-files, --read-only, --disabled.");
+                throw new UsageException("nothing to change: give at least one of --home, --quota-bytes, --quota-files, --read-only, --read-write, --disable, --enable.");
+            }
+
+            if ((result.GetValue(readOnly) && result.GetValue(readWrite)) || (result.GetValue(disable) && result.GetValue(enable)))
+            {
+                throw new UsageException("--read-only and --read-write, like --disable and --enable, cannot be given together.");
             }
 
             var directory = Given(home) ? Path.GetFullPath(result.GetValue(home)!) : null;
@@ -157,8 +164,8 @@ internal static class FtpUserCommands
                 settings.Home = directory ?? settings.Home;
                 settings.QuotaBytes = Given(quotaBytes) ? result.GetValue(quotaBytes).Value : settings.QuotaBytes;
                 settings.QuotaFiles = Given(quotaFiles) ? result.GetValue(quotaFiles).Value : settings.QuotaFiles;
-                settings.ReadOnly = Given(readOnly) ? result.GetValue(readOnly) : settings.ReadOnly;
-                settings.Disabled = Given(disabled) ? result.GetValue(disabled) : settings.Disabled;
+                settings.ReadOnly = result.GetValue(readOnly) || (!result.GetValue(readWrite) && settings.ReadOnly);
+                settings.Disabled = result.GetValue(disable) || (!result.GetValue(enable) && settings.Disabled);
             }, cancellationToken);
             await Console.Error.WriteLineAsync($"sockserv: FTP user {account.User.Name} changed; it takes effect at the next login");
         }, cancellationToken));

@@ -105,13 +105,16 @@ public sealed class ErrorTests : IDisposable
 
     // Issue 13: a value the parser could not convert reached a validator, which threw (exit 134,
     // "Unhandled exception"). Every numeric option of every command, given a word, a negative
-    // and a value past its range, is one usage error that names the option.
+    // and a value past its range, is one usage error that names the option. The last value is past the range of
+    // every option, the 64-bit quotas included (99999999999 bytes is a quota one may well want).
     public static TheoryData<string[], string[]> NumericOptions() => new()
     {
         { ["echo"], ["--port", "--pool-threads", "--pool-queue", "--max-children", "--max-requests-per-worker", "--max-worker-memory", "--max-connections", "--drain-timeout", "--idle-timeout"] },
         { ["connect"], ["--port", "--timeout"] },
         { ["exec", "serve"], ["--port", "--max-commands", "--max-commands-per-client", "--time-limit", "--drain-timeout"] },
         { ["exec", "run", "127.0.0.1"], ["--time-limit"] },
+        { ["ftp", "user", "add", "alice"], ["--quota-bytes", "--quota-files"] },
+        { ["ftp", "user", "set", "alice"], ["--quota-bytes", "--quota-files"] },
     };
 
     [Theory]
@@ -120,7 +123,7 @@ public sealed class ErrorTests : IDisposable
     {
         foreach (var option in options)
         {
-            foreach (var value in new[] { "abc", "-5", "99999999999" })
+            foreach (var value in new[] { "abc", "-5", "99999999999999999999" })
             {
                 string[] arguments = [.. command, option, value];
                 if (command[^1] == "127.0.0.1")
@@ -136,7 +139,7 @@ public sealed class ErrorTests : IDisposable
                 var lines = process.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries);
                 Assert.Equal(2, lines.Length);
                 Assert.StartsWith($"sockserv: {option} takes ", lines[0]);
-                Assert.Equal($"Try 'sockserv {string.Join(' ', command.Where(c => c != "127.0.0.1"))} --help'.", lines[1]);
+                Assert.Equal($"Try 'sockserv {string.Join(' ', command.Where(c => c is not "127.0.0.1" and not "alice"))} --help'.", lines[1]);
             }
         }
     }
@@ -168,6 +171,8 @@ public sealed class ErrorTests : IDisposable
     [InlineData("connect")]
     [InlineData("exec", "serve")]
     [InlineData("exec", "run")]
+    [InlineData("ftp", "user", "add")]
+    [InlineData("ftp", "user", "set")]
     public void Help_placeholders_are_upper_case_words(params string[] command)
     {
         using var process = SockservProcess.Run([.. command, "--help"]);
