@@ -91,7 +91,7 @@ public sealed class CodeBlockTests
     private static List<MetadataReference> References(string code)
     {
         var references = new List<MetadataReference>(CoreReferences.Value);
-        foreach (var package in new[] { "SocketServer.Echo", "SocketServer.Exec" })
+        foreach (var package in new[] { "SocketServer.Echo", "SocketServer.Exec", "SocketServer.Ftp" })
         {
             if (code.Contains($"using {package};", StringComparison.Ordinal))
             {
