@@ -391,7 +391,8 @@ public sealed partial class SqliteFtpUserStore : IFtpUserStore, IDisposable, IAs
                     throw new FtpUserStoreException(FtpUserStoreError.StoreFailure, $"{FilePath} cannot be put in WAL mode (journal mode '{journal}'): is it on a network file system?");
                 }
 
-                using (var transaction = connection.BeginTransaction())
+                // Only a file that needs an upgrade takes the write lock: opening an up-to-date store beside a running server costs it nothing.
+                using (var transaction = version < UserStoreSchema.Version ? connection.BeginTransaction() : null)
                 {
                     // Read again under the write lock: two processes opening a new file at once upgrade it once.
                     version = Scalar(connection, "PRAGMA user_version", transaction);
@@ -407,7 +408,7 @@ public sealed partial class SqliteFtpUserStore : IFtpUserStore, IDisposable, IAs
                         mark.ExecuteNonQuery();
                     }
 
-                    transaction.Commit();
+                    transaction?.Commit();
                 }
 
                 return (UserStoreSchema.Version, Scalar(connection, "SELECT count(*) FROM users"));
