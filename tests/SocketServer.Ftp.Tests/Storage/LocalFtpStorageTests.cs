@@ -7,6 +7,7 @@ public sealed class LocalFtpStorageTests
     private static readonly byte[] Hello = Encoding.UTF8.GetBytes("hello, world\n");
 
     [Fact]
+    [System.Runtime.Versioning.SupportedOSPlatform("linux")]
     public async Task A_file_uploaded_is_read_back_listed_and_described()
     {
         await using var fixture = new StorageFixture();
@@ -23,6 +24,9 @@ public sealed class LocalFtpStorageTests
         Assert.Matches("^[0-9a-f]+g[0-9a-f]+$", info.UniqueId);
         Assert.True((DateTimeOffset.UtcNow - info.Modified).Duration() < TimeSpan.FromHours(1));
         Assert.Equal(1, info.LinkCount);
+        Assert.Equal(Environment.UserName, info.Owner); // the process made the file; its uid has a name here
+        Assert.False(string.IsNullOrEmpty(info.Group));
+        Assert.Equal((UnixFileMode)0x1A4 & ~Umask(), info.Mode); // 0644 less the umask
 
         var root = await fs.GetInfoAsync("/");
         Assert.Equal("/", root.Name);
@@ -38,6 +42,21 @@ public sealed class LocalFtpStorageTests
         Assert.Equal(new FtpUsage(Hello.Length, 1), await fs.GetUsageAsync());
         Assert.Equal(new FtpUsage(Hello.Length, 1), fixture.Store["alice"]);
         Assert.Empty(fixture.TemporaryFiles());
+    }
+
+    [System.Runtime.Versioning.SupportedOSPlatform("linux")]
+    private static UnixFileMode Umask()
+    {
+        var probe = Path.Combine(Path.GetTempPath(), "sockserv-umask-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(probe, (UnixFileMode)0x1FF);
+        try
+        {
+            return (UnixFileMode)0x1FF & ~new DirectoryInfo(probe).UnixFileMode;
+        }
+        finally
+        {
+            Directory.Delete(probe);
+        }
     }
 
     [Fact]

@@ -41,12 +41,19 @@ public sealed class StorageFixture : IAsyncDisposable
 
     private readonly DirectoryInfo _root = Directory.CreateTempSubdirectory("sockserv-ftp-storage-");
     private readonly List<IFtpFileSystem> _open = [];
+    private readonly DateTime _canaryModified;
+    private readonly FileAttributes _canaryAttributes;
+    private readonly string _canaryMode;
 
     public StorageFixture(long? quotaBytes = null, long? quotaFiles = null, bool readOnly = false)
     {
         Directory.CreateDirectory(Home);
         Directory.CreateDirectory(Canary);
-        File.WriteAllText(System.IO.Path.Combine(Canary, "secret.txt"), CanaryText);
+        var secret = System.IO.Path.Combine(Canary, "secret.txt");
+        File.WriteAllText(secret, CanaryText);
+        _canaryModified = File.GetLastWriteTimeUtc(secret);
+        _canaryAttributes = File.GetAttributes(secret);
+        _canaryMode = Mode(Canary);
         User = new FtpUser { Name = "alice", Home = Home, QuotaBytes = quotaBytes, QuotaFiles = quotaFiles, ReadOnly = readOnly };
         Storage = new LocalFtpStorage(Store);
     }
@@ -77,13 +84,44 @@ public sealed class StorageFixture : IAsyncDisposable
     {
         var entries = Directory.GetFileSystemEntries(Canary);
         Assert.Equal([System.IO.Path.Combine(Canary, "secret.txt")], entries);
-        Assert.Equal(CanaryText, File.ReadAllText(System.IO.Path.Combine(Canary, "secret.txt")));
+        var secret = System.IO.Path.Combine(Canary, "secret.txt");
+        Assert.Equal(CanaryText, File.ReadAllText(secret));
+        Assert.Equal(_canaryModified, File.GetLastWriteTimeUtc(secret));
+        Assert.Equal(_canaryAttributes, File.GetAttributes(secret));
+        Assert.Equal(_canaryMode, Mode(Canary));
         Assert.Empty(Directory.GetFileSystemEntries(Root).Select(System.IO.Path.GetFileName).Except(["home", "canary"]));
     }
 
+    private static string Mode(string path) => Convert.ToString((int)new DirectoryInfo(path).UnixFileMode, 8);
+
     /// <summary>Upload files (".ftp-upload-…") anywhere under the home.</summary>
-    public string[] TemporaryFiles() =>
-        Directory.GetFiles(Home, ".ftp-upload-*", new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = 0 });
+    public string[] TemporaryFiles()
+    {
+        // Our own walk: .NET's recursive enumeration goes into symlinked directories.
+        var found = new List<string>();
+        var pending = new Stack<string>([Home]);
+        while (pending.TryPop(out var directory))
+        {
+            foreach (var entry in new DirectoryInfo(directory).EnumerateFileSystemInfos("*", new EnumerationOptions { AttributesToSkip = 0 }))
+            {
+                if (entry.LinkTarget is not null)
+                {
+                    continue;
+                }
+
+                if (entry is DirectoryInfo)
+                {
+                    pending.Push(entry.FullName);
+                }
+                else if (entry.Name.StartsWith(".ftp-upload-", StringComparison.Ordinal))
+                {
+                    found.Add(entry.FullName);
+                }
+            }
+        }
+
+        return [.. found];
+    }
 
     public static async Task<byte[]> ReadAllAsync(IFtpFileSystem fs, string path, long offset = 0)
     {

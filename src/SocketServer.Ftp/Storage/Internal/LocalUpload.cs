@@ -107,7 +107,9 @@ internal sealed class LocalUpload : IFtpUpload
         }
         catch (IOException e)
         {
-            throw new FtpFileSystemException(FtpFileSystemError.StorageFailure, $"{Path}: the write failed ({e.Message})", e);
+            // On Unix the runtime puts errno in HResult (ENOSPC, EDQUOT, EIO, EFBIG); its message is not shown to the user.
+            var mapped = FileErrors.FromErrno(e.HResult is > 0 and < 4096 ? e.HResult : EIO, Path);
+            throw new FtpFileSystemException(mapped.Error, mapped.Message, e);
         }
 
         Volatile.Write(ref _length, length);
@@ -141,25 +143,30 @@ internal sealed class LocalUpload : IFtpUpload
         }
         catch
         {
-            Abort();
+            // Cancelled or failed before the file was in place: aborted, as the contract says.
+            await RecordAsync(Abort()).ConfigureAwait(false);
             throw;
         }
 
         _ledger.Settle(_reservedBytes, _reservedFiles, change);
         Volatile.Write(ref _state, Finished);
         CloseHandles();
-        await _storage.RecordAsync(_user.Name, change).ConfigureAwait(false);
-        _storage.ReleaseLedger(_ledger);
+        await RecordAsync(change).ConfigureAwait(false);
     }
 
     public async ValueTask DisposeAsync()
     {
         if (Interlocked.CompareExchange(ref _state, Completing, Open) == Open)
         {
-            var change = Abort();
-            await _storage.RecordAsync(_user.Name, change).ConfigureAwait(false);
-            _storage.ReleaseLedger(_ledger);
+            await RecordAsync(Abort()).ConfigureAwait(false);
         }
+    }
+
+    /// <summary>Sends the upload's usage change to the store, then lets go of the ledger (which the store's figure must reach first).</summary>
+    private async ValueTask RecordAsync(FtpUsage change)
+    {
+        await _storage.RecordAsync(_user.Name, change).ConfigureAwait(false);
+        _storage.ReleaseLedger(_ledger);
     }
 
     private static LocalUpload StartReplacing(LocalFileSystem owner, int home, VirtualPath target, FtpUploadMode mode)

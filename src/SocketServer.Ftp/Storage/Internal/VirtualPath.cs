@@ -151,20 +151,34 @@ internal sealed class VirtualPath
             throw Invalid(path, $"a name may be at most {NameMax} bytes long");
         }
 
-        int length;
-        try
-        {
-            length = StrictUtf8.GetByteCount(segment);
-        }
-        catch (EncoderFallbackException)
+        // A lone surrogate has no UTF-8 form (the file could not be named on disk as the user named it).
+        if (!IsWellFormed(segment))
         {
             throw Invalid(path, "the path is not valid Unicode");
         }
 
+        var length = Encoding.UTF8.GetByteCount(segment);
         if (length > NameMax)
         {
             throw Invalid(path, $"a name may be at most {NameMax} bytes long");
         }
+    }
+
+    private static bool IsWellFormed(ReadOnlySpan<char> text)
+    {
+        for (var i = 0; i < text.Length; i++)
+        {
+            if (char.IsHighSurrogate(text[i]) && i + 1 < text.Length && char.IsLowSurrogate(text[i + 1]))
+            {
+                i++;
+            }
+            else if (char.IsSurrogate(text[i]))
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     private static FtpFileSystemException Invalid(string path, string why) =>
