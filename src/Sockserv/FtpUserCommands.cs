@@ -330,7 +330,7 @@ internal static class FtpUserCommands
     {
         if (result.GetValue(stdin))
         {
-            var text = Console.In.ReadToEnd();
+            var text = ReadBounded(Console.In, SqliteFtpUserStore.MaxPasswordLength + 2);
             // One line: the newline that ends it (echo, a file) is not part of the password; any other is refused by the store.
             text = text.EndsWith("\r\n", StringComparison.Ordinal) ? text[..^2] : text.EndsWith('\n') ? text[..^1] : text;
             return text.Length > 0 ? text : throw new UsageException("--password-stdin read no password: pipe it in, e.g. from a file with mode 600.");
@@ -344,6 +344,20 @@ internal static class FtpUserCommands
         var first = Prompt($"Password for {name}: ");
         var second = Prompt("Again: ");
         return first == second ? first : throw new FtpUserStoreException(FtpUserStoreError.InvalidPassword, "the two passwords differ: nothing changed");
+    }
+
+    /// <summary>Reads stdin to its end, but never more than <paramref name="limit"/> characters and one more: a password piped from a huge file stops there (and the store refuses it as too long).</summary>
+    private static string ReadBounded(TextReader reader, int limit)
+    {
+        var buffer = new char[limit + 1];
+        var count = 0;
+        int read;
+        while (count < buffer.Length && (read = reader.Read(buffer, count, buffer.Length - count)) > 0)
+        {
+            count += read;
+        }
+
+        return new string(buffer, 0, count);
     }
 
     /// <summary>Reads one line at the terminal, showing nothing of it (Console.ReadKey with intercept: the terminal's echo is off).</summary>

@@ -280,6 +280,8 @@ public sealed class FtpUserProcessTests : IDisposable
         AssertOk(AddUser("mallory", "her password"));
         AssertOneLineError(AddUser("MALLORY", "another password"), 1, "a user named mallory exists");
         AssertOneLineError(AddUser("niaj", "short"), 1, "a password must be 8 to 1024 characters long");
+        // Less than a pipe's buffer, so the write ends even though sockserv stops reading after 1,027 characters.
+        AssertOneLineError(AddUser("niaj", new string('p', 60_000)), 1, "a password must be 8 to 1024 characters long");
         AssertOneLineError(Ftp("", "user", "passwd", "nobody", "--password-stdin"), 1, "no FTP user is named nobody");
 
         File.WriteAllText(_temp.File("a-file"), "in the way");
