@@ -46,26 +46,6 @@ internal static class FtpUserCommands
         return command;
     }
 
-    /// <summary>
-    /// What <c>sockserv ftp serve</c> does before serving: with an empty store, make <c>admin</c> (home
-    /// <paramref name="dataRoot"/>/admin) with a random password, print the password once on <paramref name="output"/>,
-    /// and say how to add others. With any user in the store, nothing.
-    /// </summary>
-    /// <returns>True when the admin was made.</returns>
-    public static async Task<bool> EnsureAdminAsync(SqliteFtpUserStore store, string dataRoot, string stateDirectory, TextWriter output, CancellationToken cancellationToken)
-    {
-        var home = Path.GetFullPath(Path.Combine(dataRoot, SqliteFtpUserStore.AdminName));
-        if (await store.EnsureAdminAsync(home, cancellationToken) is not { } password)
-        {
-            return false;
-        }
-
-        var stateDir = stateDirectory == SqliteFtpUserStore.DefaultStateDirectory ? string.Empty : $" --state-dir {stateDirectory}";
-        await output.WriteLineAsync($"sockserv ftp: no users yet, so made user {SqliteFtpUserStore.AdminName} (home {home}) with password {password}");
-        await output.WriteLineAsync($"sockserv ftp: the password is shown only now; change it with 'sockserv ftp user passwd {SqliteFtpUserStore.AdminName}{stateDir}', add users with 'sockserv ftp user add NAME{stateDir}'");
-        return true;
-    }
-
     private static Argument<string> Name(string description = "The user's name") => new("NAME") { Description = description };
 
     private static Option<bool> PasswordStdin() => new("--password-stdin")

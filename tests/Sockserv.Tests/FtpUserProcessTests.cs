@@ -298,32 +298,6 @@ public sealed class FtpUserProcessTests : IDisposable
         Assert.Contains("sockserv ftp user add NAME", list.Stderr, StringComparison.Ordinal);
     }
 
-    [Fact]
-    public async Task The_first_serve_of_an_empty_store_makes_admin_and_prints_the_password_once()
-    {
-        var data = _temp.File("ftp-data");
-        await using var store = await SqliteFtpUserStore.OpenAsync(StateDir, cancellationToken: Token);
-        using var output = new StringWriter();
-
-        Assert.True(await FtpUserCommands.EnsureAdminAsync(store, data, StateDir, output, Token));
-        var lines = output.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        Assert.Equal(2, lines.Length);
-        var password = System.Text.RegularExpressions.Regex.Match(lines[0], "with password (\\S+)$").Groups[1].Value;
-        Assert.Equal(22, password.Length);
-        Assert.Contains($"home {Path.Combine(data, "admin")}", lines[0], StringComparison.Ordinal);
-        Assert.Contains($"'sockserv ftp user add NAME --state-dir {StateDir}'", lines[1], StringComparison.Ordinal);
-        Assert.Equal(FtpLoginStatus.Succeeded, (await store.LoginAsync("admin", password, Token)).Status);
-        Assert.True(Directory.Exists(Path.Combine(data, "admin")));
-
-        // The next start says nothing and makes nothing: the password was shown once.
-        using var second = new StringWriter();
-        Assert.False(await FtpUserCommands.EnsureAdminAsync(store, data, StateDir, second, Token));
-        Assert.Equal(string.Empty, second.ToString());
-
-        using var list = Ftp("", "user", "list");
-        Assert.Matches(@"^admin\s+read-write", list.Stdout.Split('\n')[1]);
-    }
-
     private static void AssertOk(SockservProcess process)
     {
         using (process)
