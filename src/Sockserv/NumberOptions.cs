@@ -59,6 +59,23 @@ internal static class NumberOptions
         return option;
     }
 
+    private static double? ParseSeconds(ArgumentResult result, string name, double max, bool zeroAllowed)
+    {
+        var text = LastToken(result);
+        if (double.TryParse(text, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var value)
+            && double.IsFinite(value) && (zeroAllowed ? value >= 0 : value > 0) && value <= max)
+        {
+            return value;
+        }
+
+        var least = zeroAllowed ? "from 0" : "more than 0 and";
+        result.AddError($"{name} takes a number of seconds {least} up to {max.ToString(CultureInfo.InvariantCulture)}, not '{text}'.");
+        return null;
+    }
+
+    // "--port 1 --port 2" means 2, as it does for the parser's own types.
+    private static string LastToken(ArgumentResult result) => result.Tokens.Count == 0 ? string.Empty : result.Tokens[^1].Value;
+
     /// <summary>
     /// A limit: a whole number from 0 to <see cref="long.MaxValue"/>, or <c>none</c> for no limit (null). With
     /// <paramref name="sizeSuffixes"/>, K, M, G or T after the number multiply it by 1024 to the first to fourth power.
@@ -102,21 +119,4 @@ internal static class NumberOptions
     /// <summary>What <see cref="Limit(string, string, bool)"/> parses: a value, or null for no limit.</summary>
     /// <remarks>A struct of its own: the parser cannot hand back a null <c>long?</c> (System.CommandLine 2.0 fails to cast it).</remarks>
     public readonly record struct LimitValue(long? Value);
-
-    private static double? ParseSeconds(ArgumentResult result, string name, double max, bool zeroAllowed)
-    {
-        var text = LastToken(result);
-        if (double.TryParse(text, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var value)
-            && double.IsFinite(value) && (zeroAllowed ? value >= 0 : value > 0) && value <= max)
-        {
-            return value;
-        }
-
-        var least = zeroAllowed ? "from 0" : "more than 0 and";
-        result.AddError($"{name} takes a number of seconds {least} up to {max.ToString(CultureInfo.InvariantCulture)}, not '{text}'.");
-        return null;
-    }
-
-    // "--port 1 --port 2" means 2, as it does for the parser's own types.
-    private static string LastToken(ArgumentResult result) => result.Tokens.Count == 0 ? string.Empty : result.Tokens[^1].Value;
 }
