@@ -15,6 +15,8 @@ internal static class FtpCommand
     {
         var command = new Command("ftp", "A multi-user FTP server: hashed passwords in SQLite, a home directory per user that cannot be left, quotas, resumable verified transfers.");
         command.Subcommands.Add(Serve());
+        command.Subcommands.Add(FtpUserCommands.User());
+        command.Subcommands.Add(FtpUserCommands.Quota());
         return command;
     }
 
@@ -104,8 +106,8 @@ internal static class FtpCommand
                 MaxSessionsPerUser = result.GetValue(maxPerUser),
                 IdleTimeout = TimeSpan.FromSeconds(result.GetValue(idleTimeout)),
                 DrainTimeout = TimeSpan.FromSeconds(result.GetValue(drain)),
-                MaxUploadBytesPerSecond = result.GetValue(uploadRate) is > 0 and var up ? up : null,
-                MaxDownloadBytesPerSecond = result.GetValue(downloadRate) is > 0 and var down ? down : null,
+                MaxUploadBytesPerSecond = result.GetValue(uploadRate).Value is > 0 and var up ? up : null,
+                MaxDownloadBytesPerSecond = result.GetValue(downloadRate).Value is > 0 and var down ? down : null,
                 AllowAnonymous = result.GetValue(anonymousRoot) is not null,
                 AnonymousRoot = result.GetValue(anonymousRoot) is { } anonymous ? Path.GetFullPath(anonymous) : null,
                 LoggerFactory = loggers,

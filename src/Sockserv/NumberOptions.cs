@@ -60,46 +60,6 @@ internal static class NumberOptions
     }
 
     /// <summary>
-    /// A limit: a whole number from 0 to <see cref="long.MaxValue"/>, or <c>none</c> for no limit (null). With
-    /// <paramref name="sizeSuffixes"/>, K, M, G or T after the number multiply it by 1024 to the first to fourth power.
-    /// Absent, the value is null too: a command that must tell "absent" from "none" asks the parse result whether the option was given.
-    /// </summary>
-    public static Option<long?> Limit(string name, string description, bool sizeSuffixes)
-    {
-        var option = new Option<long?>(name)
-        {
-            Description = description,
-            HelpName = "N",
-        };
-        option.CustomParser = result =>
-        {
-            var text = LastToken(result);
-            if (text == "none")
-            {
-                return null;
-            }
-
-            var digits = text;
-            var scale = 1L;
-            if (sizeSuffixes && text.Length > 1 && "KMGT".IndexOf(char.ToUpperInvariant(text[^1]), StringComparison.Ordinal) is >= 0 and var power)
-            {
-                digits = text[..^1];
-                scale = 1L << (10 * (power + 1));
-            }
-
-            if (long.TryParse(digits, NumberStyles.None, CultureInfo.InvariantCulture, out var value) && value <= long.MaxValue / scale)
-            {
-                return value * scale;
-            }
-
-            var units = sizeSuffixes ? " (a K, M, G or T after it counts in KiB, MiB, GiB, TiB)" : string.Empty;
-            result.AddError($"{name} takes a whole number from 0 to {long.MaxValue}{units}, or 'none', not '{text}'.");
-            return null;
-        };
-        return option;
-    }
-
-    /// <summary>
     /// A value of several fields (<c>16:30:64</c>) that <paramref name="parse"/> reads, or returns null
     /// for; the usage error then says the value takes <paramref name="expected"/>.
     /// </summary>
@@ -153,4 +113,48 @@ internal static class NumberOptions
 
     // "--port 1 --port 2" means 2, as it does for the parser's own types.
     private static string LastToken(ArgumentResult result) => result.Tokens.Count == 0 ? string.Empty : result.Tokens[^1].Value;
+
+    /// <summary>
+    /// A limit: a whole number from 0 to <see cref="long.MaxValue"/>, or <c>none</c> for no limit (null). With
+    /// <paramref name="sizeSuffixes"/>, K, M, G or T after the number multiply it by 1024 to the first to fourth power.
+    /// Absent, the value is no limit too: a command that must tell "absent" from "none" asks the parse result whether the option was given.
+    /// </summary>
+    public static Option<LimitValue> Limit(string name, string description, bool sizeSuffixes)
+    {
+        var option = new Option<LimitValue>(name)
+        {
+            Description = description,
+            HelpName = "N",
+        };
+        option.CustomParser = result =>
+        {
+            var text = LastToken(result);
+            if (text == "none")
+            {
+                return default;
+            }
+
+            var digits = text;
+            var scale = 1L;
+            if (sizeSuffixes && text.Length > 1 && "KMGT".IndexOf(char.ToUpperInvariant(text[^1]), StringComparison.Ordinal) is >= 0 and var power)
+            {
+                digits = text[..^1];
+                scale = 1L << (10 * (power + 1));
+            }
+
+            if (long.TryParse(digits, NumberStyles.None, CultureInfo.InvariantCulture, out var value) && value <= long.MaxValue / scale)
+            {
+                return new LimitValue(value * scale);
+            }
+
+            var units = sizeSuffixes ? " (a K, M, G or T after it counts in KiB, MiB, GiB, TiB)" : string.Empty;
+            result.AddError($"{name} takes a whole number from 0 to {long.MaxValue}{units}, or 'none', not '{text}'.");
+            return default;
+        };
+        return option;
+    }
+
+    /// <summary>What <see cref="Limit(string, string, bool)"/> parses: a value, or null for no limit.</summary>
+    /// <remarks>A struct of its own: the parser cannot hand back a null <c>long?</c> (System.CommandLine 2.0 fails to cast it).</remarks>
+    public readonly record struct LimitValue(long? Value);
 }

@@ -105,7 +105,8 @@ public sealed class ErrorTests : IDisposable
 
     // Issue 13: a value the parser could not convert reached a validator, which threw (exit 134,
     // "Unhandled exception"). Every numeric option of every command, given a word, a negative
-    // and a value past its range, is one usage error that names the option.
+    // and a value past its range, is one usage error that names the option. The last value is past the range of
+    // every option, the 64-bit quotas included (99999999999 bytes is a quota one may well want).
     public static TheoryData<string[], string[]> NumericOptions() => new()
     {
         { ["echo"], ["--port", "--pool-threads", "--pool-queue", "--max-children", "--max-requests-per-worker", "--max-worker-memory", "--max-connections", "--drain-timeout", "--idle-timeout"] },
@@ -113,6 +114,8 @@ public sealed class ErrorTests : IDisposable
         { ["exec", "serve"], ["--port", "--max-commands", "--max-commands-per-client", "--time-limit", "--drain-timeout", "--session-idle-timeout", "--max-startups", "--max-startups-per-source", "--penalty", "--preauth-exempt"] },
         { ["exec", "run", "127.0.0.1"], ["--time-limit"] },
         { ["ftp", "serve"], ["--port", "--max-connections", "--max-per-ip", "--max-sessions-per-user", "--idle-timeout", "--drain-timeout"] },
+        { ["ftp", "user", "add", "alice"], ["--quota-bytes", "--quota-files"] },
+        { ["ftp", "user", "set", "alice"], ["--quota-bytes", "--quota-files"] },
     };
 
     [Theory]
@@ -121,7 +124,7 @@ public sealed class ErrorTests : IDisposable
     {
         foreach (var option in options)
         {
-            foreach (var value in new[] { "abc", "-5", "99999999999" })
+            foreach (var value in new[] { "abc", "-5", "99999999999999999999" })
             {
                 string[] arguments = [.. command, option, value];
                 if (command[^1] == "127.0.0.1")
@@ -137,7 +140,7 @@ public sealed class ErrorTests : IDisposable
                 var lines = process.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries);
                 Assert.Equal(2, lines.Length);
                 Assert.StartsWith($"sockserv: {option} takes ", lines[0]);
-                Assert.Equal($"Try 'sockserv {string.Join(' ', command.Where(c => c != "127.0.0.1"))} --help'.", lines[1]);
+                Assert.Equal($"Try 'sockserv {string.Join(' ', command.Where(c => c is not "127.0.0.1" and not "alice"))} --help'.", lines[1]);
             }
         }
     }
@@ -169,6 +172,8 @@ public sealed class ErrorTests : IDisposable
     [InlineData("connect")]
     [InlineData("exec", "serve")]
     [InlineData("exec", "run")]
+    [InlineData("ftp", "user", "add")]
+    [InlineData("ftp", "user", "set")]
     public void Help_placeholders_are_upper_case_words(params string[] command)
     {
         using var process = SockservProcess.Run([.. command, "--help"]);

@@ -32,6 +32,10 @@ namespace SocketServer.Ftp;
 /// <see cref="SqliteFtpUserStoreOptions.PasswordCacheSize"/> users are remembered.
 /// </para>
 /// <para>
+/// <b>Identical checks at once share one hash</b>: three hundred clients logging in as one user at the same
+/// moment cost one PBKDF2, not three hundred (unknown names alike, so a burst costs the same either way).
+/// </para>
+/// <para>
 /// <b>Hashing never starves the thread pool</b>: at most
 /// <see cref="SqliteFtpUserStoreOptions.MaxConcurrentVerifications"/> hashes run at once, each on a thread of the
 /// store's own; other logins wait for one without holding a thread.
@@ -63,6 +67,7 @@ public sealed partial class SqliteFtpUserStore : IFtpUserStore, IDisposable, IAs
     private readonly HashingThreads _hashing;
     private readonly PasswordCache _cache;
     private readonly PasswordHash _dummy;
+    private readonly OneCheckAtATime<Checked> _checks = new();
     private long _verifications;
     private long _dummyVerifications;
     private long _cacheHits;
@@ -122,6 +127,9 @@ public sealed partial class SqliteFtpUserStore : IFtpUserStore, IDisposable, IAs
 
     /// <summary>The dummy hash's cost, which must be today's (tests check).</summary>
     internal int DummyIterations => _dummy.Iterations;
+
+    /// <summary>Logins answered by an identical check that was running already; tests read it.</summary>
+    internal long SharedChecks => _checks.Shared;
 
     /// <summary>The hashing threads, whose bound tests check.</summary>
     internal HashingThreads Hashing => _hashing;
@@ -186,16 +194,21 @@ public sealed partial class SqliteFtpUserStore : IFtpUserStore, IDisposable, IAs
 
         // A name that breaks the rules cannot be in the table; it is still checked against the dummy, as any unknown name.
         var row = UserNames.IsValid(userName) ? await FindRowAsync(userName, cancellationToken).ConfigureAwait(false) : null;
+        var mac = _cache.Mac(row?.Name ?? userName, password);
         if (row is null)
         {
-            await VerifyAsync(_dummy, password, dummy: true, cancellationToken).ConfigureAwait(false);
+            // Version -1: no record has it, so an unknown name's checks are shared only with each other.
+            await _checks.RunAsync(userName, mac, -1, async token =>
+            {
+                await VerifyAsync(_dummy, password, dummy: true, token).ConfigureAwait(false);
+                return default(Checked);
+            }, cancellationToken).ConfigureAwait(false);
             UserStoreLog.UnknownUser(_logger, userName.Length);
             return new FtpLoginResult(FtpLoginStatus.UnknownUser, null);
         }
 
-        var mac = _cache.Capacity > 0 ? _cache.Mac(row.Name, password) : null;
         string source;
-        if (mac is not null && _cache.Contains(row.Name, mac, row.Version))
+        if (_cache.Contains(row.Name, mac, row.Version))
         {
             Interlocked.Increment(ref _cacheHits);
             source = "cache";
@@ -203,29 +216,11 @@ public sealed partial class SqliteFtpUserStore : IFtpUserStore, IDisposable, IAs
         else
         {
             source = "hash";
-            if (PasswordHash.Parse(row.PasswordHash) is not { } hash)
-            {
-                UserStoreLog.BadHash(_logger, row.Name);
-                await VerifyAsync(_dummy, password, dummy: true, cancellationToken).ConfigureAwait(false);
-                return new FtpLoginResult(FtpLoginStatus.WrongPassword, null);
-            }
-
-            if (!await VerifyAsync(hash, password, dummy: false, cancellationToken).ConfigureAwait(false))
+            var checkedNow = await _checks.RunAsync(row.Name, mac, row.Version, token => CheckAsync(row, mac, password, token), cancellationToken).ConfigureAwait(false);
+            if (!checkedNow.Matched)
             {
                 UserStoreLog.Checked(_logger, row.Name, FtpLoginStatus.WrongPassword, source);
                 return new FtpLoginResult(FtpLoginStatus.WrongPassword, null);
-            }
-
-            var version = row.Version;
-            if (hash.IsWeakerThan(_iterations))
-            {
-                version = await RehashAsync(row, hash, password, cancellationToken).ConfigureAwait(false) ?? version;
-            }
-
-            // A disabled user's password is not remembered: enabling them is a change anyway, so it would not count.
-            if (mac is not null && !row.Disabled)
-            {
-                _cache.Add(row.Name, mac, version);
             }
         }
 
@@ -284,6 +279,36 @@ public sealed partial class SqliteFtpUserStore : IFtpUserStore, IDisposable, IAs
     {
         Dispose();
         return ValueTask.CompletedTask;
+    }
+
+    /// <summary>The real check of a password against the user's stored hash: rehashed when weaker than today's, remembered when right.</summary>
+    private async Task<Checked> CheckAsync(UserRow row, byte[] mac, string password, CancellationToken cancellationToken)
+    {
+        if (PasswordHash.Parse(row.PasswordHash) is not { } hash)
+        {
+            UserStoreLog.BadHash(_logger, row.Name);
+            await VerifyAsync(_dummy, password, dummy: true, cancellationToken).ConfigureAwait(false);
+            return default;
+        }
+
+        if (!await VerifyAsync(hash, password, dummy: false, cancellationToken).ConfigureAwait(false))
+        {
+            return default;
+        }
+
+        var version = row.Version;
+        if (hash.IsWeakerThan(_iterations))
+        {
+            version = await RehashAsync(row, hash, password, cancellationToken).ConfigureAwait(false) ?? version;
+        }
+
+        // A disabled user's password is not remembered: enabling them is a change anyway, so it would not count.
+        if (!row.Disabled)
+        {
+            _cache.Add(row.Name, mac, version);
+        }
+
+        return new Checked(true);
     }
 
     private async Task<bool> VerifyAsync(PasswordHash hash, string password, bool dummy, CancellationToken cancellationToken) =>
@@ -366,7 +391,8 @@ public sealed partial class SqliteFtpUserStore : IFtpUserStore, IDisposable, IAs
                     throw new FtpUserStoreException(FtpUserStoreError.StoreFailure, $"{FilePath} cannot be put in WAL mode (journal mode '{journal}'): is it on a network file system?");
                 }
 
-                using (var transaction = connection.BeginTransaction())
+                // Only a file that needs an upgrade takes the write lock: opening an up-to-date store beside a running server costs it nothing.
+                using (var transaction = version < UserStoreSchema.Version ? connection.BeginTransaction() : null)
                 {
                     // Read again under the write lock: two processes opening a new file at once upgrade it once.
                     version = Scalar(connection, "PRAGMA user_version", transaction);
@@ -382,7 +408,7 @@ public sealed partial class SqliteFtpUserStore : IFtpUserStore, IDisposable, IAs
                         mark.ExecuteNonQuery();
                     }
 
-                    transaction.Commit();
+                    transaction?.Commit();
                 }
 
                 return (UserStoreSchema.Version, Scalar(connection, "SELECT count(*) FROM users"));
@@ -465,6 +491,9 @@ public sealed partial class SqliteFtpUserStore : IFtpUserStore, IDisposable, IAs
         using var command = Command(connection, sql);
         return command.ExecuteScalar() as string;
     }
+
+    /// <summary>What a password check found: whether the password matched.</summary>
+    private readonly record struct Checked(bool Matched);
 
     /// <summary>One row of <c>users</c>.</summary>
     private sealed record UserRow(

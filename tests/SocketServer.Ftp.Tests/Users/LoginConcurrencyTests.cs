@@ -39,7 +39,8 @@ public sealed class LoginConcurrencyTests : IDisposable
             Assert.Equal(expected == FtpLoginStatus.Succeeded ? name : null, userName);
         }
 
-        Assert.Equal(before + 300, store.Verifications);
+        // Each login hashed, or shared an identical check that was running (no cache here).
+        Assert.Equal(300, store.Verifications - before + store.SharedChecks);
         Assert.Equal(100, store.DummyVerifications);
         Assert.InRange(store.Hashing.Peak, 1, concurrency);
         Assert.Equal(0, store.Hashing.OnPoolThreads);
@@ -54,7 +55,7 @@ public sealed class LoginConcurrencyTests : IDisposable
         await _fixture.AddAsync(store, "alice", "her password");
 
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(Token);
-        var logins = Enumerable.Range(0, 200).Select(_ => store.LoginAsync("alice", "wrong password", stop.Token).AsTask()).ToArray();
+        var logins = Enumerable.Range(0, 200).Select(i => store.LoginAsync("alice", $"wrong password {i}", stop.Token).AsTask()).ToArray();
         var ranOnPool = await Task.Run(() => Thread.CurrentThread.IsThreadPoolThread, Token);
         Assert.True(ranOnPool);
         Assert.Contains(logins, t => !t.IsCompleted);
@@ -75,6 +76,38 @@ public sealed class LoginConcurrencyTests : IDisposable
         Assert.Contains("cancelled", ended);
         Assert.True(store.Verifications < 200, $"{store.Verifications} hashes computed for 200 logins, most of them cancelled while waiting");
         Assert.Equal(1, store.Hashing.Peak);
+    }
+
+    [Fact]
+    public async Task Three_hundred_identical_logins_at_once_share_a_few_hashes()
+    {
+        var store = await _fixture.OpenAsync(iterations: 20_000, concurrency: 2);
+        await _fixture.AddAsync(store, "carol", "her password");
+        var before = store.Verifications;
+
+        var logins = Enumerable.Range(0, 300).Select(_ => Task.Run(async () => (await store.LoginAsync("carol", "her password", Token)).Status, Token)).ToArray();
+        Assert.All(await Task.WhenAll(logins), status => Assert.Equal(FtpLoginStatus.Succeeded, status));
+
+        // Each login hashed, shared a running check, or found the cache filled by one; almost none hashed.
+        var hashed = store.Verifications - before;
+        Assert.Equal(300, hashed + store.SharedChecks + store.CacheHits);
+        Assert.InRange(hashed, 1, 30);
+    }
+
+    [Fact]
+    public async Task Identical_guesses_for_an_unknown_name_are_shared_as_for_a_known_one()
+    {
+        var store = await _fixture.OpenAsync(iterations: 20_000, cacheSize: 0, concurrency: 1);
+        await _fixture.AddAsync(store, "dave", "his password");
+        var before = store.Verifications;
+
+        var known = Enumerable.Range(0, 50).Select(_ => Task.Run(async () => await store.LoginAsync("dave", "a guess!", Token), Token));
+        var unknown = Enumerable.Range(0, 50).Select(_ => Task.Run(async () => await store.LoginAsync("nobody", "a guess!", Token), Token));
+        await Task.WhenAll(known.Concat(unknown));
+
+        Assert.Equal(100, store.Verifications - before + store.SharedChecks);
+        Assert.InRange(store.DummyVerifications, 1, 10);
+        Assert.InRange(store.Verifications - before - store.DummyVerifications, 1, 10);
     }
 
     [Fact]

@@ -449,6 +449,70 @@ public sealed class SqliteFtpUserStoreTests : IDisposable
     }
 
     [Fact]
+    public async Task Logins_read_while_another_process_holds_the_write_lock()
+    {
+        var store = await _fixture.OpenAsync();
+        await _fixture.AddAsync(store, "uma", "her password");
+
+        // Another writer mid-transaction, its change not committed: WAL readers see the last committed state.
+        using var other = OpenRaw();
+        using var transaction = other.BeginTransaction();
+        using (var change = other.CreateCommand())
+        {
+            change.Transaction = transaction;
+            change.CommandText = "UPDATE users SET read_only = 1 WHERE name = 'uma'";
+            change.ExecuteNonQuery();
+        }
+
+        var login = await store.LoginAsync("uma", "her password", Token);
+        Assert.Equal(FtpLoginStatus.Succeeded, login.Status);
+        Assert.False(login.User!.ReadOnly);
+
+        transaction.Commit();
+        Assert.True((await store.LoginAsync("uma", "her password", Token)).User!.ReadOnly);
+    }
+
+    [Fact]
+    public async Task A_write_waits_for_another_writer_and_then_goes_through()
+    {
+        var store = await _fixture.OpenAsync();
+        await _fixture.AddAsync(store, "victor", "his password");
+
+        using var other = OpenRaw();
+        var transaction = other.BeginTransaction();
+        var write = Task.Run(async () => await store.AddUsageAsync("victor", new FtpUsage(7, 1), Token), Token);
+        transaction.Commit();
+        transaction.Dispose();
+        await write;
+        Assert.Equal(new FtpUsage(7, 1), await store.GetUsageAsync("victor", Token));
+    }
+
+    [Fact]
+    public async Task A_write_locked_out_past_the_busy_timeout_fails_in_one_line()
+    {
+        var options = UserStoreFixture.Options();
+        options.BusyTimeout = TimeSpan.FromSeconds(1);
+        var store = await SqliteFtpUserStore.OpenAsync(_fixture.State, options, Token);
+        try
+        {
+            await _fixture.AddAsync(store, "wendy", "her password");
+            using var other = OpenRaw();
+            using var transaction = other.BeginTransaction();
+            var locked = await Assert.ThrowsAsync<FtpUserStoreException>(() => store.SetPasswordAsync("wendy", "new password", Token).AsTask());
+            Assert.Equal(FtpUserStoreError.StoreFailure, locked.Error);
+            Assert.Contains("stayed locked by another process", locked.Message);
+            transaction.Rollback();
+        }
+        finally
+        {
+            store.Dispose();
+        }
+
+        var again = await _fixture.OpenAsync();
+        Assert.Equal(FtpLoginStatus.Succeeded, (await again.LoginAsync("wendy", "her password", Token)).Status);
+    }
+
+    [Fact]
     public async Task Options_below_the_owasp_floor_are_refused()
     {
         var options = new SqliteFtpUserStoreOptions { Pbkdf2Iterations = 100_000 };
@@ -495,10 +559,16 @@ public sealed class SqliteFtpUserStoreTests : IDisposable
     }
 
     // Straight to the file with SQLite, as another program would; no pooling, so nothing stays open.
+    private SqliteConnection OpenRaw()
+    {
+        var connection = new SqliteConnection($"Data Source={_fixture.DatabasePath};Pooling=False");
+        connection.Open();
+        return connection;
+    }
+
     private string? Query(string sql)
     {
-        using var connection = new SqliteConnection($"Data Source={_fixture.DatabasePath};Pooling=False");
-        connection.Open();
+        using var connection = OpenRaw();
         using var command = connection.CreateCommand();
         command.CommandText = sql;
         return Convert.ToString(command.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
