@@ -9,12 +9,14 @@ internal sealed class Throttle
     private readonly Lock _lock = new();
     private readonly long _bytesPerSecond;
     private readonly TimeProvider _time;
+    private readonly long _start;
     private long _nextFreeTicks;
 
     public Throttle(long bytesPerSecond, TimeProvider time)
     {
         _bytesPerSecond = bytesPerSecond;
         _time = time;
+        _start = time.GetTimestamp();
     }
 
     /// <summary>Books <paramref name="bytes"/> and waits for their turn.</summary>
@@ -23,14 +25,15 @@ internal sealed class Throttle
         TimeSpan delay;
         lock (_lock)
         {
-            var now = _time.GetTimestamp() * TimeSpan.TicksPerSecond / _time.TimestampFrequency;
+            // Time since the throttle was made, not the raw timestamp: scaling that to ticks overflows.
+            var now = _time.GetElapsedTime(_start).Ticks;
             if (_nextFreeTicks < now)
             {
                 _nextFreeTicks = now;
             }
 
             delay = TimeSpan.FromTicks(_nextFreeTicks - now);
-            _nextFreeTicks += bytes * TimeSpan.TicksPerSecond / _bytesPerSecond;
+            _nextFreeTicks += (long)((double)bytes * TimeSpan.TicksPerSecond / _bytesPerSecond);
         }
 
         return delay <= TimeSpan.Zero ? ValueTask.CompletedTask : new ValueTask(Task.Delay(delay, _time, cancellationToken));

@@ -143,6 +143,7 @@ internal sealed partial class FtpSession
         _type = TransferType.Ascii;
         _epsvAll = false;
         _cwd = "/";
+        _connectedAt = _time.GetUtcNow(); // the login timeout starts again
         ResetHashOptions();
         await ReplyAsync(220, "Ready for a new user.", cancellationToken).ConfigureAwait(false);
     }
