@@ -12,7 +12,7 @@ public sealed class FtplibTests
     public async Task Store_list_retrieve_rename_delete(FtpServerMode mode)
     {
         await using var server = await FtpServerFixture.StartAsync(o => o.Mode = mode);
-        var output = await PeerTools.PythonAsync(server, """
+        var output = await FtpPeerTools.PythonAsync(server, """
             ftp = login()
             assert ftp.getwelcome().startswith("220")
             assert ftp.pwd() == "/"
@@ -47,7 +47,7 @@ public sealed class FtplibTests
     public async Task Authentication_is_checked_and_nothing_runs_before_it()
     {
         await using var server = await FtpServerFixture.StartAsync(o => o.FailedLoginDelay = TimeSpan.Zero);
-        await PeerTools.PythonAsync(server, """
+        await FtpPeerTools.PythonAsync(server, """
             ftp = ftplib.FTP(timeout=30); ftp.connect(HOST, PORT)
             for cmd in ["PWD", "CWD /", "LIST", "RETR x", "STOR x", "PASV", "SIZE x", "MKD d", "SITE HELP", "HASH x", "TYPE I"]:
                 expect_error("530", ftp.sendcmd, cmd)
@@ -76,7 +76,7 @@ public sealed class FtplibTests
     public async Task Every_command_checks_its_argument()
     {
         await using var server = await FtpServerFixture.StartAsync();
-        await PeerTools.PythonAsync(server, """
+        await FtpPeerTools.PythonAsync(server, """
             ftp = login()
             needs = ["USER", "ACCT", "OPTS", "TYPE", "MODE", "STRU", "ALLO", "REST", "PORT", "EPRT", "RETR", "STOR", "APPE",
                      "CWD", "XCWD", "MKD", "XMKD", "RMD", "XRMD", "DELE", "RNFR", "RNTO", "SIZE", "MDTM", "MFMT", "SITE",
@@ -122,7 +122,7 @@ public sealed class FtplibTests
     {
         await using var server = await FtpServerFixture.StartAsync();
         server.PutFile("alice", "a.txt", "hello\n"u8.ToArray());
-        await PeerTools.PythonAsync(server, """
+        await FtpPeerTools.PythonAsync(server, """
             ftp = login()
             expect_error("550", ftp.cwd, "nowhere")
             expect_error("550", ftp.cwd, "a.txt")
@@ -181,7 +181,7 @@ public sealed class FtplibTests
     {
         await using var server = await FtpServerFixture.StartAsync();
         server.PutFile("reader", "r.txt", "read me"u8.ToArray());
-        await PeerTools.PythonAsync(server, """
+        await FtpPeerTools.PythonAsync(server, """
             ftp = login("reader")
             got = io.BytesIO(); ftp.retrbinary("RETR r.txt", got.write); assert got.getvalue() == b"read me"
             for cmd in ["STOR x", "APPE r.txt", "STOU", "DELE r.txt", "MKD d", "RMD d", "RNFR r.txt", "RNTO x", "MFMT 20200101000000 r.txt", "SITE CHMOD 777 r.txt"]:
@@ -198,7 +198,7 @@ public sealed class FtplibTests
         await using var server = await FtpServerFixture.StartAsync();
         var data = RandomNumberGenerator.GetBytes(1_000_000);
         server.PutFile("alice", "big.bin", data);
-        await PeerTools.PythonAsync(server, """
+        await FtpPeerTools.PythonAsync(server, """
             ftp = login()
             expect_error("501", ftp.sendcmd, "REST 10")   # ASCII mode
             expect_error("550", ftp.size, "big.bin")      # ASCII mode
@@ -241,7 +241,7 @@ public sealed class FtplibTests
     {
         await using var server = await FtpServerFixture.StartAsync();
         server.PutFile("alice", "unix.txt", "one\ntwo\r\nthree\n"u8.ToArray());
-        await PeerTools.PythonAsync(server, """
+        await FtpPeerTools.PythonAsync(server, """
             ftp = login()
             raw = []
             ftp.voidcmd("TYPE A")
@@ -261,7 +261,7 @@ public sealed class FtplibTests
     {
         await using var server = await FtpServerFixture.StartAsync();
         server.PutFile("alice", "huge.bin", new byte[64 * 1024 * 1024]);
-        await PeerTools.PythonAsync(server, """
+        await FtpPeerTools.PythonAsync(server, """
             ftp = login()
             assert ftp.abort().startswith("225")
             ftp.voidcmd("TYPE I")
@@ -294,7 +294,7 @@ public sealed class FtplibTests
         await using var server = await FtpServerFixture.StartAsync();
         var data = RandomNumberGenerator.GetBytes(8 * 1024 * 1024);
         server.PutFile("alice", "eight.bin", data);
-        await PeerTools.PythonAsync(server, """
+        await FtpPeerTools.PythonAsync(server, """
             ftp = login()
             ftp.voidcmd("TYPE I")
             conn = ftp.transfercmd("RETR eight.bin")
@@ -312,7 +312,7 @@ public sealed class FtplibTests
     public async Task An_upload_whose_data_connection_is_reset_is_426_and_leaves_nothing()
     {
         await using var server = await FtpServerFixture.StartAsync();
-        await PeerTools.PythonAsync(server, """
+        await FtpPeerTools.PythonAsync(server, """
             import struct
             ftp = login()
             ftp.voidcmd("TYPE I")
@@ -332,7 +332,7 @@ public sealed class FtplibTests
     {
         await using var server = await FtpServerFixture.StartAsync();
         server.PutFile("alice", "f.bin", "active"u8.ToArray());
-        await PeerTools.PythonAsync(server, """
+        await FtpPeerTools.PythonAsync(server, """
             ftp = login()
             ftp.set_pasv(False)
             got = io.BytesIO(); ftp.retrbinary("RETR f.bin", got.write); assert got.getvalue() == b"active"
@@ -352,7 +352,7 @@ public sealed class FtplibTests
     {
         await using var server = await FtpServerFixture.StartAsync();
         server.PutFile("alice", "e.bin", "epsv"u8.ToArray());
-        await PeerTools.PythonAsync(server, """
+        await FtpPeerTools.PythonAsync(server, """
             ftp = login()
             assert ftp.sendcmd("EPSV ALL").startswith("200")
             expect_error("503", ftp.sendcmd, "PASV")
@@ -369,7 +369,7 @@ public sealed class FtplibTests
     {
         await using var server = await FtpServerFixture.StartAsync(host: "::1");
         server.PutFile("alice", "six.bin", "over ipv6"u8.ToArray());
-        await PeerTools.PythonAsync(server, """
+        await FtpPeerTools.PythonAsync(server, """
             ftp = login()
             got = io.BytesIO(); ftp.retrbinary("RETR six.bin", got.write); assert got.getvalue() == b"over ipv6"
             ftp.storbinary("STOR up6.bin", io.BytesIO(b"v6"))
@@ -388,7 +388,7 @@ public sealed class FtplibTests
         await using var server = await FtpServerFixture.StartAsync();
         var data = RandomNumberGenerator.GetBytes(100_000);
         server.PutFile("alice", "h.bin", data);
-        await PeerTools.PythonAsync(server, """
+        await FtpPeerTools.PythonAsync(server, """
             ftp = login()
             data = open(sys.argv[3], "rb").read()
             assert ftp.sendcmd("HASH h.bin") == f"213 SHA-256 0-{len(data)} {hashlib.sha256(data).hexdigest()} h.bin"
@@ -417,7 +417,7 @@ public sealed class FtplibTests
     {
         await using (var idle = await FtpServerFixture.StartAsync(o => o.IdleTimeout = TimeSpan.FromSeconds(1)))
         {
-            await PeerTools.PythonAsync(idle, """
+            await FtpPeerTools.PythonAsync(idle, """
                 ftp = login()   # logged in; now say nothing and wait for the server
                 try:
                     ftp.getresp()
@@ -428,7 +428,7 @@ public sealed class FtplibTests
         }
 
         await using var login = await FtpServerFixture.StartAsync(o => o.LoginTimeout = TimeSpan.FromSeconds(1));
-        await PeerTools.PythonAsync(login, """
+        await FtpPeerTools.PythonAsync(login, """
             ftp = ftplib.FTP(timeout=30); ftp.connect(HOST, PORT)
             assert ftp.sendcmd("USER alice").startswith("331")   # but no PASS
             try:
@@ -447,7 +447,7 @@ public sealed class FtplibTests
             o.MaxConnections = 3;
             o.MaxConnectionsPerAddress = 2;
         });
-        await PeerTools.PythonAsync(server, """
+        await FtpPeerTools.PythonAsync(server, """
             a = login(); b = login()
             c = ftplib.FTP(timeout=30)
             expect_error("421", c.connect, HOST, PORT)
@@ -462,7 +462,7 @@ public sealed class FtplibTests
     public async Task Sessions_per_user_are_limited()
     {
         await using var server = await FtpServerFixture.StartAsync(o => o.MaxSessionsPerUser = 1);
-        await PeerTools.PythonAsync(server, """
+        await FtpPeerTools.PythonAsync(server, """
             a = login()
             b = ftplib.FTP(timeout=30); b.connect(HOST, PORT)
             expect_error("530", b.login, "alice", PASSWORD)

@@ -31,7 +31,7 @@ public sealed class OperationsTests
         await using (var server = await FtpServerFixture.StartAsync(o => o.FailedLoginDelay = TimeSpan.Zero))
         {
             server.PutFile("alice", "m.bin", new byte[50_000]);
-            await PeerTools.PythonAsync(server, """
+            await FtpPeerTools.PythonAsync(server, """
                 ftp = ftplib.FTP(timeout=30); ftp.connect(HOST, PORT)
                 expect_error("530", ftp.login, "alice", "not the password")
                 ftp.login("alice", PASSWORD)
@@ -63,7 +63,7 @@ public sealed class OperationsTests
         });
         var data = RandomNumberGenerator.GetBytes(600_000);
         server.PutFile("alice", "limited.bin", data);
-        await PeerTools.PythonAsync(server, """
+        await FtpPeerTools.PythonAsync(server, """
             ftp = login()
             got = io.BytesIO(); ftp.retrbinary("RETR limited.bin", got.write)
             assert hashlib.sha256(got.getvalue()).hexdigest() == sys.argv[3]

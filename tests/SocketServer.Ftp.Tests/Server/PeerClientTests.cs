@@ -11,8 +11,8 @@ public sealed class PeerClientTests
 
     private static async Task<string> CurlAsync(FtpServerFixture server, params string[] arguments)
     {
-        var curl = PeerTools.Require("curl");
-        var (code, stdout, stderr) = await PeerTools.RunAsync(curl, ["--silent", "--show-error", "--max-time", "60", "--user", "alice:" + FtpServerFixture.Password, .. arguments]);
+        var curl = SocketServer.Testing.PeerTools.Require("curl");
+        var (code, stdout, stderr) = await FtpPeerTools.RunAsync(curl, ["--silent", "--show-error", "--max-time", "60", "--user", "alice:" + FtpServerFixture.Password, .. arguments]);
         Assert.True(code == 0, $"curl exited {code}: {stderr}\nserver log:\n{string.Join('\n', server.Log.Lines)}");
         return stdout;
     }
@@ -65,7 +65,7 @@ public sealed class PeerClientTests
     [Fact]
     public async Task Lftp_mirrors_a_tree_up_and_down_and_resumes_with_get_c()
     {
-        var lftp = PeerTools.Require("lftp");
+        var lftp = SocketServer.Testing.PeerTools.Require("lftp");
         await using var server = await FtpServerFixture.StartAsync();
         var work = Directory.CreateTempSubdirectory("sockserv-ftp-lftp-");
         try
@@ -90,7 +90,7 @@ public sealed class PeerClientTests
             var script = string.Join("; ",
                 "set ftp:ssl-allow no", "set net:max-retries 1", "set net:timeout 20", "set cmd:fail-exit yes",
                 $"mirror -R --verbose=0 \"{tree}\" /up", $"mirror --verbose=0 /up \"{back}\"", "bye");
-            var (code, stdout, stderr) = await PeerTools.RunAsync(lftp, ["-u", "alice," + FtpServerFixture.Password, "-p", server.Port.ToString(CultureInfo.InvariantCulture), "-e", script, "127.0.0.1"], work.FullName);
+            var (code, stdout, stderr) = await FtpPeerTools.RunAsync(lftp, ["-u", "alice," + FtpServerFixture.Password, "-p", server.Port.ToString(CultureInfo.InvariantCulture), "-e", script, "127.0.0.1"], work.FullName);
             Assert.True(code == 0, $"lftp exited {code}: {stdout} {stderr}\nserver log:\n{string.Join('\n', server.Log.Lines)}");
             foreach (var (name, content) in files)
             {
@@ -101,7 +101,7 @@ public sealed class PeerClientTests
             // get -c: a local file with the first part is completed from where it stops.
             var partial = Path.Combine(work.FullName, "partial.bin");
             await File.WriteAllBytesAsync(partial, files["sub/b.bin"][..600_000], TestContext.Current.CancellationToken);
-            (code, stdout, stderr) = await PeerTools.RunAsync(lftp, ["-u", "alice," + FtpServerFixture.Password, "-p", server.Port.ToString(CultureInfo.InvariantCulture), "-e",
+            (code, stdout, stderr) = await FtpPeerTools.RunAsync(lftp, ["-u", "alice," + FtpServerFixture.Password, "-p", server.Port.ToString(CultureInfo.InvariantCulture), "-e",
                 $"set ftp:ssl-allow no; set net:max-retries 1; set cmd:fail-exit yes; get -c /up/sub/b.bin -o \"{partial}\"; bye", "127.0.0.1"], work.FullName);
             Assert.True(code == 0, $"lftp exited {code}: {stdout} {stderr}");
             Assert.Equal(files["sub/b.bin"], await File.ReadAllBytesAsync(partial, TestContext.Current.CancellationToken));
@@ -118,7 +118,7 @@ public sealed class PeerClientTests
     {
         var users = Enumerable.Range(0, 50).Select(i => $"user{i:D2}").ToArray();
         await using var server = await FtpServerFixture.StartAsync(o => o.MaxConnectionsPerAddress = 64, extraUsers: users);
-        var output = await PeerTools.PythonAsync(server, """
+        var output = await FtpPeerTools.PythonAsync(server, """
             import threading
             errors, results = [], []
             def work(name):

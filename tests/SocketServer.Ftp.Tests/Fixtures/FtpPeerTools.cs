@@ -2,34 +2,12 @@ using System.Diagnostics;
 
 namespace SocketServer.Ftp.Tests.Fixtures;
 
-/// <summary>Clients we did not write — python3's ftplib, curl, lftp — run as processes.</summary>
-public static class PeerTools
+/// <summary>
+/// Clients we did not write — python3's ftplib, curl, lftp — run as processes, beside the shared
+/// <see cref="SocketServer.Testing.PeerTools"/> (which finds them, or skips the test).
+/// </summary>
+public static class FtpPeerTools
 {
-    /// <summary>
-    /// The path of <paramref name="tool"/>, or the test is skipped — unless CI asked for every peer tool
-    /// (<c>SOCKSERV_REQUIRE_PEER_TOOLS=1</c>, set by .ci/run), where a missing one fails.
-    /// </summary>
-    public static string Require(string tool)
-    {
-        var found = (Environment.GetEnvironmentVariable("PATH") ?? string.Empty)
-            .Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries)
-            .Select(directory => Path.Combine(directory, tool))
-            .FirstOrDefault(File.Exists);
-        if (found is not null)
-        {
-            return found;
-        }
-
-        var message = $"{tool} is not installed (apt-get install {tool}; .ci/run does).";
-        if (Environment.GetEnvironmentVariable("SOCKSERV_REQUIRE_PEER_TOOLS") == "1")
-        {
-            Assert.Fail(message);
-        }
-
-        Assert.Skip(message);
-        return tool;
-    }
-
     /// <summary>Runs a program to its end (bounded); returns its exit code, stdout and stderr.</summary>
     public static async Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(string program, IEnumerable<string> arguments, string? workingDirectory = null, string stdin = "")
     {
@@ -74,7 +52,7 @@ public static class PeerTools
 
     private static async Task<string> PythonExecutableAsync()
     {
-        var shim = Require("python3");
+        var shim = SocketServer.Testing.PeerTools.Require("python3");
         await PythonLookup.WaitAsync(TestContext.Current.CancellationToken);
         try
         {
