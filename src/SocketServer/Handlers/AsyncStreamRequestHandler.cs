@@ -16,6 +16,10 @@ namespace SocketServer;
 /// </summary>
 public abstract class AsyncStreamRequestHandler : AsyncRequestHandler
 {
+    // The pipes leave the stream open: the request owns it and closes it after TLS's close_notify.
+    private static readonly StreamPipeReaderOptions InputOptions = new(leaveOpen: true);
+    private static readonly StreamPipeWriterOptions OutputOptions = new(leaveOpen: true);
+
     private Stream? _stream;
     private PipeReader? _input;
     private PipeWriter? _output;
@@ -37,10 +41,10 @@ public abstract class AsyncStreamRequestHandler : AsyncRequestHandler
     public TlsConnectionInfo? Tls => ((StreamRequest)Request).Tls;
 
     /// <summary>The connection's incoming bytes as a pipe (made on first use).</summary>
-    public PipeReader Input => _input ??= PipeReader.Create(Stream, new StreamPipeReaderOptions(leaveOpen: true));
+    public PipeReader Input => _input ??= PipeReader.Create(Stream, InputOptions);
 
     /// <summary>A pipe to the connection (made on first use; flushed and completed in <see cref="FinishAsync"/>).</summary>
-    public PipeWriter Output => _output ??= PipeWriter.Create(Stream, new StreamPipeWriterOptions(leaveOpen: true));
+    public PipeWriter Output => _output ??= PipeWriter.Create(Stream, OutputOptions);
 
     /// <summary>
     /// Turns this plain connection into TLS, now (STARTTLS, FTP's <c>AUTH TLS</c>): flushes <see cref="Output"/>

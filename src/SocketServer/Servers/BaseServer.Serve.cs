@@ -468,17 +468,6 @@ public abstract partial class BaseServer
     }
 
     /// <summary>
-    /// How long a connection may say nothing before it is closed unhandled: the idle timeout, or, when every
-    /// connection must open with a TLS handshake, the handshake timeout if that is shorter (a client that
-    /// connects and stays silent is a handshake that never starts).
-    /// </summary>
-    private TimeSpan FirstBytesTimeout =>
-        Tls is { Options: { HandshakeOnConnect: true, HandshakeTimeout: var handshake } }
-        && (IdleTimeout == System.Threading.Timeout.InfiniteTimeSpan || handshake < IdleTimeout)
-            ? handshake
-            : IdleTimeout;
-
-    /// <summary>
     /// A connection given up before it said anything: silent for the idle timeout (or, under TLS, the
     /// handshake timeout), the server is stopping, or the peer closed it first. It never reached the
     /// model (no thread, no worker), so its place among the requests in flight is freed here; it is not
@@ -630,78 +619,6 @@ public abstract partial class BaseServer
         }
 
         Complete(request);
-    }
-
-    /// <summary>
-    /// Gives a connection the server's TLS, and returns it when it must be TLS from its first byte (the
-    /// handshake is then due before the handler); null for a plain server, a datagram, or a connection that
-    /// starts plain and may upgrade later.
-    /// </summary>
-    private StreamRequest? HandshakeDue(Request request)
-    {
-        if (Tls is null || request is not StreamRequest stream)
-        {
-            return null;
-        }
-
-        stream.TlsContext = Tls;
-        return Tls.Options.HandshakeOnConnect ? stream : null;
-    }
-
-    /// <summary>
-    /// TLS from the first byte: the handshake, just before the handler. A failure (a plain-text client, a
-    /// scanner, a silent peer past the handshake timeout) is no handler error: logged at most once per
-    /// interval, the connection closed, the server serving on. False then.
-    /// </summary>
-    [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<bool> SecureAsync(StreamRequest request)
-    {
-        try
-        {
-            await request.HandshakeOnConnectAsync(Tls!, Aborted).ConfigureAwait(false);
-            return true;
-        }
-        catch (TlsHandshakeException e)
-        {
-            HandshakeFailed(request, e);
-            return false;
-        }
-        catch (OperationCanceledException) when (Aborted.IsCancellationRequested)
-        {
-            // The drain is over: the connection is being closed anyway.
-            return false;
-        }
-    }
-
-    /// <summary>As <see cref="SecureAsync"/>, blocking, for the thread-based models (their sockets stay blocking ones).</summary>
-    private bool Secure(StreamRequest request)
-    {
-        try
-        {
-            if (request.Transport is null)
-            {
-                request.HandshakeOnConnect(Tls!, Aborted);
-                return true;
-            }
-
-            // A model's own stream (none does this today) is awaited through the deliberate synchronous facade.
-            return SecureAsync(request).AsTask().GetAwaiter().GetResult();
-        }
-        catch (TlsHandshakeException e)
-        {
-            HandshakeFailed(request, e);
-            return false;
-        }
-        catch (OperationCanceledException) when (Aborted.IsCancellationRequested)
-        {
-            return false;
-        }
-    }
-
-    private void HandshakeFailed(StreamRequest request, TlsHandshakeException e)
-    {
-        ServerMetrics.TlsHandshakesFailed.Add(1, new KeyValuePair<string, object?>("reason", e.TimedOut ? "timeout" : "failed"));
-        Tls!.LogHandshakeFailure(request.ToString(), e);
     }
 
     // Bytes the peer sends after our end of stream are read here only to be thrown away; many

@@ -113,7 +113,7 @@ public sealed partial class StreamRequest
     {
         _tls = tls;
         _tlsInfo = new TlsConnectionInfo(tls);
-        context.LogEstablished(ToString(), _tlsInfo);
+        context.LogEstablished(this, _tlsInfo);
     }
 
     /// <summary>
@@ -161,7 +161,7 @@ public sealed partial class StreamRequest
             return;
         }
 
-        SendCloseNotifyAsync().AsTask().Wait();
+        SendCloseNotifyAsync().AsTask().GetAwaiter().GetResult();
     }
 
     /// <summary>An idle connection closed by its model: close_notify first under TLS, then the abort that ends the handler.</summary>

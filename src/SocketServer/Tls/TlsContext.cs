@@ -205,7 +205,14 @@ public sealed class TlsContext
         }
     }
 
-    internal void LogEstablished(string client, TlsConnectionInfo info) => TlsLog.Established(_logger, client, info);
+    internal void LogEstablished(Request request, TlsConnectionInfo info)
+    {
+        // The client's address is formatted only when someone reads the line.
+        if (_logger.IsEnabled(LogLevel.Debug))
+        {
+            TlsLog.Established(_logger, request.ToString(), info);
+        }
+    }
 
     /// <summary>The handshake settings now, after looking at the files when the check interval has passed.</summary>
     private SslServerAuthenticationOptions CurrentAuthentication()

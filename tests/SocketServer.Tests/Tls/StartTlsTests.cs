@@ -44,14 +44,14 @@ public sealed class StartTlsTests
         using var client = TlsTestClient.ConnectPlain(harness.Server);
 
         // One write: the command and, behind it, what an attacker in the middle would slip in.
-        client.SendRaw("starttls\r\nINJECTED\n");
+        client.SendRaw("STARTTLS\r\nINJECTED");
         Assert.Equal("GO", client.ReadLine());
 
         // The server refused to go on: no handshake, no answer to INJECTED, the connection closed.
         Assert.Null(client.ReadLine());
         var failure = Assert.Single(probe.Failures);
         var refused = Assert.IsType<StartTlsInjectionException>(failure);
-        Assert.Equal("INJECTED\n".Length, refused.Bytes);
+        Assert.Equal("INJECTED".Length, refused.Bytes);
         Assert.IsType<StartTlsInjectionException>(Assert.Single(harness.Hooks.Errors));
 
         using var next = TlsTestClient.ConnectPlain(harness.Server);

@@ -18,7 +18,7 @@ public sealed class TlsProbe
 
 /// <summary>
 /// The TLS test protocol, lines both ways: a line comes back upper-cased; <c>info</c> answers the
-/// connection's TLS facts; <c>starttls</c> answers <c>GO</c> and upgrades the connection in place;
+/// connection's TLS facts; <c>starttls</c> (any case) answers <c>GO</c> and upgrades the connection in place;
 /// <c>bye</c> answers <c>BYE</c> and the server closes the connection (so a peer sees its close_notify).
 /// </summary>
 public static class TlsTestProtocol
@@ -43,7 +43,7 @@ public sealed class SyncTlsTestHandler(TlsProbe probe) : StreamRequestHandler
             while (ReadLine() is { Length: > 0 } bytes)
             {
                 var line = Encoding.UTF8.GetString(bytes).TrimEnd('\n', '\r');
-                switch (line)
+                switch (line.ToLowerInvariant())
                 {
                     case "bye":
                         Say("BYE");
@@ -91,7 +91,7 @@ public sealed class AsyncTlsTestHandler(TlsProbe probe) : AsyncStreamRequestHand
             while (await ReadAsync(lines, stopping.Token))
             {
                 var line = Encoding.UTF8.GetString(lines.Current).TrimEnd('\r');
-                switch (line)
+                switch (line.ToLowerInvariant())
                 {
                     case "bye":
                         await SayAsync("BYE", cancellationToken);
