@@ -110,7 +110,14 @@ public static class TlsClient
             await tls.DisposeAsync().ConfigureAwait(false);
             throw new TlsHandshakeException($"TLS with {where}: no handshake within {options.HandshakeTimeout.TotalSeconds:0.###} s", e, timedOut: true);
         }
-        catch (Exception e) when (e is AuthenticationException or IOException or Win32Exception && !cancellationToken.IsCancellationRequested)
+        catch (IOException e) when (!cancellationToken.IsCancellationRequested)
+        {
+            // SslStream's "unexpected EOF or 0 bytes": the server closed (or reset) the connection under
+            // the handshake, as exec's login gate does to a refused address. Say that, not the runtime's words.
+            await tls.DisposeAsync().ConfigureAwait(false);
+            throw new TlsHandshakeException($"TLS with {where} failed: the server closed the connection during the handshake ({e.Message.TrimEnd('.')})", e);
+        }
+        catch (Exception e) when (e is AuthenticationException or Win32Exception && !cancellationToken.IsCancellationRequested)
         {
             await tls.DisposeAsync().ConfigureAwait(false);
             throw new TlsHandshakeException($"TLS with {where} failed: {e.Message.TrimEnd('.')}", e);
