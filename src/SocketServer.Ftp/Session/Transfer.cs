@@ -23,6 +23,7 @@ internal enum TransferDirection
 internal sealed class Transfer : IDisposable
 {
     private readonly CancellationTokenSource _cancel;
+    private readonly CancellationTokenRegistration _onSessionEnd;
     private Socket? _data;
     private long _bytes;
     private int _aborted;
@@ -33,6 +34,10 @@ internal sealed class Transfer : IDisposable
         Path = path;
         Direction = direction;
         _cancel = CancellationTokenSource.CreateLinkedTokenSource(session);
+
+        // The session's end (the server aborting it at shutdown) is an abort too, not a lost
+        // connection: it closes the data connection, as ABOR does.
+        _onSessionEnd = session.UnsafeRegister(static s => ((Transfer)s!).Abort(), this);
     }
 
     /// <summary>The command: RETR, STOR, LIST, ….</summary>
@@ -50,7 +55,12 @@ internal sealed class Transfer : IDisposable
     public Task Task { get; set; } = Task.CompletedTask;
 
     /// <summary>True once ABOR (or the session's end) asked it to stop.</summary>
-    public bool Aborted => Volatile.Read(ref _aborted) != 0;
+    /// <remarks>
+    /// Also true as soon as its token is cancelled: the session's token, to which it is linked, may be
+    /// cancelled (and the transfer's waits end) before <see cref="Abort"/> has run, and a transfer that
+    /// ends that way was aborted, not cut off by its peer.
+    /// </remarks>
+    public bool Aborted => Volatile.Read(ref _aborted) != 0 || _cancel.IsCancellationRequested;
 
     /// <summary>Bytes moved so far on the data connection.</summary>
     public long Bytes => Interlocked.Read(ref _bytes);
@@ -76,10 +86,22 @@ internal sealed class Transfer : IDisposable
     {
         if (Interlocked.Exchange(ref _aborted, 1) == 0)
         {
-            _cancel.Cancel();
+            try
+            {
+                _cancel.Cancel();
+            }
+            catch (ObjectDisposedException)
+            {
+                // Already over and disposed: nothing left to cancel.
+            }
+
             Data?.Dispose();
         }
     }
 
-    public void Dispose() => _cancel.Dispose();
+    public void Dispose()
+    {
+        _onSessionEnd.Dispose();
+        _cancel.Dispose();
+    }
 }
