@@ -247,6 +247,9 @@ public sealed class TlsContext
 
             }
 
+            // Stamped before reading: a file that changes while it is read then looks changed at the next check
+            // and is tried again (stamped after, the failure would cover a version that was never read).
+            var attempted = _source.Stamp();
             CertificateSource.Loaded loaded;
             try
             {
@@ -254,7 +257,7 @@ public sealed class TlsContext
             }
             catch (SocketServerException e)
             {
-                _failedStamps = _source.Stamp();
+                _failedStamps = attempted;
                 TlsLog.ReloadFailed(_logger, _source.Description, e.Message, current.Fingerprint);
                 return false;
             }

@@ -14,6 +14,9 @@ public sealed class TestCertificates
 {
     private static readonly Lazy<TestCertificates> s_shared = new(() => new TestCertificates());
 
+    private readonly DateTime _writtenBase = DateTime.UtcNow.AddHours(-1);
+    private int _written;
+
     private TestCertificates()
     {
         Directory = System.IO.Directory.CreateTempSubdirectory("sockserv-tls-test-").FullName;
@@ -107,6 +110,11 @@ public sealed class TestCertificates
     {
         var path = Path.Combine(Directory, name);
         File.WriteAllText(path, pem + "\n");
+
+        // Each file its own modification time, a second apart: File.Copy keeps the source's, and two keys of
+        // one kind have one size, so two files written within one tick of the file system's clock would look
+        // the same to a change check by time and size (TlsContext's), and a copy of one over the other unchanged.
+        File.SetLastWriteTimeUtc(path, _writtenBase.AddSeconds(++_written));
         return path;
     }
 
