@@ -109,6 +109,7 @@ public abstract partial class BaseServer
         }
 
         _waiter?.Dispose();
+        Interlocked.Exchange(ref _spareDescriptor, null)?.Dispose();
         Model.Dispose();
     }
 

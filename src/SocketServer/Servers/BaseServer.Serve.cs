@@ -16,6 +16,11 @@ public abstract partial class BaseServer
     private Selectors.Selector? _waiter;
     private readonly AcceptBackoff _acceptBackoff = new();
     private readonly LogLimiter _acceptFailedLog = new();
+
+    // One descriptor held back for when accept fails for want of descriptors (EMFILE/ENFILE): given up,
+    // it lets the server take the waiting connection and refuse it cleanly (counted and logged as a
+    // refusal) instead of leaving it in the backlog and failing accept again and again. libev's trick.
+    private Microsoft.Win32.SafeHandles.SafeFileHandle? _spareDescriptor;
     private readonly LogLimiter _refusedLog = new();
     private readonly LogLimiter _idleLog = new();
     private FirstBytesWaiter? _firstBytes;
@@ -86,6 +91,7 @@ public abstract partial class BaseServer
                         break;
                     }
 
+                    HoldSpareDescriptor();
                     var next = _feed?.TakeAsync(token) ?? GetRequestAsync(token);
                     if (next.IsCompletedSuccessfully)
                     {
@@ -131,6 +137,11 @@ public abstract partial class BaseServer
                     // ready, so retrying at once spins and floods the log. Pause, longer each time, as
                     // Kestrel and Go's net package do; the connections we have are served meanwhile.
                     pending = null;
+                    if (e.SocketErrorCode == SocketError.TooManyOpenSockets && RefuseWithSpareDescriptor())
+                    {
+                        continue;
+                    }
+
                     var delay = AcceptFailed(e);
                     try
                     {
@@ -325,6 +336,7 @@ public abstract partial class BaseServer
     private bool HandleRequestNoBlock(out TimeSpan retryIn)
     {
         retryIn = TimeSpan.Zero;
+        HoldSpareDescriptor();
         Request? request;
         try
         {
@@ -342,12 +354,65 @@ public abstract partial class BaseServer
                 return true;
             }
 
+            if (e.SocketErrorCode == SocketError.TooManyOpenSockets && RefuseWithSpareDescriptor())
+            {
+                return true;
+            }
+
             retryIn = AcceptFailed(e);
             return false;
         }
 
         _acceptBackoff.Reset();
         Dispatch(request);
+        return true;
+    }
+
+    private void HoldSpareDescriptor()
+    {
+        if (_spareDescriptor is null && _feed is null && Kind == RequestKind.Stream && !OperatingSystem.IsWindows())
+        {
+            try
+            {
+                _spareDescriptor = File.OpenHandle("/dev/null");
+            }
+            catch (IOException)
+            {
+                // Already out of descriptors: try again on the next request.
+            }
+        }
+    }
+
+    /// <summary>
+    /// Out of descriptors: frees the spare one, takes the waiting connection with it and refuses it
+    /// (the rate-limited refusal line), then holds a spare again. False when there was no spare or
+    /// accept still failed, and the caller backs off as for any accept failure.
+    /// </summary>
+    private bool RefuseWithSpareDescriptor()
+    {
+        if (Interlocked.Exchange(ref _spareDescriptor, null) is not { } spare)
+        {
+            return false;
+        }
+
+        spare.Dispose();
+        Request? request;
+        try
+        {
+            request = GetRequest();
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+            HoldSpareDescriptor();
+            return e is ObjectDisposedException || (e is SocketException s && SocketErrors.IsTransientAccept(s.SocketErrorCode));
+        }
+
+        if (request is not null)
+        {
+            Refuse(request, "out of file descriptors");
+        }
+
+        HoldSpareDescriptor();
         return true;
     }
 
