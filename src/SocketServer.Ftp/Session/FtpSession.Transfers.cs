@@ -311,9 +311,10 @@ internal sealed partial class FtpSession
                     }
                     else
                     {
-                        await using (connection!.ConfigureAwait(false))
+                        var open = connection!;
+                        await using (open.ConfigureAwait(false))
                         {
-                            await MoveAsync(transfer, connection, move).ConfigureAwait(false);
+                            await MoveAsync(transfer, open, move).ConfigureAwait(false);
                         }
 
                         result = "ok";

@@ -63,6 +63,7 @@ public static class FtpsFixture
                     return b"".join(chunks)
                 chunks.append(b)
         def get_tls(ftp, path, session=None, rest=None):
+            ftp.voidcmd("TYPE I")
             conn = data_tls(ftp, "RETR " + path, session, rest)
             reused = conn.session_reused
             data = read_all(conn)
@@ -70,6 +71,7 @@ public static class FtpsFixture
             assert ftp.voidresp().startswith("226")
             return data, reused
         def put_tls(ftp, path, data, session=None, rest=None):
+            ftp.voidcmd("TYPE I")
             conn = data_tls(ftp, "STOR " + path, session, rest)
             reused = conn.session_reused
             conn.sendall(data)

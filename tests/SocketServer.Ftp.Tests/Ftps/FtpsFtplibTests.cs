@@ -206,7 +206,7 @@ public sealed class FtpsFtplibTests
                     expect_error("521", ftp.nlst)
                     ftp.prot_p()
                     ftp.prot_c()
-                    expect_error("521", ftp.retrbinary, "RETR pub.txt", lambda b: None)
+                    expect_error("521", ftp.retrlines, "MLSD", lambda line: None)
                     ftp.prot_p()
                     names = ftp.nlst()
                     assert names == ([] if user == "alice" else ["pub.txt"]), names

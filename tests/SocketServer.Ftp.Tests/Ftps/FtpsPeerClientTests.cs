@@ -83,7 +83,7 @@ public sealed class FtpsPeerClientTests
 
             // A plain client on the implicit port: its bytes are no handshake; it is closed, the server serves on.
             await using var plain = new RawFtpClient();
-            await plain.ConnectAsync(server.Server.ImplicitEndPoint);
+            await plain.ConnectAsync(server.Server.ImplicitEndPoint!);
             await plain.SendAsync("USER alice");
             Assert.Null(await plain.ReadLineAsync());
             Assert.Contains(" up.bin", await CurlAsync(server, $"ftps://127.0.0.1:{port}/"));
