@@ -92,13 +92,17 @@ internal static class FtpCommand
 
         command.Validators.Add(result =>
         {
+            // The numbers are read as the tokens given: a value whose own parse failed (already an error) must
+            // not be asked for here, which would throw (issue 13).
             var cert = result.GetValue(tlsCert);
             var key = result.GetValue(tlsKey);
+            var implicitText = result.GetResult(implicitPort) is { Tokens.Count: > 0 } given ? given.Tokens[^1].Value : null;
+            var portText = result.GetResult(port) is { Tokens.Count: > 0 } control ? control.Tokens[^1].Value : null;
             if (result.GetValue(noTls))
             {
-                foreach (var (given, name) in new[] { (cert is not null, "--tls-cert"), (key is not null, "--tls-key"), (result.GetValue(implicitPort) is not null, "--implicit-tls-port"), (result.GetValue(requireTls), "--require-tls"), (result.GetValue(requireReuse), "--require-data-session-reuse") })
+                foreach (var (present, name) in new[] { (cert is not null, "--tls-cert"), (key is not null, "--tls-key"), (implicitText is not null, "--implicit-tls-port"), (result.GetValue(requireTls), "--require-tls"), (result.GetValue(requireReuse), "--require-data-session-reuse") })
                 {
-                    if (given)
+                    if (present)
                     {
                         result.AddError($"{name} is for FTPS: it cannot go with --no-tls.");
                         return;
@@ -109,7 +113,8 @@ internal static class FtpCommand
             {
                 result.AddError(cert is null ? "--tls-key needs --tls-cert: give the certificate and its key." : "--tls-cert needs --tls-key: give the certificate and its key.");
             }
-            else if (result.GetValue(implicitPort) is > 0 and var implicitValue && implicitValue == result.GetValue(port))
+            else if (int.TryParse(implicitText, NumberStyles.None, CultureInfo.InvariantCulture, out var implicitValue) && implicitValue > 0
+                     && implicitValue == (int.TryParse(portText, NumberStyles.None, CultureInfo.InvariantCulture, out var portValue) ? portValue : FtpServerOptions.DefaultPort))
             {
                 result.AddError($"--implicit-tls-port {implicitValue} is the control port (--port): give it a port of its own.");
             }
