@@ -18,6 +18,7 @@ internal sealed class DataConnection : IAsyncDisposable
     private readonly NetworkStream? _network;
     private readonly TransportEnd? _transport;
     private SslStream? _tls;
+    private Tls.TlsServerHandshake? _handshake;
     private int _closeNotifySent;
 
     /// <summary>A plain data connection.</summary>
@@ -58,6 +59,7 @@ internal sealed class DataConnection : IAsyncDisposable
         {
             var handshake = await context.HandshakeAsync(transport, deferSessionTickets: true, cancellationToken).ConfigureAwait(false);
             connection._tls = handshake.Stream;
+            connection._handshake = handshake;
             connection.Resumed = handshake.Resumed;
             return connection;
         }
@@ -94,6 +96,7 @@ internal sealed class DataConnection : IAsyncDisposable
     {
         if (_tls is { } tls)
         {
+            _handshake!.ReleaseSessionTickets();
             await tls.WriteAsync(data, cancellationToken).ConfigureAwait(false);
             return;
         }
@@ -134,6 +137,7 @@ internal sealed class DataConnection : IAsyncDisposable
         Task? shutdown = null;
         try
         {
+            _handshake!.ReleaseSessionTickets();
             shutdown = tls.ShutdownAsync();
             await shutdown.WaitAsync(CloseTimeout).ConfigureAwait(false);
         }

@@ -106,10 +106,11 @@ public sealed class TlsContext
     /// <summary>
     /// <see cref="AuthenticateAsServerAsync"/>, telling also whether the client resumed a session it began on
     /// a connection of this context (an FTPS data connection resuming its control connection's, RFC 4217 §10),
-    /// and, with <paramref name="deferSessionTickets"/>, holding TLS 1.3's session tickets back until this side
-    /// first writes (data, or the close_notify): a client that only writes and then closes would otherwise close
-    /// with them unread, which its kernel turns into a reset that loses the end of what it sent (curl's FTPS
-    /// uploads). The tickets are sent all the same, in order, so later connections can still resume with them.
+    /// and, with <paramref name="deferSessionTickets"/>, holding TLS 1.3's session tickets back until
+    /// <see cref="TlsServerHandshake.ReleaseSessionTickets"/> (call it before this side first writes: data, or the
+    /// close_notify): a client that only writes and then closes would otherwise close with them unread, which its
+    /// kernel turns into a reset that loses the end of what it sent (curl's FTPS uploads). The tickets are sent
+    /// all the same, in order, so later connections can still resume with them.
     /// </summary>
     /// <exception cref="TlsHandshakeException">The handshake failed or timed out.</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
@@ -129,8 +130,12 @@ public sealed class TlsContext
             throw;
         }
 
-        observer.HandshakeEnded();
-        return new TlsServerHandshake(tls, observer.Resumed);
+        if (!deferSessionTickets)
+        {
+            observer.ReleaseHeld();
+        }
+
+        return new TlsServerHandshake(tls, observer.Resumed, observer);
     }
 
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]

@@ -97,6 +97,38 @@ public sealed class FtpsFtplibTests
             """, version);
     }
 
+    [Fact]
+    public async Task A_tls13_upload_leaves_nothing_unread_on_the_clients_side_of_its_data_connection()
+    {
+        // What curl needs: a client that only writes closes with nothing unread (else its close is a reset that
+        // loses the end of the upload). 16 MB is more than the sockets buffer, so the server has long finished
+        // its handshake (and would have sent its tickets) by the time sendall returns; NOOP is one more round trip.
+        await using var server = await FtpsFixture.StartAsync();
+        var output = await FtpsFixture.PythonAsync(server, """
+            import socket
+            ftp = login_tls(version="1.3")
+            ftp.voidcmd("TYPE I")
+            data = os.urandom(16_000_000)
+            for session in (ftp.sock.session, None):
+                conn = data_tls(ftp, "STOR quiet.bin", session=session)
+                conn.sendall(data)
+                assert ftp.sendcmd("NOOP").startswith("200")
+                conn.settimeout(0)
+                try:
+                    waiting = socket.socket.recv(conn, 65536, socket.MSG_PEEK)
+                except BlockingIOError:
+                    waiting = b""
+                conn.settimeout(30)
+                assert waiting == b"", f"{len(waiting)} bytes wait unread on the upload's data connection"
+                conn.unwrap().close()       # the tickets come now, with the server's close_notify
+                assert ftp.voidresp().startswith("226")
+            assert put_tls(ftp, "again.bin", b"x", session=ftp.sock.session)
+            print(hashlib.sha256(data).hexdigest())
+            ftp.quit()
+            """);
+        Assert.Equal(output.Trim(), Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(Path.Combine(server.Home("alice"), "quiet.bin")))));
+    }
+
     [Theory]
     [InlineData("1.2")]
     [InlineData("1.3")]

@@ -4,7 +4,8 @@ namespace SocketServer.Tls.Internal;
 /// The transport under one server-side <see cref="System.Net.Security.SslStream"/>, for the handshakes that need
 /// to know more than SslStream says (<see cref="TlsContext.HandshakeAsync"/>): it reads the server's own
 /// handshake records as they are written, to tell whether the client resumed a session, and it can hold back
-/// TLS 1.3's post-handshake NewSessionTicket messages until the server next writes. Reads pass straight through.
+/// TLS 1.3's post-handshake NewSessionTicket messages until its owner writes (<see cref="ReleaseHeld"/>). Reads
+/// pass straight through.
 /// </summary>
 /// <remarks>
 /// <para>Resumption, from the plaintext start of the server's flight: in TLS 1.3 the ServerHello carries a
@@ -13,7 +14,8 @@ namespace SocketServer.Tls.Internal;
 /// Certificate between them, a full one sends the Certificate next (RFC 5246 §7.3, RFC 5077 §3.1). SslStream
 /// has no property for it, and OpenSSL's <c>SSL_session_reused</c> is out of reach behind it.</para>
 /// <para>Tickets: in TLS 1.3 the server sends them after the client's Finished, as records the client reads
-/// only if it reads at all. A client that only writes (an FTPS upload with curl) closes with them unread, so
+/// only if it reads at all; SslStream may process that Finished inside the handshake or in the first read after
+/// it, so the tickets are written from either. A client that only writes (an FTPS upload with curl) closes with them unread, so
 /// its kernel resets the connection and drops what it had not yet sent: the end of the upload. Held back, they
 /// go out just before the server's next record (the first of a download, or the close_notify after an upload
 /// has been read to its end), in order, so the record sequence is unchanged and the client can still resume
@@ -40,7 +42,7 @@ internal sealed class HandshakeObserver(Stream inner, bool holdTickets) : Stream
     private bool _decided;
     private bool _armed;
     private bool _holding;
-    private bool _handshakeEnded;
+    private bool _released;
     private byte[]? _held;
     private int _heldCount;
 
@@ -50,8 +52,17 @@ internal sealed class HandshakeObserver(Stream inner, bool holdTickets) : Stream
     /// <summary>The protocol is TLS 1.3 (known once the ServerHello is written).</summary>
     public bool Tls13 { get; private set; }
 
-    /// <summary>The handshake is over: writes from now on are the connection's own, and release what is held first.</summary>
-    public void HandshakeEnded() => _handshakeEnded = true;
+    /// <summary>
+    /// The owner is about to write (data, or the close_notify): from now on nothing is held, and what was is
+    /// written first, before the owner's bytes. Until then, once the TLS 1.3 flight is out, every write is held:
+    /// the only writes the server side makes by itself are the tickets.
+    /// </summary>
+    public void ReleaseHeld()
+    {
+        _released = true;
+        _holding = false;
+        _armed = false;
+    }
 
     public override bool CanRead => inner.CanRead;
 
@@ -141,7 +152,7 @@ internal sealed class HandshakeObserver(Stream inner, bool holdTickets) : Stream
     /// <summary>Observes a write; true when it is to be held back rather than sent now.</summary>
     private bool Hold(ReadOnlySpan<byte> data)
     {
-        if (_holding && !_handshakeEnded)
+        if (_holding)
         {
             // A TLS 1.3 server writes, after its first flight, only what answers the client's Finished: tickets.
             var held = _held ??= new byte[Math.Max(1024, data.Length)];
@@ -172,7 +183,7 @@ internal sealed class HandshakeObserver(Stream inner, bool holdTickets) : Stream
     /// <summary>The server reads again after its flight (the client's Finished): what it writes next is held.</summary>
     private void Reading()
     {
-        if (_armed && !_handshakeEnded)
+        if (_armed && !_released)
         {
             _armed = false;
             _holding = true;
