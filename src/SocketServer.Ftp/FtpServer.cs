@@ -5,6 +5,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using SocketServer.Ftp.Internal;
 using SocketServer.Ftp.Security;
 using SocketServer.Ftp.Session;
+using SocketServer.Tls;
 
 namespace SocketServer.Ftp;
 
@@ -37,28 +38,26 @@ public sealed class FtpServer : IAsyncDisposable, IDisposable
         UserStore = options.UserStore!;
         Storage = options.Storage!;
         Defender = new LoginDefender(options.BanThreshold, options.BanWindow, options.BanDuration, options.TimeProvider);
-        var serverOptions = new ServerOptions
-        {
-            MaxConnections = options.MaxConnections + RefusalHeadroom,
-            DrainTimeout = options.DrainTimeout,
 
-            // The session keeps its own idle and login timeouts: a control connection is rightly
-            // silent while a transfer runs, which a connection-level timeout would cut.
-            IdleTimeout = Timeout.InfiniteTimeSpan,
-            LoggerFactory = options.LoggerFactory,
-        };
-        ConcurrencyModel model = options.Mode == FtpServerMode.EventLoop ? new EventLoopModel() : new AsyncModel();
-        try
+        // One context for the control port, the implicit port and every data connection: one certificate, one
+        // reload, and sessions a data connection can resume (RFC 4217 §10).
+        Tls = options.TlsContext ?? (options.Tls is null ? null : new TlsContext(options.Tls, options.LoggerFactory));
+        Server = Listen(address, handshakeOnConnect: false);
+        FtpLog.Listening(logger, BaseServer.Describe(Server.ServerAddress), Server.Model.Name);
+        if (options.ImplicitTlsPort is { } implicitPort)
         {
-            Server = new TcpServer(address, HandlerFactory.Of(() => new FtpSession(this)), model, serverOptions);
-        }
-        catch
-        {
-            model.Dispose();
-            throw;
-        }
+            try
+            {
+                ImplicitServer = Listen(new IPEndPoint(address.Address, implicitPort), handshakeOnConnect: true);
+            }
+            catch
+            {
+                Server.Dispose();
+                throw;
+            }
 
-        FtpLog.Listening(logger, BaseServer.Describe(Server.ServerAddress), model.Name);
+            FtpLog.ListeningImplicit(logger, BaseServer.Describe(ImplicitServer.ServerAddress));
+        }
     }
 
     /// <summary>The options the server runs with.</summary>
@@ -69,6 +68,15 @@ public sealed class FtpServer : IAsyncDisposable, IDisposable
 
     /// <summary>The address the control connection listens on (with the real port when 0 was asked).</summary>
     public IPEndPoint EndPoint => (IPEndPoint)Server.ServerAddress;
+
+    /// <summary>The server of the implicit FTPS port (<see cref="FtpServerOptions.ImplicitTlsPort"/>), or null.</summary>
+    public TcpServer? ImplicitServer { get; }
+
+    /// <summary>The address of the implicit FTPS port, or null when there is none.</summary>
+    public IPEndPoint? ImplicitEndPoint => ImplicitServer?.ServerAddress as IPEndPoint;
+
+    /// <summary>The TLS both ports and the data connections share (its certificate, fingerprint, <see cref="TlsContext.Reload"/>); null for plain FTP only.</summary>
+    public TlsContext? Tls { get; }
 
     internal ILogger Logger { get; }
 
@@ -97,11 +105,43 @@ public sealed class FtpServer : IAsyncDisposable, IDisposable
         return new FtpServer(options, address, logger);
     }
 
-    /// <summary>Serves until <paramref name="cancellationToken"/> is cancelled or the server is disposed.</summary>
-    public Task ServeForeverAsync(CancellationToken cancellationToken = default) => Server.ServeForeverAsync(cancellationToken);
+    /// <summary>
+    /// Serves (both ports, when there is an implicit one) until <paramref name="cancellationToken"/> is cancelled or
+    /// the server is stopped or disposed; stopping the control port's <see cref="Server"/> stops the implicit one too.
+    /// </summary>
+    public async Task ServeForeverAsync(CancellationToken cancellationToken = default)
+    {
+        if (ImplicitServer is not { } implicitServer)
+        {
+            await Server.ServeForeverAsync(cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        var implicitServing = implicitServer.ServeForeverAsync(cancellationToken);
+        try
+        {
+            await Server.ServeForeverAsync(cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            // The control port stopped (or failed): the implicit one stops with it, its drain cut when the control
+            // port's is (its Aborted token), so one stop ends both.
+            await implicitServer.StopAsync(Server.Aborted).ConfigureAwait(false);
+            await implicitServing.ConfigureAwait(false);
+        }
+    }
 
     /// <summary>Stops accepting, lets transfers run for the drain timeout, then aborts what is left.</summary>
-    public ValueTask DisposeAsync() => Server.DisposeAsync();
+    public async ValueTask DisposeAsync()
+    {
+        if (ImplicitServer is { } implicitServer)
+        {
+            await Task.WhenAll(Server.DisposeAsync().AsTask(), implicitServer.DisposeAsync().AsTask()).ConfigureAwait(false);
+            return;
+        }
+
+        await Server.DisposeAsync().ConfigureAwait(false);
+    }
 
     /// <inheritdoc />
     public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
@@ -114,8 +154,50 @@ public sealed class FtpServer : IAsyncDisposable, IDisposable
     internal Throttle? DownloadThrottle(string user) =>
         Options.MaxDownloadBytesPerSecond is { } rate ? _downloadThrottles.GetOrAdd(user, _ => new Throttle(rate, Options.TimeProvider)) : null;
 
+    private TcpServer Listen(IPEndPoint address, bool handshakeOnConnect)
+    {
+        var serverOptions = new ServerOptions
+        {
+            MaxConnections = Options.MaxConnections + RefusalHeadroom,
+            DrainTimeout = Options.DrainTimeout,
+
+            // The session keeps its own idle and login timeouts: a control connection is rightly
+            // silent while a transfer runs, which a connection-level timeout would cut.
+            IdleTimeout = Timeout.InfiniteTimeSpan,
+            LoggerFactory = Options.LoggerFactory,
+            TlsContext = Tls,
+            TlsHandshakeOnConnect = Tls is null ? null : handshakeOnConnect,
+        };
+        ConcurrencyModel model = Options.Mode == FtpServerMode.EventLoop ? new EventLoopModel() : new AsyncModel();
+        try
+        {
+            return new TcpServer(address, HandlerFactory.Of(() => new FtpSession(this)), model, serverOptions);
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+    }
+
     private static void Validate(FtpServerOptions o)
     {
+        var tls = o.Tls is not null || o.TlsContext is not null;
+        if (o.Tls is not null && o.TlsContext is not null)
+        {
+            throw new SocketServerException("set FtpServerOptions.Tls or FtpServerOptions.TlsContext, not both.");
+        }
+
+        if (!tls && (o.ImplicitTlsPort is not null || o.RequireTls || o.RequireDataSessionReuse))
+        {
+            throw new SocketServerException("ImplicitTlsPort, RequireTls and RequireDataSessionReuse need TLS: set FtpServerOptions.Tls (a certificate).");
+        }
+
+        if (o.ImplicitTlsPort is < 0 or > 65535 || (o.ImplicitTlsPort is { } implicitPort && implicitPort > 0 && implicitPort == o.Port))
+        {
+            throw new SocketServerException($"the implicit FTPS port {o.ImplicitTlsPort} must be from 0 to 65535 and not the control port.");
+        }
+
         if (o.UserStore is null || o.Storage is null)
         {
             throw new SocketServerException("the FTP server needs a user store and a storage (FtpServerOptions.UserStore and Storage).");

@@ -1,5 +1,6 @@
 using System.Net;
 using Microsoft.Extensions.Logging;
+using SocketServer.Tls;
 
 namespace SocketServer.Ftp;
 
@@ -115,6 +116,40 @@ public sealed class FtpServerOptions
 
     /// <summary>How long transfers may go on at shutdown before they are aborted (uploads then leave nothing behind). Default 10 s.</summary>
     public TimeSpan DrainTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// FTPS (RFC 4217): the certificate and TLS settings. With it, <c>AUTH TLS</c> secures the control connection,
+    /// <c>PBSZ</c> and <c>PROT P</c> the data connections, and <see cref="ImplicitTlsPort"/> may open a port that is
+    /// TLS from the first byte. Its <see cref="TlsOptions.HandshakeOnConnect"/> is not read: the control port always
+    /// starts plain, the implicit one never. Null (the default), with <see cref="TlsContext"/> null too: plain FTP
+    /// only (AUTH is answered 502).
+    /// </summary>
+    public TlsOptions? Tls { get; set; }
+
+    /// <summary>A TLS context made already (its certificate, shared with other servers), in place of <see cref="Tls"/>; set one of the two.</summary>
+    public TlsContext? TlsContext { get; set; }
+
+    /// <summary>
+    /// A second port, served by the same server, whose connections are TLS from the first byte (implicit FTPS, port
+    /// 990 by convention), with <c>PBSZ 0</c> and <c>PROT P</c> taken as given. Null (the default): none; 0 picks a
+    /// free port. Needs <see cref="Tls"/> or <see cref="TlsContext"/>.
+    /// </summary>
+    public int? ImplicitTlsPort { get; set; }
+
+    /// <summary>
+    /// Refuse what is not protected: <c>USER</c> before <c>AUTH TLS</c> (530, anonymous included), and transfers
+    /// and listings without <c>PROT P</c> (521, RFC 4217 §9). Default false. Needs TLS.
+    /// </summary>
+    public bool RequireTls { get; set; }
+
+    /// <summary>
+    /// Refuse a protected data connection that does not resume a TLS session (522, as vsftpd's
+    /// <c>require_ssl_reuse</c>): clients resume their control connection's. What is checked is that the session is
+    /// one this server began (.NET does not say which connection began it), which a port thief without a
+    /// session of its own cannot pass. Default false, since some clients cannot resume (Python's ftplib) and
+    /// others only warn (FileZilla). Needs TLS.
+    /// </summary>
+    public bool RequireDataSessionReuse { get; set; }
 
     /// <summary>The text of the 220 greeting.</summary>
     public string Banner { get; set; } = "SocketServer FTP server ready.";

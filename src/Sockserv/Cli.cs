@@ -216,9 +216,11 @@ internal static class Cli
 
     /// <summary>
     /// What every serving command does: make the server (a user's mistake is one line and exit 1),
-    /// announce it, serve until SIGINT/SIGTERM, then close it gracefully.
+    /// announce it, serve until SIGINT/SIGTERM, then close it gracefully. <paramref name="serve"/> replaces the
+    /// serving loop of <paramref name="serving"/>'s server when there is more than one (ftp's implicit FTPS port);
+    /// stopping goes through that server all the same.
     /// </summary>
-    public static async Task<int> ServeAsync<TServer>(Func<TServer> create, Func<TServer, BaseServer> serving, Func<TServer, Task> announce)
+    public static async Task<int> ServeAsync<TServer>(Func<TServer> create, Func<TServer, BaseServer> serving, Func<TServer, Task> announce, Func<TServer, CancellationToken, Task>? serve = null)
         where TServer : IAsyncDisposable
     {
         TServer server;
@@ -248,7 +250,7 @@ internal static class Cli
                         await announce(server);
                     }
 
-                    await serving(server).ServeForeverAsync(signals.Stop);
+                    await (serve is null ? serving(server).ServeForeverAsync(signals.Stop) : serve(server, signals.Stop));
                 }
                 catch (Exception e) when (Explain(e) is { } message)
                 {

@@ -5,6 +5,7 @@ using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
 using SocketServer;
 using SocketServer.Ftp;
+using SocketServer.Tls;
 
 namespace Sockserv;
 
@@ -65,12 +66,59 @@ internal static class FtpCommand
         mode.AcceptOnlyFromAmong("async", "eventloop");
         var anonymousRoot = new Option<string?>("--anonymous-root") { Description = "Let 'anonymous' log in, read-only, in DIR (off by default)", HelpName = "DIR" };
         var verbose = new Option<bool>("--verbose", "-v") { Description = "Log at debug level" };
+        var tlsCert = new Option<string?>("--tls-cert") { Description = "FTPS certificate, a PEM file (its chain may follow); default: a self-signed one made in --state-dir on first start", HelpName = "FILE" };
+        var tlsKey = new Option<string?>("--tls-key") { Description = "The private key of --tls-cert, a PEM file (not encrypted)", HelpName = "FILE" };
+        var noTls = new Option<bool>("--no-tls") { Description = "Plain FTP only: no AUTH TLS, no certificate" };
+        var implicitPort = new Option<int?>("--implicit-tls-port") { Description = "Also serve implicit FTPS (TLS from the first byte, ftps://) on this port (0 picks a free one); off by default", HelpName = "PORT" };
+        implicitPort.CustomParser = result =>
+        {
+            var text = result.Tokens.Count == 0 ? string.Empty : result.Tokens[^1].Value;
+            if (int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var value) && value <= 65535)
+            {
+                return value;
+            }
+
+            result.AddError($"--implicit-tls-port takes a port from 0 to 65535, not '{text}'.");
+            return null;
+        };
+        var requireTls = new Option<bool>("--require-tls") { Description = "Refuse USER before AUTH TLS and transfers without PROT P (anonymous too)" };
+        var requireReuse = new Option<bool>("--require-data-session-reuse") { Description = "Refuse a protected data connection that does not resume a TLS session (as vsftpd's require_ssl_reuse); Python's ftplib cannot" };
 
         var command = new Command("serve", "Serve FTP to the users in the state directory's database. With none yet, the first start makes 'admin' and prints its password once. Ctrl+C stops: transfers may finish within the drain timeout, then they are aborted (nothing half-uploaded is left).");
-        foreach (var option in new Option[] { host, port, root, stateDir, passivePorts, masquerade, maxConnections, maxPerIp, maxPerUser, idleTimeout, drain, uploadRate, downloadRate, mode, anonymousRoot, verbose })
+        foreach (var option in new Option[] { host, port, root, stateDir, passivePorts, masquerade, maxConnections, maxPerIp, maxPerUser, idleTimeout, drain, uploadRate, downloadRate, mode, anonymousRoot, tlsCert, tlsKey, noTls, implicitPort, requireTls, requireReuse, verbose })
         {
             command.Options.Add(option);
         }
+
+        command.Validators.Add(result =>
+        {
+            // The numbers are read as the tokens given: a value whose own parse failed (already an error) must
+            // not be asked for here, which would throw (issue 13).
+            var cert = result.GetValue(tlsCert);
+            var key = result.GetValue(tlsKey);
+            var implicitText = result.GetResult(implicitPort) is { Tokens.Count: > 0 } given ? given.Tokens[^1].Value : null;
+            var portText = result.GetResult(port) is { Tokens.Count: > 0 } control ? control.Tokens[^1].Value : null;
+            if (result.GetValue(noTls))
+            {
+                foreach (var (present, name) in new[] { (cert is not null, "--tls-cert"), (key is not null, "--tls-key"), (implicitText is not null, "--implicit-tls-port"), (result.GetValue(requireTls), "--require-tls"), (result.GetValue(requireReuse), "--require-data-session-reuse") })
+                {
+                    if (present)
+                    {
+                        result.AddError($"{name} is for FTPS: it cannot go with --no-tls.");
+                        return;
+                    }
+                }
+            }
+            else if ((cert is null) != (key is null))
+            {
+                result.AddError(cert is null ? "--tls-key needs --tls-cert: give the certificate and its key." : "--tls-cert needs --tls-key: give the certificate and its key.");
+            }
+            else if (int.TryParse(implicitText, NumberStyles.None, CultureInfo.InvariantCulture, out var implicitValue) && implicitValue > 0
+                     && implicitValue == (int.TryParse(portText, NumberStyles.None, CultureInfo.InvariantCulture, out var portValue) ? portValue : FtpServerOptions.DefaultPort))
+            {
+                result.AddError($"--implicit-tls-port {implicitValue} is the control port (--port): give it a port of its own.");
+            }
+        });
 
         command.SetAction(async (result, cancellationToken) =>
         {
@@ -91,6 +139,9 @@ internal static class FtpCommand
             }
 
             var range = result.GetValue(passivePorts);
+            TlsOptions? tls = result.GetValue(noTls) ? null
+                : result.GetValue(tlsCert) is { } certFile ? new TlsOptions { CertificateFile = Path.GetFullPath(certFile), KeyFile = Path.GetFullPath(result.GetValue(tlsKey)!) }
+                : new TlsOptions { SelfSignedDirectory = state };
             var options = new FtpServerOptions
             {
                 Host = result.GetValue(host)!,
@@ -110,13 +161,25 @@ internal static class FtpCommand
                 MaxDownloadBytesPerSecond = result.GetValue(downloadRate).Value is > 0 and var down ? down : null,
                 AllowAnonymous = result.GetValue(anonymousRoot) is not null,
                 AnonymousRoot = result.GetValue(anonymousRoot) is { } anonymous ? Path.GetFullPath(anonymous) : null,
+                Tls = tls,
+                ImplicitTlsPort = result.GetValue(implicitPort),
+                RequireTls = result.GetValue(requireTls),
+                RequireDataSessionReuse = result.GetValue(requireReuse),
                 LoggerFactory = loggers,
             };
+
+            // Registered before the server exists, so that a SIGHUP in between is not the default one, which ends the process.
+            using var reload = tls is null ? null : new ReloadOnHangUp();
 
             try
             {
                 return await Cli.ServeAsync(
-                    () => new Serving(FtpServer.Create(options)),
+                    () =>
+                    {
+                        var serving = new Serving(FtpServer.Create(options));
+                        reload?.Serve(serving.Ftp.Server);
+                        return serving;
+                    },
                     serving => serving.Ftp.Server,
                     serving =>
                     {
@@ -127,9 +190,18 @@ internal static class FtpCommand
                             Console.WriteLine("sockserv ftp: it is shown only now; add others with 'sockserv ftp user add NAME'.");
                         }
 
-                        Console.WriteLine($"sockserv ftp: serving on {BaseServer.Describe(serving.Ftp.EndPoint)} ({options.Mode.ToString().ToLowerInvariant()}, users in {store.FilePath}); Ctrl+C stops");
+                        if (serving.Ftp.Tls is { CertificateCreated: true })
+                        {
+                            Console.WriteLine($"sockserv ftp: created a self-signed certificate in {Path.Combine(state, ServerCertificate.FileName)}");
+                        }
+
+                        var ftps = serving.Ftp.Tls is { } context
+                            ? $", FTPS with AUTH TLS{(serving.Ftp.ImplicitEndPoint is { } implicitAt ? $" and implicit on {BaseServer.Describe(implicitAt)}" : string.Empty)}{(options.RequireTls ? " required" : string.Empty)}, certificate {context.Fingerprint}"
+                            : ", plain FTP only";
+                        Console.WriteLine($"sockserv ftp: serving on {BaseServer.Describe(serving.Ftp.EndPoint)} ({options.Mode.ToString().ToLowerInvariant()}, users in {store.FilePath}{ftps}); Ctrl+C stops");
                         return Task.CompletedTask;
-                    });
+                    },
+                    (serving, stop) => serving.Ftp.ServeForeverAsync(stop));
             }
             finally
             {

@@ -49,4 +49,23 @@ internal static partial class FtpLog
 
     [LoggerMessage(314, LogLevel.Error, "Transfer {Kind} {Path} failed")]
     public static partial void TransferFailed(ILogger logger, string kind, string path, Exception exception);
+
+    // FTPS (RFC 4217): 330–339.
+    [LoggerMessage(330, LogLevel.Information, "FTP server listening for implicit FTPS on {Address}")]
+    public static partial void ListeningImplicit(ILogger logger, string address);
+
+    [LoggerMessage(331, LogLevel.Debug, "{Client} secured its control connection ({Mechanism}): {Info}")]
+    public static partial void ControlSecured(ILogger logger, string client, string mechanism, string info);
+
+    [LoggerMessage(332, LogLevel.Information, "TLS on the control connection of {Client} failed: {Reason}")]
+    public static partial void ControlTlsFailed(ILogger logger, string client, string reason);
+
+    [LoggerMessage(333, LogLevel.Warning, "Refused AUTH from {Client}: {Bytes} byte(s) sent after it, before the TLS handshake (STARTTLS injection)")]
+    public static partial void Injection(ILogger logger, string client, int bytes);
+
+    [LoggerMessage(334, LogLevel.Information, "TLS on a data connection of {Client} failed: {Reason}")]
+    public static partial void DataTlsFailed(ILogger logger, string client, string reason);
+
+    [LoggerMessage(335, LogLevel.Warning, "Refused a data connection of {Client}: it did not resume a TLS session (RequireDataSessionReuse)")]
+    public static partial void DataSessionNotReused(ILogger logger, string client);
 }

@@ -35,7 +35,7 @@ internal enum Access
 /// <param name="Argument">Whether it takes an argument.</param>
 /// <param name="Help">The HELP text: its syntax and what it does.</param>
 /// <param name="Run">The session method, called once the checks passed.</param>
-/// <param name="Feature">Its FEAT line (RFC 2389), when it has one; made per session, since some show the session's choices.</param>
+/// <param name="Feature">Its FEAT line (RFC 2389), when it has one; made per session, since some show the session's choices (null: not offered).</param>
 /// <param name="DuringTransfer">True for the commands answered at once while a transfer runs (ABOR, STAT, QUIT, NOOP); others wait for it to end.</param>
 internal sealed record CommandSpec(
     string Name,
@@ -43,7 +43,7 @@ internal sealed record CommandSpec(
     ArgumentRule Argument,
     string Help,
     Func<FtpSession, string, CancellationToken, Task> Run,
-    Func<FtpSession, string>? Feature = null,
+    Func<FtpSession, string?>? Feature = null,
     bool DuringTransfer = false);
 
 /// <summary>
@@ -73,10 +73,10 @@ internal static class CommandTable
         yield return new("HELP", Access.Anyone, ArgumentRule.Optional, "HELP [<sp> command]: the commands, or one command's syntax.", static (s, a, c) => s.HelpAsync(a, c));
         yield return new("STAT", Access.Anyone, ArgumentRule.Optional, "STAT [<sp> path]: the session's status, a transfer's progress, or a listing on the control connection.", static (s, a, c) => s.StatAsync(a, c), DuringTransfer: true);
 
-        // TLS (RFC 4217) is not offered on this build: clients that try it fall back to plain FTP.
-        yield return new("AUTH", Access.Anyone, ArgumentRule.Required, "AUTH <sp> TLS: secure the control connection (not offered here).", static (s, _, c) => s.ReplyAsync(502, "TLS is not configured on this server.", c));
-        yield return new("PBSZ", Access.Anyone, ArgumentRule.Required, "PBSZ <sp> 0: protection buffer size, after AUTH TLS.", static (s, _, c) => s.ReplyAsync(503, "PBSZ needs AUTH TLS first.", c));
-        yield return new("PROT", Access.Anyone, ArgumentRule.Required, "PROT <sp> P|C: protect data connections, after AUTH TLS.", static (s, _, c) => s.ReplyAsync(503, "PROT needs AUTH TLS first.", c));
+        // TLS (RFC 4217), when the server has a certificate; without one AUTH is 502 and clients fall back to plain FTP.
+        yield return new("AUTH", Access.Anyone, ArgumentRule.Required, "AUTH <sp> TLS: secure the control connection.", static (s, a, c) => s.AuthAsync(a, c), static s => s.TlsOffered ? "AUTH TLS" : null);
+        yield return new("PBSZ", Access.Anyone, ArgumentRule.Required, "PBSZ <sp> 0: protection buffer size, after AUTH TLS.", static (s, a, c) => s.PbszAsync(a, c), static s => s.TlsOffered ? "PBSZ" : null);
+        yield return new("PROT", Access.Anyone, ArgumentRule.Required, "PROT <sp> P|C: protect data connections (P) or not (C), after PBSZ.", static (s, a, c) => s.ProtAsync(a, c), static s => s.TlsOffered ? "PROT" : null);
         yield return new("CCC", Access.Anyone, ArgumentRule.None, "CCC: clear the control connection (always refused).", static (s, _, c) => s.ReplyAsync(534, "CCC is refused: the control connection stays as it is.", c));
 
         // Transfer parameters.

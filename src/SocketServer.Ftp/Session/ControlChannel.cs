@@ -25,9 +25,9 @@ internal enum ControlReadKind
 internal readonly record struct ControlRead(ControlReadKind Kind, CommandLine Command = default, CommandLineError Error = CommandLineError.None);
 
 /// <summary>
-/// The control connection: command lines in, replies out. The stream can be replaced (AUTH TLS
-/// upgrades it in place; nothing is buffered across, since the client sends nothing between its
-/// AUTH and the handshake). Replies are written whole, one at a time, from the command loop and the
+/// The control connection: command lines in, replies out. AUTH TLS upgrades the stream under it in
+/// place (the core's StartTlsAsync); nothing may be buffered across: what a client sent after its AUTH,
+/// before the handshake, is refused (<see cref="BufferedInput"/>). Replies are written whole, one at a time, from the command loop and the
 /// transfer that ends with its 226 alike. Multi-line replies follow RFC 959 §4.2: <c>code-</c> first,
 /// <c>code </c> last, and a middle line that begins with a digit is indented so no parser takes it for
 /// the end.
@@ -50,8 +50,8 @@ internal sealed class ControlChannel : IDisposable
     /// <summary>The stream replies and commands go through now.</summary>
     public Stream Stream => _stream;
 
-    /// <summary>True when bytes after the last line are waiting in the buffer (a client that pipelined past AUTH).</summary>
-    public bool HasBufferedInput => _start < _end;
+    /// <summary>How many bytes after the last line wait in the buffer (a client that pipelined past AUTH); 0 normally.</summary>
+    public int BufferedInput => _end - _start;
 
     /// <summary>Swaps the stream (after a TLS handshake on it).</summary>
     public void Replace(Stream stream) => _stream = stream;

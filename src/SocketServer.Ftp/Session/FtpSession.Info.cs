@@ -17,9 +17,9 @@ internal sealed partial class FtpSession
         var lines = new List<string>();
         foreach (var name in CommandTable.Names)
         {
-            if (CommandTable.Commands[name].Feature is { } feature)
+            if (CommandTable.Commands[name].Feature?.Invoke(this) is { } feature)
             {
-                lines.Add(" " + feature(this));
+                lines.Add(" " + feature);
             }
         }
 
@@ -110,6 +110,11 @@ internal sealed partial class FtpSession
                 $"TYPE: {(_type == TransferType.Ascii ? "ASCII" : "BINARY")}; STRUcture: File; transfer MODE: Stream",
                 _data.IsReady ? (_data.IsPassive ? "Data connection: passive, waiting" : "Data connection: active") : "No data connection",
             };
+            if (TlsOffered)
+            {
+                lines.Add(Tls is { } tls ? $"Control connection: TLS ({tls}); data connections: {(_protectData ? "TLS (PROT P)" : "plain (PROT C)")}" : "Control connection: plain (AUTH TLS secures it)");
+            }
+
             await _control.ReplyAsync(211, "FTP server status:", lines, "End of status.", cancellationToken).ConfigureAwait(false);
             return;
         }

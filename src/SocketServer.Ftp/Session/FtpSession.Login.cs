@@ -26,6 +26,11 @@ internal sealed partial class FtpSession
             return;
         }
 
+        if (!await LoginAllowedAsync(cancellationToken).ConfigureAwait(false))
+        {
+            return;
+        }
+
         // The name is asked for whoever it is: whether a user exists is not told before the password.
         _pendingUser = name.Length > 256 ? name[..256] : name;
         await ReplyAsync(331, IsAnonymousName(name) ? "Anonymous login: send any password." : "Password required.", cancellationToken).ConfigureAwait(false);
@@ -145,6 +150,8 @@ internal sealed partial class FtpSession
         _cwd = "/";
         _connectedAt = _time.GetUtcNow(); // the login timeout starts again
         ResetHashOptions();
+
+        // The control connection's TLS, and with it PBSZ and PROT, stays: it protects the connection, not a user.
         await ReplyAsync(220, "Ready for a new user.", cancellationToken).ConfigureAwait(false);
     }
 

@@ -6,6 +6,7 @@ using System.Text;
 using SocketServer.Ftp.Internal;
 using SocketServer.Ftp.Protocol;
 using SocketServer.Ftp.Security;
+using SocketServer.Tls;
 
 namespace SocketServer.Ftp.Session;
 
@@ -75,7 +76,7 @@ internal sealed partial class FtpSession
             var file = await Files.OpenReadAsync(path, offset, cancellationToken).ConfigureAwait(false);
             await ReplyAsync(150, string.Create(CultureInfo.InvariantCulture, $"Opening {ModeName} mode data connection for {FtpPath.Name(path)} ({info.Length - offset} bytes)."), cancellationToken).ConfigureAwait(false);
             var transfer = new Transfer("RETR", path, TransferDirection.Download, _token);
-            StartTransfer(transfer, (t, socket) => SendFileAsync(t, socket, file), file, "Transfer complete.");
+            StartTransfer(transfer, (t, connection) => SendFileAsync(t, connection, file), file, "Transfer complete.");
         }
         catch (FtpFileSystemException)
         {
@@ -107,7 +108,7 @@ internal sealed partial class FtpSession
             var kind = mode switch { FtpUploadMode.Append => "APPE", FtpUploadMode.Unique => "STOU", _ => "STOR" };
             await ReplyAsync(150, mode == FtpUploadMode.Unique ? $"FILE: {FtpPath.Name(upload.Path)}" : $"Opening {ModeName} mode data connection for {FtpPath.Name(upload.Path)}.", cancellationToken).ConfigureAwait(false);
             var transfer = new Transfer(kind, upload.Path, TransferDirection.Upload, _token);
-            StartTransfer(transfer, (t, socket) => ReceiveFileAsync(t, socket, upload), upload,
+            StartTransfer(transfer, (t, connection) => ReceiveFileAsync(t, connection, upload), upload,
                 mode == FtpUploadMode.Unique ? $"Transfer complete; stored as {FtpPath.Name(upload.Path)}." : "Transfer complete.");
         }
         catch (FtpFileSystemException)
@@ -152,7 +153,7 @@ internal sealed partial class FtpSession
             await ReplyAsync(150, "Here comes the listing.", cancellationToken).ConfigureAwait(false);
             var kind = format switch { ListFormat.Long => "LIST", ListFormat.Names => "NLST", _ => "MLSD" };
             var transfer = new Transfer(kind, path, TransferDirection.Listing, _token);
-            StartTransfer(transfer, (t, socket) => SendBytesAsync(t, socket, bytes), null, "Listing sent.");
+            StartTransfer(transfer, (t, connection) => SendBytesAsync(t, connection, bytes, _options.DataConnectionTimeout), null, "Listing sent.");
         }
         catch (FtpFileSystemException)
         {
@@ -250,9 +251,19 @@ internal sealed partial class FtpSession
         return entries;
     }
 
-    /// <summary>True when a data connection is set up; otherwise answers 425.</summary>
+    /// <summary>
+    /// True when a data connection is set up (otherwise 425) and, under <see cref="FtpServerOptions.RequireTls"/>,
+    /// protected (otherwise 521, RFC 4217 §9).
+    /// </summary>
     private async Task<bool> RequireDataAsync(CancellationToken cancellationToken)
     {
+        if (_options.RequireTls && !_protectData)
+        {
+            await _data.ResetAsync().ConfigureAwait(false);
+            await ReplyAsync(521, "Data connections must be protected here: send PBSZ 0 and PROT P first.", cancellationToken).ConfigureAwait(false);
+            return false;
+        }
+
         if (_data.IsReady)
         {
             return true;
@@ -262,11 +273,11 @@ internal sealed partial class FtpSession
         return false;
     }
 
-    private void StartTransfer(Transfer transfer, Func<Transfer, Socket, Task> move, IAsyncDisposable? resource, string done)
+    private void StartTransfer(Transfer transfer, Func<Transfer, DataConnection, Task> move, IAsyncDisposable? resource, string done)
     {
         _transfer?.Dispose();
         _transfer = transfer;
-        transfer.Task = RunTransferAsync(transfer, move, resource, done);
+        transfer.Task = RunTransferAsync(transfer, move, resource, done, _protectData);
     }
 
     /// <summary>
@@ -275,7 +286,7 @@ internal sealed partial class FtpSession
     /// when it was aborted or its data connection broke, 425 when none came, the storage's code when it
     /// failed. One log line and the counters, whatever happened.
     /// </summary>
-    private async Task RunTransferAsync(Transfer transfer, Func<Transfer, Socket, Task> move, IAsyncDisposable? resource, string done)
+    private async Task RunTransferAsync(Transfer transfer, Func<Transfer, DataConnection, Task> move, IAsyncDisposable? resource, string done, bool protect)
     {
         var started = Stopwatch.GetTimestamp();
         string result;
@@ -291,18 +302,23 @@ internal sealed partial class FtpSession
                 }
                 else
                 {
+                    transfer.Graceful = protect;
                     transfer.Data = socket;
-                    using (socket)
+                    var (connection, refusal) = protect ? await SecureDataAsync(transfer, socket).ConfigureAwait(false) : (new DataConnection(socket), null);
+                    if (refusal is { } refused)
                     {
-                        await move(transfer, socket).ConfigureAwait(false);
-                        if (transfer.Direction != TransferDirection.Upload)
-                        {
-                            // FIN after the last byte: the client reads to the end, then our 226.
-                            socket.Shutdown(SocketShutdown.Send);
-                        }
+                        (code, text, result) = refused;
                     }
+                    else
+                    {
+                        var open = connection!;
+                        await using (open.ConfigureAwait(false))
+                        {
+                            await MoveAsync(transfer, open, move).ConfigureAwait(false);
+                        }
 
-                    result = "ok";
+                        result = "ok";
+                    }
                 }
             }
             finally
@@ -321,6 +337,11 @@ internal sealed partial class FtpSession
         catch (TimeoutException)
         {
             (code, text, result) = (426, "Data connection stalled; transfer aborted.", "stalled");
+        }
+        catch (TruncatedUploadException)
+        {
+            // RFC 8446 §6.1: an end without close_notify may be an attacker's FIN; what came may not be all.
+            (code, text, result) = (426, "Data connection closed without TLS close_notify; transfer aborted.", "no close_notify");
         }
         catch (FtpFileSystemException e)
         {
@@ -357,18 +378,72 @@ internal sealed partial class FtpSession
         }
     }
 
-    private async Task SendFileAsync(Transfer transfer, Socket socket, Stream file)
+    /// <summary>
+    /// TLS on a data connection (PROT P), through the server's context: a refusal (522, RFC 4217 §10) when the
+    /// handshake fails or, under <see cref="FtpServerOptions.RequireDataSessionReuse"/>, when it resumed no session.
+    /// </summary>
+    private async Task<(DataConnection? Connection, (int Code, string Text, string Result)? Refusal)> SecureDataAsync(Transfer transfer, Socket socket)
     {
-        var throttle = server.DownloadThrottle(_user!.Name);
-        using var stall = new StallGuard(transfer.Token, _options.DataConnectionTimeout);
+        DataConnection connection;
         try
         {
-            if (_type == TransferType.Image && throttle is null && file is FileStream disk && SendFile.Reopen(disk) is { } sendable)
+            connection = await DataConnection.SecureAsync(socket, server.Tls!, transfer.Token).ConfigureAwait(false);
+        }
+        catch (TlsHandshakeException e)
+        {
+            FtpLog.DataTlsFailed(_logger, _client, e.Message);
+            socket.Dispose();
+            return (null, (522, "TLS negotiation on the data connection failed.", "data connection TLS failed"));
+        }
+
+        if (_options.RequireDataSessionReuse && !connection.Resumed)
+        {
+            FtpLog.DataSessionNotReused(_logger, _client);
+            await connection.SendCloseNotifyAsync().ConfigureAwait(false);
+            await connection.DisposeAsync().ConfigureAwait(false);
+            return (null, (522, "The data connection must resume the control connection's TLS session (session reuse required).", "no TLS session reuse"));
+        }
+
+        return (connection, null);
+    }
+
+    /// <summary>Moves the bytes, then ends the connection: FIN (after the close_notify under TLS) for what was sent.</summary>
+    private static async Task MoveAsync(Transfer transfer, DataConnection connection, Func<Transfer, DataConnection, Task> move)
+    {
+        try
+        {
+            await move(transfer, connection).ConfigureAwait(false);
+            if (transfer.Direction != TransferDirection.Upload)
+            {
+                // The client reads to the end, then our 226.
+                await connection.FinishSendingAsync().ConfigureAwait(false);
+            }
+        }
+        catch (Exception) when (connection.IsTls)
+        {
+            // Aborted or failed, the TLS connection still ends with its close_notify (GnuTLS clients report
+            // error -110 otherwise), when the connection can still carry it.
+            await connection.SendCloseNotifyAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    private async Task SendFileAsync(Transfer transfer, DataConnection connection, Stream file)
+    {
+        var throttle = server.DownloadThrottle(_user!.Name);
+
+        // A TLS write is never cancelled mid-record (no close_notify could follow it): an abort is seen between
+        // writes, and only a stall cuts one off.
+        using var stall = new StallGuard(connection.IsTls ? CancellationToken.None : transfer.Token, _options.DataConnectionTimeout);
+        try
+        {
+            // sendfile(2) only on a plain connection: under TLS the bytes must pass through the encryption.
+            if (!connection.IsTls && _type == TransferType.Image && throttle is null && file is FileStream disk && SendFile.Reopen(disk) is { } sendable)
             {
                 await using (sendable.ConfigureAwait(false))
                 {
                     var offset = disk.Position;
-                    await SendFile.SendAsync(socket, sendable, offset, disk.Length - offset, n =>
+                    await SendFile.SendAsync(connection.Socket, sendable, offset, disk.Length - offset, n =>
                     {
                         transfer.Add(n);
                         FtpMetrics.BytesOut.Add(n);
@@ -379,15 +454,15 @@ internal sealed partial class FtpSession
                 return;
             }
 
-            await CopyToNetworkAsync(transfer, socket, file, throttle, stall).ConfigureAwait(false);
+            await CopyToNetworkAsync(transfer, connection, file, throttle, stall).ConfigureAwait(false);
         }
-        catch (Exception e) when (stall.Expired && e is OperationCanceledException or SocketException or ObjectDisposedException)
+        catch (Exception e) when (stall.Expired && e is OperationCanceledException or SocketException or ObjectDisposedException or IOException)
         {
             throw new TimeoutException("the data connection stalled", e);
         }
     }
 
-    private async Task CopyToNetworkAsync(Transfer transfer, Socket socket, Stream file, Throttle? throttle, StallGuard stall)
+    private async Task CopyToNetworkAsync(Transfer transfer, DataConnection connection, Stream file, Throttle? throttle, StallGuard stall)
     {
         var ascii = _type == TransferType.Ascii ? new AsciiTranslator() : null;
         var buffer = ArrayPool<byte>.Shared.Rent(CopyBufferSize);
@@ -408,14 +483,11 @@ internal sealed partial class FtpSession
                     await throttle.WaitAsync(data.Length, transfer.Token).ConfigureAwait(false);
                 }
 
+                transfer.Token.ThrowIfCancellationRequested();
                 stall.Rearm();
-                while (!data.IsEmpty)
-                {
-                    var sent = await socket.SendAsync(data, SocketFlags.None, stall.Token).ConfigureAwait(false);
-                    data = data[sent..];
-                    transfer.Add(sent);
-                    FtpMetrics.BytesOut.Add(sent);
-                }
+                await connection.SendAsync(data, stall.Token).ConfigureAwait(false);
+                transfer.Add(data.Length);
+                FtpMetrics.BytesOut.Add(data.Length);
             }
         }
         finally
@@ -428,7 +500,7 @@ internal sealed partial class FtpSession
         }
     }
 
-    private async Task ReceiveFileAsync(Transfer transfer, Socket socket, IFtpUpload upload)
+    private async Task ReceiveFileAsync(Transfer transfer, DataConnection connection, IFtpUpload upload)
     {
         var throttle = server.UploadThrottle(_user!.Name);
         var ascii = _type == TransferType.Ascii ? new AsciiTranslator() : null;
@@ -440,7 +512,7 @@ internal sealed partial class FtpSession
             while (true)
             {
                 stall.Rearm();
-                var read = await socket.ReceiveAsync(buffer.AsMemory(0, CopyBufferSize), SocketFlags.None, stall.Token).ConfigureAwait(false);
+                var read = await connection.ReceiveAsync(buffer.AsMemory(0, CopyBufferSize), stall.Token).ConfigureAwait(false);
                 if (read == 0)
                 {
                     break;
@@ -457,6 +529,13 @@ internal sealed partial class FtpSession
                 await upload.WriteAsync(data, transfer.Token).ConfigureAwait(false);
             }
 
+            if (!connection.EndedCleanly)
+            {
+                throw new TruncatedUploadException();
+            }
+
+            // The client's close_notify is answered with ours (ftplib's unwrap() waits for it) before the file is kept.
+            await connection.SendCloseNotifyAsync().ConfigureAwait(false);
             if (ascii is not null && ascii.Flush(disk) is > 0 and var held)
             {
                 await upload.WriteAsync(disk.AsMemory(0, held), transfer.Token).ConfigureAwait(false);
@@ -478,15 +557,28 @@ internal sealed partial class FtpSession
         }
     }
 
-    private static async Task SendBytesAsync(Transfer transfer, Socket socket, byte[] bytes)
+    private static async Task SendBytesAsync(Transfer transfer, DataConnection connection, byte[] bytes, TimeSpan timeout)
     {
-        var data = bytes.AsMemory();
-        while (!data.IsEmpty)
+        using var stall = new StallGuard(connection.IsTls ? CancellationToken.None : transfer.Token, timeout);
+        try
         {
-            var sent = await socket.SendAsync(data, SocketFlags.None, transfer.Token).ConfigureAwait(false);
-            data = data[sent..];
-            transfer.Add(sent);
-            FtpMetrics.BytesOut.Add(sent);
+            transfer.Token.ThrowIfCancellationRequested();
+            await connection.SendAsync(bytes, stall.Token).ConfigureAwait(false);
+            transfer.Add(bytes.Length);
+            FtpMetrics.BytesOut.Add(bytes.Length);
+        }
+        catch (Exception e) when (stall.Expired && e is OperationCanceledException or SocketException or ObjectDisposedException or IOException)
+        {
+            throw new TimeoutException("the data connection stalled", e);
+        }
+    }
+
+    /// <summary>A TLS upload whose connection ended without the client's close_notify.</summary>
+    private sealed class TruncatedUploadException : IOException
+    {
+        public TruncatedUploadException()
+            : base("the data connection ended without TLS's close_notify")
+        {
         }
     }
 }

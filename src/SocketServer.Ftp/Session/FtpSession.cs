@@ -59,6 +59,7 @@ internal sealed partial class FtpSession(FtpServer server) : AsyncStreamRequestH
         // the kernel takes the urgent byte, the LF, out of the stream and the command never ends.
         Connection.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.OutOfBandInline, true);
         _control = new ControlChannel(Stream, _options.MaxCommandLength);
+        StartTlsState();
         _data = new DataChannel(_peer, _options.DataConnectionTimeout, _logger, _client);
         FtpMetrics.Sessions.Add(1);
         try

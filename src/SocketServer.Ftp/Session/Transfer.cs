@@ -22,6 +22,9 @@ internal enum TransferDirection
 /// </summary>
 internal sealed class Transfer : IDisposable
 {
+    // Under TLS an abort leaves the connection open this long, for the close_notify after the write in progress.
+    private static readonly TimeSpan TlsAbortGrace = TimeSpan.FromSeconds(1);
+
     private readonly CancellationTokenSource _cancel;
     private readonly CancellationTokenRegistration _onSessionEnd;
     private Socket? _data;
@@ -65,6 +68,12 @@ internal sealed class Transfer : IDisposable
     /// <summary>Bytes moved so far on the data connection.</summary>
     public long Bytes => Interlocked.Read(ref _bytes);
 
+    /// <summary>
+    /// True for a TLS data connection: an abort cancels its waits but closes it only after a grace, since a
+    /// TLS write cut off mid-record could not be followed by a close_notify; the transfer sends that itself.
+    /// </summary>
+    public bool Graceful { get; set; }
+
     /// <summary>The data connection, once open.</summary>
     public Socket? Data
     {
@@ -95,8 +104,21 @@ internal sealed class Transfer : IDisposable
                 // Already over and disposed: nothing left to cancel.
             }
 
-            Data?.Dispose();
+            if (Graceful)
+            {
+                _ = CloseAfterGraceAsync();
+            }
+            else
+            {
+                Data?.Dispose();
+            }
         }
+    }
+
+    private async Task CloseAfterGraceAsync()
+    {
+        await Task.Delay(TlsAbortGrace).ConfigureAwait(false);
+        Data?.Dispose();
     }
 
     public void Dispose()

@@ -15,7 +15,7 @@ public abstract partial class BaseServer
     /// connects and stays silent is a handshake that never starts).
     /// </summary>
     private TimeSpan FirstBytesTimeout =>
-        Tls is { Options: { HandshakeOnConnect: true, HandshakeTimeout: var handshake } }
+        TlsHandshakeOnConnect && Tls is { Options.HandshakeTimeout: var handshake }
         && (IdleTimeout == System.Threading.Timeout.InfiniteTimeSpan || handshake < IdleTimeout)
             ? handshake
             : IdleTimeout;
@@ -33,7 +33,8 @@ public abstract partial class BaseServer
         }
 
         stream.TlsContext = Tls;
-        return Tls.Options.HandshakeOnConnect ? stream : null;
+        stream.TlsStartsPlain = !TlsHandshakeOnConnect;
+        return TlsHandshakeOnConnect ? stream : null;
     }
 
     /// <summary>

@@ -61,7 +61,7 @@ public abstract partial class BaseServer : IDisposable, IAsyncDisposable
         Logger = options.LoggerFactory?.CreateLogger(GetType().FullName ?? nameof(BaseServer)) ?? NullLogger.Instance;
         _errorsToStandardError = options.LoggerFactory is null;
 
-        if (options.Tls is not null && Kind != RequestKind.Stream)
+        if ((options.Tls is not null || options.TlsContext is not null) && Kind != RequestKind.Stream)
         {
             throw new ArgumentException(
                 $"ServerOptions.Tls is set, but {GetType().Name} serves datagrams: TLS runs over stream servers (TcpServer, UnixStreamServer); " +
@@ -79,7 +79,8 @@ public abstract partial class BaseServer : IDisposable, IAsyncDisposable
 
         // Before binding, and before the model (a forking master starts no worker for a server that cannot load
         // its certificate): a bad certificate file fails here, with its path. A worker loads the same files.
-        Tls = options.Tls is null ? null : new TlsContext(options.Tls, Logger);
+        Tls = options.TlsContext ?? (options.Tls is null ? null : new TlsContext(options.Tls, Logger));
+        TlsHandshakeOnConnect = Tls is not null && (options.TlsHandshakeOnConnect ?? Tls.Options.HandshakeOnConnect);
 
         Model.Attach(this);
         _feed = Model.Feed;
@@ -139,6 +140,9 @@ public abstract partial class BaseServer : IDisposable, IAsyncDisposable
     /// server. A model that cannot serve TLS refuses such a server in its <c>Validate</c>; the built-in ones all can.
     /// </summary>
     public TlsContext? Tls { get; }
+
+    /// <summary>True when this server's connections are TLS from their first byte (<see cref="ServerOptions.TlsHandshakeOnConnect"/>).</summary>
+    internal bool TlsHandshakeOnConnect { get; }
 
     /// <summary>The listening (or datagram) socket; null before <see cref="ServerBind"/> and after close.</summary>
     public Socket? Socket { get => _socket; protected set => _socket = value; }

@@ -97,8 +97,34 @@ public sealed class ServerOptions
     /// </summary>
     public TlsOptions? Tls { get; set; }
 
+    /// <summary>
+    /// Serve TLS with a context that already exists, in place of <see cref="Tls"/> (set one of the two): servers
+    /// that share one <see cref="SocketServer.Tls.TlsContext"/> present the same certificate, reload it together, and let a
+    /// client resume on one a session it began on another (an FTPS server's explicit and implicit ports, and its
+    /// data connections). Null (the default): the server makes its own from <see cref="Tls"/>.
+    /// </summary>
+    public TlsContext? TlsContext { get; set; }
+
+    /// <summary>
+    /// Whether this server's connections are TLS from their first byte, in place of the context's
+    /// <see cref="TlsOptions.HandshakeOnConnect"/>: two servers sharing a <see cref="TlsContext"/> may differ
+    /// here (FTPS's implicit port, TLS at once, beside its explicit one, plain until <c>AUTH TLS</c>). Null (the
+    /// default): the context's setting.
+    /// </summary>
+    public bool? TlsHandshakeOnConnect { get; set; }
+
     internal void Validate()
     {
+        if (Tls is not null && TlsContext is not null)
+        {
+            throw new ArgumentException("set ServerOptions.Tls or ServerOptions.TlsContext, not both.", nameof(TlsContext));
+        }
+
+        if (TlsHandshakeOnConnect is not null && Tls is null && TlsContext is null)
+        {
+            throw new ArgumentException("ServerOptions.TlsHandshakeOnConnect is set but the server has no TLS: set Tls or TlsContext too.", nameof(TlsHandshakeOnConnect));
+        }
+
         ArgumentOutOfRangeException.ThrowIfLessThan(RequestQueueSize, 1, nameof(RequestQueueSize));
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxPacketSize, 1, nameof(MaxPacketSize));
         ArgumentOutOfRangeException.ThrowIfGreaterThan(MaxPacketSize, 65_536, nameof(MaxPacketSize));

@@ -33,10 +33,13 @@ public sealed partial class StreamRequest
     /// <summary>The server's TLS, set by the server before the handler runs; null when it serves plain connections.</summary>
     internal TlsContext? TlsContext { get; set; }
 
+    /// <summary>True when the connection starts plain and may be upgraded (the server's TLS is not from the first byte).</summary>
+    internal bool TlsStartsPlain { get; set; }
+
     /// <summary>The connection's raw bytes as a stream: the model's, or one on the socket.</summary>
     private Stream Raw => Transport ?? (_network ??= new NetworkStream(Connection, ownsSocket: false));
 
-    private Stream Open() => TlsContext is { Options.HandshakeOnConnect: false } ? new UpgradableStream(Raw) : Raw;
+    private Stream Open() => TlsContext is not null && TlsStartsPlain ? new UpgradableStream(Raw) : Raw;
 
     /// <summary>Implicit TLS: the handshake before the handler runs, after which <see cref="Stream"/> is the TLS stream.</summary>
     /// <exception cref="TlsHandshakeException">The handshake failed or timed out.</exception>

@@ -97,10 +97,50 @@ public sealed class TlsContext
     /// </summary>
     /// <exception cref="TlsHandshakeException">The handshake failed or timed out.</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    public async ValueTask<SslStream> AuthenticateAsServerAsync(Stream inner, CancellationToken cancellationToken = default)
+    public ValueTask<SslStream> AuthenticateAsServerAsync(Stream inner, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(inner);
+        return AuthenticateCoreAsync(inner, cancellationToken);
+    }
+
+    /// <summary>
+    /// <see cref="AuthenticateAsServerAsync"/>, telling also whether the client resumed a session it began on
+    /// a connection of this context (an FTPS data connection resuming its control connection's, RFC 4217 §10),
+    /// and, with <paramref name="deferSessionTickets"/>, holding TLS 1.3's session tickets back until
+    /// <see cref="TlsServerHandshake.ReleaseSessionTickets"/> (call it before this side first writes: data, or the
+    /// close_notify): a client that only writes and then closes would otherwise close with them unread, which its
+    /// kernel turns into a reset that loses the end of what it sent (curl's FTPS uploads). The tickets are sent
+    /// all the same, in order, so later connections can still resume with them.
+    /// </summary>
+    /// <exception cref="TlsHandshakeException">The handshake failed or timed out.</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    public async ValueTask<TlsServerHandshake> HandshakeAsync(Stream inner, bool deferSessionTickets, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(inner);
+        var observer = new HandshakeObserver(inner, deferSessionTickets);
+        SslStream tls;
+        try
+        {
+            tls = await AuthenticateCoreAsync(observer, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            await observer.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+
+        if (!deferSessionTickets)
+        {
+            observer.ReleaseHeld();
+        }
+
+        return new TlsServerHandshake(tls, observer.Resumed, observer);
+    }
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<SslStream> AuthenticateCoreAsync(Stream inner, CancellationToken cancellationToken)
+    {
         var authentication = CurrentAuthentication();
         var tls = new SslStream(inner, leaveInnerStreamOpen: true);
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
