@@ -69,6 +69,17 @@ public abstract partial class BaseServer : IDisposable, IAsyncDisposable
                 nameof(options));
         }
 
+        if (options.ProxyProtocol is { } proxy)
+        {
+            if (Kind != RequestKind.Stream)
+            {
+                throw new ArgumentException($"ServerOptions.ProxyProtocol is set, but {GetType().Name} serves datagrams: the PROXY protocol is read from stream connections.", nameof(options));
+            }
+
+            proxy.Validate(unix: serverAddress is System.Net.Sockets.UnixDomainSocketEndPoint);
+            _proxy = proxy;
+        }
+
         if (handler.Kind is { } needed && needed != Kind)
         {
             throw new ArgumentException(

@@ -97,6 +97,13 @@ public sealed class ServerOptions
     /// </summary>
     public TlsOptions? Tls { get; set; }
 
+    /// <summary>
+    /// Read the PROXY protocol (v1 and v2) from the load balancers it trusts, and see the real client they name as
+    /// <see cref="Request.ClientAddress"/>. Null (the default): off. Stream servers only; Linux only. See
+    /// <see cref="Proxy.ProxyProtocolOptions"/> for what is refused.
+    /// </summary>
+    public Proxy.ProxyProtocolOptions? ProxyProtocol { get; set; }
+
     internal void Validate()
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(RequestQueueSize, 1, nameof(RequestQueueSize));
