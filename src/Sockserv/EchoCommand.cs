@@ -30,6 +30,7 @@ internal static class EchoCommand
         var idleTimeout = NumberOptions.Seconds("--idle-timeout", "Close a connection silent this many seconds (0: never)", ServerOptions.DefaultIdleTimeout.TotalSeconds, 86_400, zeroAllowed: true);
         var verbose = new Option<bool>("--verbose", "-v") { Description = "Log each connection (debug level)" };
         var tls = new TlsServeOptions();
+        var proxy = new ProxyServeOptions();
 
         var command = new Command("echo", "Run an echo server: every message comes back (upper-cased with --upper). Ctrl+C stops it.");
         transport.AddTo(command);
@@ -45,6 +46,7 @@ internal static class EchoCommand
         command.Options.Add(idleTimeout);
         command.Options.Add(verbose);
         tls.AddTo(command, transport);
+        proxy.AddTo(command);
         command.SetAction(async (result, _) =>
         {
             if (result.GetValue(mode) == "async")
@@ -72,6 +74,7 @@ internal static class EchoCommand
                     DrainTimeout = TimeSpan.FromSeconds(result.GetValue(drain)),
                     IdleTimeout = result.GetValue(idleTimeout) is > 0 and var idle ? TimeSpan.FromSeconds(idle) : Timeout.InfiniteTimeSpan,
                     LoggerFactory = loggers,
+                    ProxyProtocol = proxy.Read(result),
                 },
                 Tls = tls.Read(result),
             };

@@ -60,4 +60,7 @@ internal static partial class ServerLog
     [LoggerMessage(18, LogLevel.Warning, "Closed {Client} over its PROXY header: {Reason}")]
     public static partial void ProxyRefused(ILogger logger, string client, string reason);
 
+    [LoggerMessage(19, LogLevel.Debug, "Accepted a connection from {Client}{Via}")]
+    public static partial void Accepted(ILogger logger, string client, string via);
+
 }

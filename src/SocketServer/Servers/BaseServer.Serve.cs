@@ -1,4 +1,5 @@
 using System.Net.Sockets;
+using Microsoft.Extensions.Logging;
 using SocketServer.Internal;
 using SocketServer.Tls;
 
@@ -529,6 +530,11 @@ public abstract partial class BaseServer
         }
 
         ServerMetrics.RequestsAccepted.Add(1);
+        if (Logger.IsEnabled(LogLevel.Debug) && request is StreamRequest accepted)
+        {
+            ServerLog.Accepted(Logger, accepted.ToString(), accepted.Proxy is { } header ? $" (PROXY v{header.Version} from {accepted.ProxyAddress})" : string.Empty);
+        }
+
         if (Model.WaitsForFirstBytes && request is StreamRequest stream)
         {
             if (!FirstBytesWaiter.IsSupported)
