@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using SocketServer;
 using SocketServer.Echo;
@@ -78,7 +79,24 @@ internal static class EchoCommand
                 },
                 Tls = tls.Read(result),
             };
-            return await RunAsync(options);
+
+            // Socket activation: under a systemd .socket unit the listening socket is systemd's, whatever the flags say.
+            Socket? activated;
+            try
+            {
+                activated = Systemd.TakeListeningSocket();
+            }
+            catch (InvalidOperationException e)
+            {
+                return Cli.Fail(e.Message);
+            }
+
+            if (activated is not null)
+            {
+                Systemd.Adopt(options, activated);
+            }
+
+            return await RunAsync(options, activated is not null);
         });
         return command;
     }
@@ -98,7 +116,7 @@ internal static class EchoCommand
         }
     }
 
-    private static async Task<int> RunAsync(EchoServerOptions options)
+    private static async Task<int> RunAsync(EchoServerOptions options, bool activated)
     {
         // Registered before the server exists, so that a SIGHUP in between (a worker just started) is
         // not the default one, which ends the process.
@@ -129,7 +147,7 @@ internal static class EchoCommand
 
                 // The one line a script waits for: where we listen (with --port 0, the port chosen).
                 Console.WriteLine($"sockserv echo: serving {kind} on {BaseServer.Describe(server.ServerAddress)} " +
-                    $"(mode {options.Mode}{(options.Upper ? ", upper-case" : string.Empty)}{certificate}); Ctrl+C stops");
+                    $"(mode {options.Mode}{(options.Upper ? ", upper-case" : string.Empty)}{certificate}{(activated ? ", socket from systemd" : string.Empty)}); Ctrl+C stops");
                 return Task.CompletedTask;
             });
     }
