@@ -240,7 +240,15 @@ internal static class Cli
             // under the sync model the loop is inside a handler and returns only when that ends,
             // which is what closing (drain, then abort) brings about.
             var closing = Task.CompletedTask;
-            using (signals.Stop.Register(() => closing = Task.Run(() => serving(server).StopAsync(signals.Hurry))))
+            using (signals.Stop.Register(() =>
+            {
+                if (!ForkingModel.IsWorkerProcess)
+                {
+                    Systemd.NotifyStopping();
+                }
+
+                closing = Task.Run(() => serving(server).StopAsync(signals.Hurry));
+            }))
             {
                 try
                 {
@@ -248,6 +256,7 @@ internal static class Cli
                     if (!ForkingModel.IsWorkerProcess)
                     {
                         await announce(server);
+                        Systemd.NotifyReady();
                     }
 
                     await (serve is null ? serving(server).ServeForeverAsync(signals.Stop) : serve(server, signals.Stop));

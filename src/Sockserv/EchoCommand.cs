@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using SocketServer;
 using SocketServer.Echo;
@@ -30,6 +31,7 @@ internal static class EchoCommand
         var idleTimeout = NumberOptions.Seconds("--idle-timeout", "Close a connection silent this many seconds (0: never)", ServerOptions.DefaultIdleTimeout.TotalSeconds, 86_400, zeroAllowed: true);
         var verbose = new Option<bool>("--verbose", "-v") { Description = "Log each connection (debug level)" };
         var tls = new TlsServeOptions();
+        var proxy = new ProxyServeOptions();
 
         var command = new Command("echo", "Run an echo server: every message comes back (upper-cased with --upper). Ctrl+C stops it.");
         transport.AddTo(command);
@@ -45,6 +47,7 @@ internal static class EchoCommand
         command.Options.Add(idleTimeout);
         command.Options.Add(verbose);
         tls.AddTo(command, transport);
+        proxy.AddTo(command);
         command.SetAction(async (result, _) =>
         {
             if (result.GetValue(mode) == "async")
@@ -72,10 +75,28 @@ internal static class EchoCommand
                     DrainTimeout = TimeSpan.FromSeconds(result.GetValue(drain)),
                     IdleTimeout = result.GetValue(idleTimeout) is > 0 and var idle ? TimeSpan.FromSeconds(idle) : Timeout.InfiniteTimeSpan,
                     LoggerFactory = loggers,
+                    ProxyProtocol = proxy.Read(result),
                 },
                 Tls = tls.Read(result),
             };
-            return await RunAsync(options);
+
+            // Socket activation: under a systemd .socket unit the listening socket is systemd's, whatever the flags say.
+            Socket? activated;
+            try
+            {
+                activated = Systemd.TakeListeningSocket();
+            }
+            catch (InvalidOperationException e)
+            {
+                return Cli.Fail(e.Message);
+            }
+
+            if (activated is not null)
+            {
+                Systemd.Adopt(options, activated);
+            }
+
+            return await RunAsync(options, activated is not null);
         });
         return command;
     }
@@ -95,7 +116,7 @@ internal static class EchoCommand
         }
     }
 
-    private static async Task<int> RunAsync(EchoServerOptions options)
+    private static async Task<int> RunAsync(EchoServerOptions options, bool activated)
     {
         // Registered before the server exists, so that a SIGHUP in between (a worker just started) is
         // not the default one, which ends the process.
@@ -126,7 +147,7 @@ internal static class EchoCommand
 
                 // The one line a script waits for: where we listen (with --port 0, the port chosen).
                 Console.WriteLine($"sockserv echo: serving {kind} on {BaseServer.Describe(server.ServerAddress)} " +
-                    $"(mode {options.Mode}{(options.Upper ? ", upper-case" : string.Empty)}{certificate}); Ctrl+C stops");
+                    $"(mode {options.Mode}{(options.Upper ? ", upper-case" : string.Empty)}{certificate}{(activated ? ", socket from systemd" : string.Empty)}); Ctrl+C stops");
                 return Task.CompletedTask;
             });
     }

@@ -57,4 +57,10 @@ internal static partial class ServerLog
     [LoggerMessage(17, LogLevel.Information, "Closed {Client}: it sent nothing for {IdleTimeout} (IdleTimeout)")]
     public static partial void ClosedSilent(ILogger logger, string client, TimeSpan idleTimeout);
 
+    [LoggerMessage(18, LogLevel.Warning, "Closed {Client} over its PROXY header: {Reason}")]
+    public static partial void ProxyRefused(ILogger logger, string client, string reason);
+
+    [LoggerMessage(19, LogLevel.Debug, "Accepted a connection from {Client}{Via}")]
+    public static partial void Accepted(ILogger logger, string client, string via);
+
 }

@@ -13,6 +13,8 @@ namespace SocketServer.Internal;
 internal static unsafe partial class SocketCalls
 {
     private const int MsgNoSignal = 0x4000;
+    private const int MsgPeek = 0x2;
+    private const int MsgDontWait = 0x40;
     private const int Interrupted = 4; // EINTR
 
     public static bool IsSupported => OperatingSystem.IsLinux();
@@ -26,6 +28,13 @@ internal static unsafe partial class SocketCalls
     /// <summary>One <c>recv</c>: the bytes read (0 at the end of the stream), or the failure (<see cref="SocketError.WouldBlock"/> when none wait).</summary>
     public static SocketError Receive(SafeSocketHandle handle, Span<byte> buffer, out int received) =>
         Transfer(handle, ref MemoryMarshal.GetReference(buffer), buffer.Length, 0, &SysReceive, out received);
+
+    /// <summary>
+    /// One <c>recv</c> that never blocks, whatever the descriptor's mode (its flags stay as they are); with
+    /// <paramref name="peek"/> the bytes stay queued for the next read.
+    /// </summary>
+    public static SocketError ReceiveNoWait(SafeSocketHandle handle, Span<byte> buffer, bool peek, out int received) =>
+        Transfer(handle, ref MemoryMarshal.GetReference(buffer), buffer.Length, MsgDontWait | (peek ? MsgPeek : 0), &SysReceive, out received);
 
     /// <summary>One <c>send</c> (no SIGPIPE): the bytes the kernel took, or the failure (<see cref="SocketError.WouldBlock"/> when its buffer is full).</summary>
     public static SocketError Send(SafeSocketHandle handle, ReadOnlySpan<byte> buffer, out int sent) =>

@@ -92,6 +92,7 @@ public abstract partial class BaseServer
 
         // Connections that have said nothing yet are not in-flight work: close them now.
         Volatile.Read(ref _firstBytes)?.Dispose();
+        Volatile.Read(ref _proxyWaiter)?.Dispose();
 
         if (Model.WaitsOnClose)
         {

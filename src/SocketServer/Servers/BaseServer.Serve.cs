@@ -1,4 +1,5 @@
 using System.Net.Sockets;
+using Microsoft.Extensions.Logging;
 using SocketServer.Internal;
 using SocketServer.Tls;
 
@@ -451,6 +452,11 @@ public abstract partial class BaseServer
             ServerLog.Suppressed(Logger, silent, "Closed a silent connection", LogLimiter.DefaultInterval);
         }
 
+        if (_proxyLog.TakeSuppressedIfDue() is > 0 and var proxied)
+        {
+            ServerLog.Suppressed(Logger, proxied, "Closed a connection over its PROXY header", LogLimiter.DefaultInterval);
+        }
+
         Tls?.ReportSuppressed();
         ReportSuppressed();
     }
@@ -476,6 +482,20 @@ public abstract partial class BaseServer
             return;
         }
 
+        if (AwaitsProxyHeader(request))
+        {
+            return;
+        }
+
+        ContinueDispatch(request, counted: false);
+    }
+
+    /// <summary>
+    /// The rest of <see cref="Dispatch"/>, once the request's client is known (after its PROXY header, when the
+    /// server reads one: <paramref name="counted"/> then says it holds its place among the requests in flight).
+    /// </summary>
+    private void ContinueDispatch(Request request, bool counted)
+    {
         bool verified;
         try
         {
@@ -491,17 +511,30 @@ public abstract partial class BaseServer
         {
             ServerLog.NotVerified(Logger, request.ToString());
             ServerMetrics.RequestsRefused.Add(1, new KeyValuePair<string, object?>("reason", "verify"));
-            ShutdownRequestQuietly(request);
+            if (counted)
+            {
+                Abandon(request);
+            }
+            else
+            {
+                ShutdownRequestQuietly(request);
+            }
+
             return;
         }
 
-        if (!_inFlight.TryAdd(request, MaxConnections))
+        if (!counted && !_inFlight.TryAdd(request, MaxConnections))
         {
             Refuse(request, $"{MaxConnections} requests already in flight (MaxConnections)");
             return;
         }
 
         ServerMetrics.RequestsAccepted.Add(1);
+        if (Logger.IsEnabled(LogLevel.Debug) && request is StreamRequest accepted)
+        {
+            ServerLog.Accepted(Logger, accepted.ToString(), accepted.Proxy is { } header ? $" (PROXY v{header.Version} from {accepted.ProxyAddress})" : string.Empty);
+        }
+
         if (Model.WaitsForFirstBytes && request is StreamRequest stream)
         {
             if (!FirstBytesWaiter.IsSupported)

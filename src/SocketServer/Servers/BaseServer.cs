@@ -69,6 +69,32 @@ public abstract partial class BaseServer : IDisposable, IAsyncDisposable
                 nameof(options));
         }
 
+        if (options.ListeningSocket is { } listening)
+        {
+            var wanted = Kind == RequestKind.Stream ? SocketType.Stream : SocketType.Dgram;
+            if (listening.SocketType != wanted || listening.LocalEndPoint is null)
+            {
+                throw new ArgumentException(
+                    $"ServerOptions.ListeningSocket is a {listening.SocketType.ToString().ToLowerInvariant()} socket{(listening.LocalEndPoint is null ? " bound nowhere" : string.Empty)}, " +
+                    $"but {GetType().Name} needs a bound {wanted.ToString().ToLowerInvariant()} socket.",
+                    nameof(options));
+            }
+
+            ListeningSocket = listening;
+            ServerAddress = listening.LocalEndPoint;
+        }
+
+        if (options.ProxyProtocol is { } proxy)
+        {
+            if (Kind != RequestKind.Stream)
+            {
+                throw new ArgumentException($"ServerOptions.ProxyProtocol is set, but {GetType().Name} serves datagrams: the PROXY protocol is read from stream connections.", nameof(options));
+            }
+
+            proxy.Validate(unix: serverAddress is System.Net.Sockets.UnixDomainSocketEndPoint);
+            _proxy = proxy;
+        }
+
         if (handler.Kind is { } needed && needed != Kind)
         {
             throw new ArgumentException(
@@ -121,6 +147,9 @@ public abstract partial class BaseServer : IDisposable, IAsyncDisposable
             }
         }
     }
+
+    /// <summary>A socket bound already, which <see cref="ServerBind"/> takes instead of binding (<see cref="ServerOptions.ListeningSocket"/>).</summary>
+    private protected Socket? ListeningSocket { get; }
 
     /// <summary>What this server hands its handlers: connections or datagrams.</summary>
     public abstract RequestKind Kind { get; }

@@ -15,7 +15,8 @@ public abstract class Request : IDisposable
     protected Request(EndPoint clientAddress) => ClientAddress = clientAddress;
 
     /// <summary>The peer's address (Python's <c>client_address</c>).</summary>
-    public EndPoint ClientAddress { get; }
+    /// <remarks>Behind a load balancer that speaks the PROXY protocol (<see cref="ServerOptions.ProxyProtocol"/>), the client its header names.</remarks>
+    public EndPoint ClientAddress { get; internal set; }
 
     /// <summary>True once the server aborted this request (drain timeout passed at shutdown).</summary>
     public bool IsAborted => Volatile.Read(ref _aborted) != 0;

@@ -113,6 +113,22 @@ public sealed class ServerOptions
     /// </summary>
     public bool? TlsHandshakeOnConnect { get; set; }
 
+    /// <summary>
+    /// Read the PROXY protocol (v1 and v2) from the load balancers it trusts, and see the real client they name as
+    /// <see cref="Request.ClientAddress"/>. Null (the default): off. Stream servers only; Linux only. See
+    /// <see cref="Proxy.ProxyProtocolOptions"/> for what is refused.
+    /// </summary>
+    public Proxy.ProxyProtocolOptions? ProxyProtocol { get; set; }
+
+    /// <summary>
+    /// Serve on a socket that is bound (and, for streams, listening) already, instead of binding the server's
+    /// address: one systemd passed in socket activation (<c>LISTEN_FDS</c>), or one inherited some other way. The
+    /// server takes it over (it closes it at the end) and reports its address as <see cref="BaseServer.ServerAddress"/>;
+    /// a Unix socket file stays where it is, since the server did not make it. Its type must be the server's
+    /// (stream or datagram). Null (the default): the server binds its address.
+    /// </summary>
+    public System.Net.Sockets.Socket? ListeningSocket { get; set; }
+
     internal void Validate()
     {
         if (Tls is not null && TlsContext is not null)

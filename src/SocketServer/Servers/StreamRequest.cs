@@ -28,6 +28,35 @@ public sealed partial class StreamRequest : Request
     /// </summary>
     public Stream? Transport { get; internal set; }
 
+    /// <summary>
+    /// The PROXY protocol header the connection began with (<see cref="ServerOptions.ProxyProtocol"/>): the proxy's
+    /// own address is <see cref="ProxyAddress"/>, the client it names is <see cref="Request.ClientAddress"/>. Null
+    /// when the server reads no such headers.
+    /// </summary>
+    public Proxy.ProxyHeader? Proxy { get; private set; }
+
+    /// <summary>The address the connection really came from (the proxy's) when <see cref="Proxy"/> is set; otherwise <see cref="Request.ClientAddress"/>.</summary>
+    public EndPoint ProxyAddress => _proxyAddress ?? ClientAddress;
+
+    private EndPoint? _proxyAddress;
+
+    /// <summary>Where the PROXY header's deadline falls (Environment.TickCount64).</summary>
+    internal long ProxyDeadline { get; set; }
+
+    /// <summary>How many bytes of the PROXY header had arrived at the last look (0 before the first).</summary>
+    internal int ProxyBytesSeen { get; set; }
+
+    /// <summary>Takes the header's client as the request's (a health check's header, naming none, leaves the proxy's).</summary>
+    internal void Proxied(Proxy.ProxyHeader header)
+    {
+        Proxy = header;
+        _proxyAddress = ClientAddress;
+        if (header.Source is { } source)
+        {
+            ClientAddress = source;
+        }
+    }
+
     /// <inheritdoc />
     protected override void OnAbort() => Dispose(true);
 

@@ -52,6 +52,14 @@ public class TcpServer : BaseServer
             return; // A worker process: its master holds the socket.
         }
 
+        if (ListeningSocket is { } adopted)
+        {
+            // Bound by whoever passed it (systemd): nothing to bind, and no socket file of ours to remove later.
+            adopted.Blocking = true;
+            Socket = adopted;
+            return;
+        }
+
         var unixPath = ServerAddress is UnixDomainSocketEndPoint ? ServerAddress.ToString() : null;
         if (unixPath is not null)
         {
@@ -92,6 +100,11 @@ public class TcpServer : BaseServer
         }
 
         var socket = RequireSocket();
+        if (ListeningSocket is not null && socket.GetSocketOption(SocketOptionLevel.Socket, SocketOptionName.AcceptConnection) is int and not 0)
+        {
+            return; // listening already: the backlog its owner chose (systemd's Backlog=) stands
+        }
+
         socket.Listen(RequestQueueSize);
 
         // The listener stays blocking, as in Python: on Unix .NET hands a non-blocking listener's

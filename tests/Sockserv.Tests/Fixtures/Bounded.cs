@@ -6,4 +6,19 @@ public static class Bounded
     public static readonly TimeSpan Wait = TimeSpan.FromSeconds(30);
 
     public static int Millis => (int)Wait.TotalMilliseconds;
+
+    /// <summary>Polls <paramref name="condition"/> until it holds, or fails the test at the bound.</summary>
+    public static void WaitFor(Func<bool> condition, string what)
+    {
+        var deadline = DateTime.UtcNow + Wait;
+        while (!condition())
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"timed out waiting for {what}");
+            }
+
+            Thread.Sleep(10);
+        }
+    }
 }

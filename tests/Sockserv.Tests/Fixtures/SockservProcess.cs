@@ -134,6 +134,9 @@ public sealed partial class SockservProcess : IDisposable
     public static SockservProcess StartEchoUnder(string[] wrapper, params string[] arguments) =>
         WhenServing(new SockservProcess(["echo", .. arguments], wrapper: wrapper));
 
+    /// <summary>Starts sockserv with <paramref name="arguments"/> through <paramref name="wrapper"/> (systemd-socket-activate, say), without waiting for anything.</summary>
+    public static SockservProcess StartUnder(string[] wrapper, params string[] arguments) => new(arguments, wrapper: wrapper);
+
     /// <summary>Waits for <paramref name="process"/>'s "serving" line and returns it; kills it if the line never comes.</summary>
     public static SockservProcess WhenServing(SockservProcess process)
     {

@@ -8,7 +8,7 @@ using SocketServer;
 // forking-app <tcp|udp|unix|unixdgram> <host-or-path> [--async] [--blocking] [--max N] [--min N] [--per N] [--queue N]
 //             [--limit-ms N] [--hang-ms N] [--liveness-ms N] [--drain-ms N] [--no-block]
 //             [--max-requests N] [--max-memory-mb N] [--recycle-ms N] [--idle-ms N] [--no-wait]
-//             [--tls-state DIR | --tls-cert FILE --tls-key FILE]
+//             [--tls-state DIR | --tls-cert FILE --tls-key FILE] [--proxy-trust CIDR]
 // The master prints "serving <address> pid <pid>" once its workers are up; workers print nothing
 // to stdout. Logs go to stderr.
 var transport = args[0];
@@ -45,6 +45,7 @@ var serverOptions = new ServerOptions { LoggerFactory = logging };
 // TLS: the master makes (or loads) the certificate when it builds the server; each worker builds the same and loads it.
 if (options.TryGetValue("--tls-state", out var tlsState)) serverOptions.Tls = new SocketServer.Tls.TlsOptions { SelfSignedDirectory = tlsState };
 if (options.TryGetValue("--tls-cert", out var tlsCert)) serverOptions.Tls = new SocketServer.Tls.TlsOptions { CertificateFile = tlsCert, KeyFile = options.GetValueOrDefault("--tls-key") };
+if (options.TryGetValue("--proxy-trust", out var trusted)) serverOptions.ProxyProtocol = new SocketServer.Proxy.ProxyProtocolOptions { TrustedSources = { System.Net.IPNetwork.Parse(trusted) } };
 if (Number("--drain-ms") is { } drain) serverOptions.DrainTimeout = TimeSpan.FromMilliseconds(drain);
 if (Number("--idle-ms") is { } idle) serverOptions.IdleTimeout = TimeSpan.FromMilliseconds(idle);
 
@@ -91,7 +92,7 @@ await serving;
 return 0;
 
 /// <summary>
-/// Lines in, lines out: "pid" answers the worker's process id; "crash" calls FailFast; "throw"
+/// Lines in, lines out: "pid" answers the worker's process id; "client" the client address it sees; "crash" calls FailFast; "throw"
 /// throws on a thread of its own (an unhandled exception ends the process); "hang" never returns;
 /// "hold" waits for the client to close; "sleep N" sleeps N ms then answers "slept"; "hold-memory N"
 /// allocates N MiB, touches every page and keeps it for the life of the process, then answers
@@ -104,7 +105,7 @@ internal sealed class ProbeHandler : StreamRequestHandler
         string? line;
         while ((line = ReadLine()) is not null)
         {
-            var answer = Probe.Answer(line);
+            var answer = Probe.Answer(line, ClientAddress);
             if (answer is null)
             {
                 return;
@@ -141,7 +142,7 @@ internal sealed class AsyncProbeHandler : AsyncStreamRequestHandler
         string? line;
         while ((line = await reader.ReadLineAsync(cancellationToken)) is not null)
         {
-            var answer = Probe.Answer(line);
+            var answer = Probe.Answer(line, ClientAddress);
             if (answer is null)
             {
                 return;
@@ -156,7 +157,7 @@ internal sealed class DatagramProbeHandler : DatagramRequestHandler
 {
     protected override void Handle()
     {
-        var answer = Probe.Answer(Encoding.UTF8.GetString(Packet.Span));
+        var answer = Probe.Answer(Encoding.UTF8.GetString(Packet.Span), ClientAddress);
         if (answer is not null)
         {
             Reply(Encoding.UTF8.GetBytes(answer));
@@ -168,12 +169,14 @@ internal static class Probe
 {
     private static readonly List<byte[]> Held = [];
 
-    public static string? Answer(string line)
+    public static string? Answer(string line, System.Net.EndPoint client)
     {
         switch (line)
         {
             case "pid":
                 return Environment.ProcessId.ToString(CultureInfo.InvariantCulture);
+            case "client":
+                return client.ToString();
             case "crash":
                 Environment.FailFast("the test asked this worker to crash");
                 return null;

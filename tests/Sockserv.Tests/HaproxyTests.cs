@@ -1,0 +1,103 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using System.Text.RegularExpressions;
+using SocketServer.Testing;
+using Sockserv.Tests.Fixtures;
+
+namespace Sockserv.Tests;
+
+/// <summary>
+/// Two <c>sockserv echo</c> instances behind a real HAProxy that sends PROXY protocol v2 (issue 18's "running
+/// several"): both serve, each sees the real client's address rather than HAProxy's, HAProxy's health checks (v2
+/// LOCAL headers) are served quietly, and stopping one instance loses no new connection: HAProxy takes them to
+/// the other.
+/// </summary>
+public sealed class HaproxyTests : IDisposable
+{
+    private readonly TempDirectory _directory = new();
+
+    // HAProxy cannot bind port 0, so a small launcher binds it, prints the port, and hands the listening
+    // socket to HAProxy as descriptor 3 ("bind fd@3").
+    private const string Launcher = """
+        import os, socket, sys
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        s.listen(128)
+        if s.fileno() != 3:
+            os.dup2(s.fileno(), 3)
+        os.set_inheritable(3, True)
+        print(s.getsockname()[1], flush=True)
+        os.execv(sys.argv[1], [sys.argv[1], "-f", sys.argv[2], "-db"])
+        """;
+
+    public void Dispose() => _directory.Dispose();
+
+    private static string Ask(int port, string from, string message)
+    {
+        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { ReceiveTimeout = Bounded.Millis };
+        socket.Bind(new IPEndPoint(IPAddress.Parse(from), 0));
+        socket.Connect(IPAddress.Loopback, port);
+        socket.Send(Encoding.UTF8.GetBytes(message + "\n"));
+        return Peer.Receive(socket, message.Length + 1).TrimEnd('\n');
+    }
+
+    private static int AcceptedFrom(SockservProcess server, string client) =>
+        Regex.Matches(server.Stderr, $@"Accepted a connection from {Regex.Escape(client)}:\d+ \(PROXY v2 from 127\.0\.0\.1:\d+\)").Count;
+
+    [Fact]
+    public void Two_instances_behind_HAProxy_see_the_real_client_and_one_stopping_loses_no_connection()
+    {
+        var haproxy = PeerTools.Require("haproxy");
+        using var a = SockservProcess.StartEcho("--upper", "--port", "0", "--mode", "async", "--proxy-trust", "127.0.0.1", "-v");
+        using var b = SockservProcess.StartEcho("--upper", "--port", "0", "--mode", "eventloop", "--proxy-trust", "127.0.0.1", "-v");
+        var config = _directory.File("haproxy.cfg");
+        File.WriteAllText(config, $"""
+            global
+                maxconn 200
+            defaults
+                mode tcp
+                timeout connect 2s
+                timeout client 20s
+                timeout server 20s
+                retries 3
+                option redispatch
+            frontend front
+                bind fd@3
+                default_backend echo
+            backend echo
+                balance roundrobin
+                server a 127.0.0.1:{a.Port} send-proxy-v2 check inter 200ms fall 1 rise 1
+                server b 127.0.0.1:{b.Port} send-proxy-v2 check inter 200ms fall 1 rise 1
+
+            """);
+        using var proxy = PeerProcess.Start("/usr/bin/python3", "-c", Launcher, haproxy, config);
+        proxy.WaitForStdout("\n");
+        var port = int.Parse(proxy.Stdout.Trim(), System.Globalization.CultureInfo.InvariantCulture);
+
+        // Round robin: ten clients from 127.0.0.5, five on each instance, each logged with the client's own address.
+        for (var i = 0; i < 10; i++)
+        {
+            try
+            {
+                Assert.Equal($"HELLO {i}", Ask(port, "127.0.0.5", $"hello {i}"));
+            }
+            catch (SocketException e)
+            {
+                Assert.Fail($"client {i}: {e.Message}\nHAProxy said: {proxy.Stderr}");
+            }
+        }
+
+        Bounded.WaitFor(() => AcceptedFrom(a, "127.0.0.5") == 5 && AcceptedFrom(b, "127.0.0.5") == 5, "five clients on each instance, logged with the real address");
+        Assert.DoesNotContain("PROXY header", a.Stderr + b.Stderr, StringComparison.Ordinal); // health checks (v2 LOCAL) refused nowhere
+
+        // One instance stops: every new connection is still served, by the other.
+        a.StopsCleanlyOn(SockservProcess.SigTerm);
+        for (var i = 0; i < 10; i++)
+        {
+            Assert.Equal($"AFTER {i}", Ask(port, "127.0.0.6", $"after {i}"));
+        }
+
+        Bounded.WaitFor(() => AcceptedFrom(b, "127.0.0.6") == 10, "the other instance serving all ten");
+    }
+}
