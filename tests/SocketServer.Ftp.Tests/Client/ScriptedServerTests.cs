@@ -230,4 +230,85 @@ public sealed class ScriptedServerTests
         await server.SendAsync("226 done\r\n");
         Assert.Empty(await again);
     }
+
+    [Fact]
+    public async Task HASH_picks_SHA_256_with_OPTS_HASH_when_another_is_the_servers_choice()
+    {
+        await using var server = new ScriptedServer();
+        var (client, _) = await LoggedInAsync(server, null, "HASH SHA-1*;SHA-256;MD5", "RANG STREAM");
+        await using var _client = client;
+        using var timeout = Bounded.Token();
+        var hex = new string('a', 64);
+        var hash = client.GetHashAsync("f", 10, 20, timeout.Token);
+        await server.ExpectAsync("OPTS HASH SHA-256", "200 SHA-256");
+        await server.ExpectAsync("RANG 10 19", "350 Restarting at 10. Ending at 19.");
+        await server.ExpectAsync("HASH f", $"213 SHA-256 10-19 {hex} f");
+        var got = await hash;
+        Assert.Equal((FtpHashAlgorithm.Sha256, hex, 10L, 20L), (got!.Algorithm, got.Hex, got.Start, got.End));
+
+        // Chosen once: the next HASH goes straight.
+        var again = client.GetHashAsync("g", cancellationToken: timeout.Token);
+        await server.ExpectAsync("HASH g", $"213 SHA-256 0-5 {hex} g");
+        Assert.Equal(5, (await again)!.End);
+    }
+
+    [Fact]
+    public async Task Without_HASH_the_X_commands_are_tried_in_turn_and_remembered()
+    {
+        await using var server = new ScriptedServer();
+        var (client, _) = await LoggedInAsync(server, null, "SIZE");
+        await using var _client = client;
+        using var timeout = Bounded.Token();
+        var md5 = "0123456789abcdef0123456789abcdef";
+        var hash = client.GetHashAsync("f", cancellationToken: timeout.Token);
+        await server.ExpectAsync("XSHA256 f", "500 unknown");
+        await server.ExpectAsync("XSHA512 f", "502 not implemented");
+        await server.ExpectAsync("XSHA1 f", "500 unknown");
+        await server.ExpectAsync("XMD5 f", $"250 {md5}");
+        Assert.Equal((FtpHashAlgorithm.Md5, md5), ((await hash)!.Algorithm, (await hash)!.Hex));
+
+        var next = client.GetHashAsync("g", cancellationToken: timeout.Token);
+        await server.ExpectAsync("XMD5 g", $"213 g {md5}");
+        Assert.Equal(md5, (await next)!.Hex);
+        Assert.Null(await client.GetHashAsync("g", start: 5, cancellationToken: timeout.Token));
+    }
+
+    [Fact]
+    public async Task A_cancelled_download_reads_426_then_226_and_the_marker()
+    {
+        await using var server = new ScriptedServer();
+        var log = new ListLoggerFactory();
+        var options = server.Options;
+        options.LoggerFactory = log;
+        var (client, _) = await LoggedInAsync(server, options);
+        await using var _client = client;
+        using var timeout = Bounded.Token();
+        using var data = new TcpListener(IPAddress.Loopback, 0);
+        data.Start();
+        var port = ((IPEndPoint)data.LocalEndpoint).Port;
+        using var cancel = CancellationTokenSource.CreateLinkedTokenSource(timeout.Token);
+        var progress = new ProgressLog(p =>
+        {
+            if (p.Transferred > 0)
+            {
+                cancel.Cancel();
+            }
+        });
+
+        var download = client.DownloadAsync("big", new MemoryStream(), progress: progress, cancellationToken: cancel.Token);
+        await server.ExpectAsync("SIZE big", "213 100000");
+        await server.ExpectAsync("EPSV", $"229 Entering Extended Passive Mode (|||{port}|)");
+        using var accepted = await data.AcceptSocketAsync(timeout.Token);
+        await server.ExpectAsync("RETR big", "150 sending");
+        await accepted.SendAsync(new byte[1000], SocketFlags.None, timeout.Token);
+        Assert.Equal("ABOR", await server.ReceiveAsync());
+        Assert.Equal("PWD", await server.ReceiveAsync());
+        // RFC 959's pair for an aborted transfer, then the marker's reply.
+        await server.SendAsync("426 Connection closed; transfer aborted.\r\n226 Closing data connection.\r\n257 \"/\" is it\r\n");
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => download);
+
+        var pwd = client.GetWorkingDirectoryAsync(timeout.Token);
+        await server.ExpectAsync("PWD", "257 \"/next\"");
+        Assert.Equal("/next", await pwd);
+    }
 }
