@@ -374,3 +374,31 @@ public sealed class FtpClientIpv6Tests
         }
     }
 }
+
+public sealed class FtpClientConnectTests
+{
+    [Fact]
+    public async Task A_refused_connection_is_an_FtpException_naming_the_server()
+    {
+        // A port that was just free: nothing listens there now.
+        var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop();
+        using var timeout = Bounded.Token();
+        var refused = await Assert.ThrowsAsync<FtpException>(() => FtpClient.ConnectAsync(new FtpClientOptions { Port = port }, timeout.Token));
+        Assert.Contains($"cannot connect to 127.0.0.1:{port}", refused.Message, StringComparison.Ordinal);
+        Assert.IsType<SocketException>(refused.InnerException);
+    }
+
+    [Theory]
+    [InlineData(0, 1)]
+    [InlineData(65536, 1)]
+    [InlineData(21, 0)]
+    [InlineData(21, -1)]
+    public async Task Bad_options_are_refused_before_connecting(int port, int replySeconds)
+    {
+        var options = new FtpClientOptions { Port = port, ReplyTimeout = TimeSpan.FromSeconds(replySeconds) };
+        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => FtpClient.ConnectAsync(options, TestContext.Current.CancellationToken));
+    }
+}
