@@ -37,9 +37,27 @@ public sealed class FtpServer : IAsyncDisposable, IDisposable
         UserStore = options.UserStore!;
         Storage = options.Storage!;
         Defender = new LoginDefender(options.BanThreshold, options.BanWindow, options.BanDuration, options.TimeProvider);
+        RefusalLog = new OncePerInterval(options.TimeProvider, OncePerInterval.DefaultInterval, count => FtpLog.RefusedMore(logger, count, OncePerInterval.DefaultInterval.TotalSeconds));
+
+        // Past the descriptor limit, a session's PASV, data connection or file would fail mid-session (EMFILE): the
+        // limit is lowered to what the descriptors allow, and said so, as the core does for its own connections.
+        var fit = FtpServerOptions.SessionsTheDescriptorsAllow;
+        MaxConnections = Math.Min(options.MaxConnections, fit);
+        if (MaxConnections < options.MaxConnections)
+        {
+            FtpLog.OverDescriptorBudget(logger, options.MaxConnections, fit, FtpServerOptions.DescriptorsPerSession);
+        }
+
+        // The core accepts a few more, so that they hear 421 instead of a bare close; as many as its own budget allows.
+        var connections = MaxConnections + RefusalHeadroom;
+        if (fit != int.MaxValue)
+        {
+            connections = Math.Min(connections, Math.Max(MaxConnections, ServerOptions.DefaultMaxConnections));
+        }
+
         var serverOptions = new ServerOptions
         {
-            MaxConnections = options.MaxConnections + RefusalHeadroom,
+            MaxConnections = connections,
             DrainTimeout = options.DrainTimeout,
 
             // The session keeps its own idle and login timeouts: a control connection is rightly
@@ -78,6 +96,12 @@ public sealed class FtpServer : IAsyncDisposable, IDisposable
 
     internal LoginDefender Defender { get; }
 
+    /// <summary>Control connections at once: <see cref="FtpServerOptions.MaxConnections"/>, or fewer when the descriptor limit has no room for it.</summary>
+    internal int MaxConnections { get; }
+
+    /// <summary>Refused connections (limits, bans) are logged once per interval, with a count: a flood of them cannot flood the log.</summary>
+    internal OncePerInterval RefusalLog { get; }
+
     /// <summary>Control connections per client address.</summary>
     internal SessionCounter<IPAddress> Connections { get; } = new();
 
@@ -101,7 +125,13 @@ public sealed class FtpServer : IAsyncDisposable, IDisposable
     public Task ServeForeverAsync(CancellationToken cancellationToken = default) => Server.ServeForeverAsync(cancellationToken);
 
     /// <summary>Stops accepting, lets transfers run for the drain timeout, then aborts what is left.</summary>
-    public ValueTask DisposeAsync() => Server.DisposeAsync();
+    public async ValueTask DisposeAsync()
+    {
+        await Server.DisposeAsync().ConfigureAwait(false);
+
+        // The count of refusals not yet logged, logged now.
+        RefusalLog.Dispose();
+    }
 
     /// <inheritdoc />
     public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();

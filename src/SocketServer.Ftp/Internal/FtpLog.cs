@@ -49,4 +49,10 @@ internal static partial class FtpLog
 
     [LoggerMessage(314, LogLevel.Error, "Transfer {Kind} {Path} failed")]
     public static partial void TransferFailed(ILogger logger, string kind, string path, Exception exception);
+
+    [LoggerMessage(330, LogLevel.Information, "Refused {Count} more connections in the last {Seconds:0} s (limits or bans; logged once per interval)")]
+    public static partial void RefusedMore(ILogger logger, int count, double seconds);
+
+    [LoggerMessage(331, LogLevel.Warning, "MaxConnections {MaxConnections} is more than the {Fit} sessions the descriptor limit leaves room for ({PerSession} descriptors each): serving at most {Fit} at once (raise the limit with ulimit -n for more)")]
+    public static partial void OverDescriptorBudget(ILogger logger, int maxConnections, int fit, int perSession);
 }
