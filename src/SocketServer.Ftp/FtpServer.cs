@@ -39,18 +39,34 @@ public sealed class FtpServer : IAsyncDisposable, IDisposable
         Defender = new LoginDefender(options.BanThreshold, options.BanWindow, options.BanDuration, options.TimeProvider);
         RefusalLog = new OncePerInterval(options.TimeProvider, OncePerInterval.DefaultInterval, count => FtpLog.RefusedMore(logger, count, OncePerInterval.DefaultInterval.TotalSeconds));
 
-        // Past the descriptor limit, a session's PASV, data connection or file would fail mid-session (EMFILE): the
-        // limit is lowered to what the descriptors allow, and said so, as the core does for its own connections.
-        var fit = FtpServerOptions.SessionsTheDescriptorsAllow;
-        MaxConnections = Math.Min(options.MaxConnections, fit);
-        if (MaxConnections < options.MaxConnections)
+        // Past the descriptor limit, a session's PASV, data connection or file would fail mid-session (EMFILE), and the
+        // runtime itself fails when it cannot load an assembly ("Out of memory."): so the sessions are fitted to the
+        // room the limit leaves beside what this process holds, and a limit with no room at all is an error now
+        // rather than a crash at the first connection.
+        var room = DescriptorRoom.Measure();
+        if (room is { Sessions: < 1 } none)
         {
-            FtpLog.OverDescriptorBudget(logger, options.MaxConnections, fit, FtpServerOptions.DescriptorsPerSession);
+            throw new SocketServerException(
+                $"the descriptor limit ({none.Limit}) leaves no room for an FTP session: this process holds {none.InUse} descriptors already, " +
+                $"keeps {DescriptorRoom.Headroom} in reserve, and a session needs up to {FtpServerOptions.DescriptorsPerSession}; raise it (ulimit -n 1024, or LimitNOFILE= for a systemd service).");
         }
 
-        // The core accepts a few more, so that they hear 421 instead of a bare close; as many as its own budget allows.
-        var connections = MaxConnections + RefusalHeadroom;
-        if (fit != int.MaxValue)
+        MaxConnections = Math.Min(options.MaxConnections, room?.Sessions ?? int.MaxValue);
+        if (room is { } fitted && MaxConnections < options.MaxConnections)
+        {
+            if (options.MaxConnections == FtpServerOptions.DefaultMaxConnections)
+            {
+                FtpLog.FittedToDescriptors(logger, options.MaxConnections, MaxConnections, fitted.Limit, fitted.InUse);
+            }
+            else
+            {
+                FtpLog.OverDescriptorBudget(logger, options.MaxConnections, MaxConnections, fitted.Limit, fitted.InUse);
+            }
+        }
+
+        // The core accepts a few more, so that they hear 421 instead of a bare close: as many as the room has left.
+        var connections = MaxConnections + (room is { } left ? Math.Min(RefusalHeadroom, left.LeftOver + (DescriptorRoom.Headroom / 4)) : RefusalHeadroom);
+        if (ServerOptions.DefaultMaxConnections < DescriptorRoom.CoreConnectionCap)
         {
             connections = Math.Min(connections, Math.Max(MaxConnections, ServerOptions.DefaultMaxConnections));
         }
@@ -76,7 +92,7 @@ public sealed class FtpServer : IAsyncDisposable, IDisposable
             throw;
         }
 
-        FtpLog.Listening(logger, BaseServer.Describe(Server.ServerAddress), model.Name);
+        FtpLog.Listening(logger, BaseServer.Describe(Server.ServerAddress), model.Name, MaxConnections);
     }
 
     /// <summary>The options the server runs with.</summary>

@@ -50,38 +50,23 @@ public sealed class FtpServerOptions
     public IPAddress? MasqueradeAddress { get; set; }
 
     /// <summary>
-    /// The descriptors one session may hold at once: its control connection and, during a transfer, a passive
-    /// listener or the data connection, and the file (twice for a RETR sent with <c>sendfile</c>).
+    /// The descriptors one session may hold at once: its control connection and its home directory, and during a
+    /// transfer a passive listener or the data connection, and two more: the file and its directory for an upload,
+    /// the file twice for a RETR sent with <c>sendfile</c>.
     /// </summary>
-    public const int DescriptorsPerSession = 4;
+    public const int DescriptorsPerSession = 5;
+
+    /// <summary>The default <see cref="MaxConnections"/>: 256.</summary>
+    public const int DefaultMaxConnections = 256;
 
     /// <summary>
     /// Control connections at once; more are answered 421 and closed. Default <see cref="DefaultMaxConnections"/>.
-    /// A value the process's descriptor limit has no room for is lowered to what it has, with a warning.
+    /// When the process's descriptor limit (RLIMIT_NOFILE, whose soft limit the server raises to the hard one) has
+    /// no room for this many sessions of <see cref="DescriptorsPerSession"/> beside what the process holds already,
+    /// the server serves as many as it has room for, and says so at start: past the limit a session's PASV, data
+    /// connection or file would fail in the middle of its work.
     /// </summary>
     public int MaxConnections { get; set; } = DefaultMaxConnections;
-
-    /// <summary>
-    /// The default <see cref="MaxConnections"/>: 256, or fewer when the descriptor limit (RLIMIT_NOFILE, whose soft
-    /// limit the server raises to the hard one) would run out first: what the core leaves for connections
-    /// (<see cref="ServerOptions.DefaultMaxConnections"/>) over <see cref="DescriptorsPerSession"/>, at least 1.
-    /// Under <c>ulimit -n 1024</c> that is 192. A server that ran out of descriptors mid-session would fail that
-    /// session's transfers; within the limit, the connection over it hears 421.
-    /// </summary>
-    public static int DefaultMaxConnections => Math.Min(256, SessionsTheDescriptorsAllow);
-
-    /// <summary>The sessions the descriptor limit leaves room for; int.MaxValue when that is more than the core counts (10,000 connections).</summary>
-    internal static int SessionsTheDescriptorsAllow
-    {
-        get
-        {
-            var connections = ServerOptions.DefaultMaxConnections;
-            return connections >= CoreConnectionCap ? int.MaxValue : Math.Max(1, connections / DescriptorsPerSession);
-        }
-    }
-
-    /// <summary>Where <see cref="ServerOptions.DefaultMaxConnections"/> stops counting.</summary>
-    internal const int CoreConnectionCap = 10_000;
 
     /// <summary>Control connections at once from one address; more are answered 421 and closed. Default 16.</summary>
     public int MaxConnectionsPerAddress { get; set; } = 16;

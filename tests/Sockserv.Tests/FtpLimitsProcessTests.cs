@@ -29,19 +29,37 @@ public sealed partial class FtpLimitsProcessTests : IDisposable
 
     private static string Password(SockservProcess server) => AdminLine().Match(server.Stdout).Groups["password"].Value;
 
+    [Fact]
+    public void A_descriptor_limit_with_no_room_for_a_session_is_a_clear_error_at_start()
+    {
+        // The runtime keeps two descriptors for each assembly it loads: `ftp serve` holds over a hundred before its
+        // first connection, so 128 leaves nothing for sessions. It used to start, then die at the first connection
+        // ("Could not load file or assembly", then "Out of memory."). Now it says so, in one line, and exits 1.
+        using var process = SockservProcess.StartUnder(["prlimit", "--nofile=128:128", "--"],
+            ["ftp", "serve", "--port", "0", "--state-dir", _directory.File("state"), "--root", _directory.File("data")]);
+        process.Input.Close();
+        process.WaitForExit();
+        Assert.Equal(1, process.ExitCode);
+        Assert.Matches(@"^sockserv: error: the descriptor limit \(128\) leaves no room for an FTP session: this process holds \d+ descriptors already.*raise it", process.Stderr.Split('\n').Last(l => l.Length > 0));
+        Assert.DoesNotContain("   at ", process.Stderr);
+        Assert.DoesNotContain("Out of memory", process.Stderr);
+    }
+
     [Theory]
     [InlineData("async")]
     [InlineData("eventloop")]
     public void A_flood_past_a_low_descriptor_limit_is_refused_cleanly_and_a_real_client_is_served_after(string mode)
     {
         var python = Peer.Require("python3");
-        using var server = Serve(128, "--mode", mode);
+        using var server = Serve(256, "--mode", mode, "--max-per-ip", "1000");
+        var sessions = Sessions(server);
+        Assert.InRange(sessions, 1, 40);
         var flood = new List<Socket>();
         var answers = new Dictionary<string, int>();
         try
         {
-            // Three times the descriptor limit: the kernel completes them all into the listen backlog.
-            for (var i = 0; i < 384; i++)
+            // Far past the descriptor limit (within the listen backlog, 512, so that every connect completes).
+            for (var i = 0; i < 450; i++)
             {
                 flood.Add(Connect(server.Port));
             }
@@ -54,7 +72,7 @@ public sealed partial class FtpLimitsProcessTests : IDisposable
             }
 
             Assert.True(answers.Keys.All(a => a is "220" or "421" or "closed"), string.Join(", ", answers) + "\n" + server.Stderr);
-            Assert.True(answers.GetValueOrDefault("421") + answers.GetValueOrDefault("closed") > 0, string.Join(", ", answers));
+            Assert.Equal(sessions, answers.GetValueOrDefault("220"));
             Assert.False(server.HasExited, server.Stderr);
         }
         finally
@@ -85,7 +103,7 @@ public sealed partial class FtpLimitsProcessTests : IDisposable
         Assert.True(code == 0, $"{stdout} {stderr}\nserver: {server.Stderr}");
         Assert.StartsWith("221", stdout);
 
-        // No log flood: the refusals are logged once per interval with a count, and nothing failed.
+        // No log flood: refusals are logged once per interval with a count, and nothing failed.
         var lines = server.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.InRange(lines.Count(l => l.Contains("Refused", StringComparison.Ordinal)), 1, 8);
         Assert.True(lines.Length < 60, $"{lines.Length} log lines:\n{server.Stderr}");
@@ -97,20 +115,23 @@ public sealed partial class FtpLimitsProcessTests : IDisposable
     [Fact]
     public void The_default_connection_limit_fits_the_descriptor_limit()
     {
-        // Under 1,024 descriptors the core leaves 768 for connections (a quarter kept for the runtime and files):
-        // 192 sessions of 4 descriptors (control, listener or data connection, the file twice for sendfile).
+        // Under 1,024 descriptors there is room for about 170 sessions of 5 (control, home, listener or data
+        // connection, two for the file) beside what the process holds: the default 256 is lowered to that, and said so.
         using (var server = Serve(1024, "--max-per-ip", "1000"))
         {
+            var sessions = Sessions(server);
+            Assert.InRange(sessions, 100, 190);
+            Assert.Contains($"At most {sessions} sessions at once, not the default 256", server.Stderr);
             var flood = new List<Socket>();
             try
             {
-                for (var i = 0; i < 230; i++)
+                for (var i = 0; i < sessions + 40; i++)
                 {
                     flood.Add(Connect(server.Port));
                 }
 
                 var answers = flood.Select(FirstAnswer).ToList();
-                Assert.Equal(192, answers.Count(a => a == "220"));
+                Assert.Equal(sessions, answers.Count(a => a == "220"));
                 Assert.Contains("421", answers);
                 Assert.True(answers.All(a => a is "220" or "421" or "closed"), string.Join(", ", answers.Distinct()));
             }
@@ -122,16 +143,26 @@ public sealed partial class FtpLimitsProcessTests : IDisposable
                 }
             }
 
-            Assert.DoesNotContain("descriptor limit", server.Stderr);
+            Assert.DoesNotContain("is more than the", server.Stderr);
             Assert.InRange(Regex.Count(server.Stderr, "Refused"), 1, 4);
             server.StopsCleanlyOn(SockservProcess.SigTerm);
         }
 
-        // Asked for more than that, it says so and serves what fits.
+        // Asked for more than that, it warns and serves what fits.
         using var more = Serve(1024, "--max-connections", "1000");
-        more.WaitForStderr(new Regex("MaxConnections 1000 is more than the 192 sessions the descriptor limit leaves room for"), "the warning");
+        more.WaitForStderr(new Regex(@"warn: .*MaxConnections 1000 is more than the \d+ sessions the descriptor limit \(1024\) leaves room for"), "the warning");
         more.StopsCleanlyOn(SockservProcess.SigTerm);
     }
+
+    /// <summary>The sessions the server says it serves at most (its listening line).</summary>
+    private static int Sessions(SockservProcess server)
+    {
+        server.WaitForStderr(SessionsLine(), "the listening line");
+        return int.Parse(SessionsLine().Match(server.Stderr).Groups["n"].Value, CultureInfo.InvariantCulture);
+    }
+
+    [GeneratedRegex(@"FTP server listening on \S+ \(\w+, at most (?<n>\d+) sessions\)")]
+    private static partial Regex SessionsLine();
 
     [Fact]
     public void Sigterm_lets_transfers_run_for_the_drain_timeout_then_aborts_the_rest_and_leaves_no_temporary_file()
