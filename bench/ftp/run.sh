@@ -146,7 +146,7 @@ ssl_ciphers=HIGH
 force_local_logins_ssl=NO
 force_local_data_ssl=NO
 EOF
-VSFTPD_VERSION=$("$VSFTPD" -v 0>&- 2>&1 | sed -n 's/.*version \([0-9.]*\).*/\1/p' | head -1)
+VSFTPD_VERSION=$(dpkg-query -W -f '${Version}' vsftpd 2>/dev/null || "$VSFTPD" -v 0>&- 2>&1 | sed -n 's/.*version \([0-9.]*\).*/\1/p' | head -1)
 PYFTPDLIB_VERSION=$(/usr/bin/python3 -c 'import pyftpdlib; print(pyftpdlib.__ver__)')
 
 # name | command (PORT is replaced) | home | how the password reaches it
@@ -250,7 +250,7 @@ measure_server() { # name command home round
         seconds=$(awk '{ print $2 }' <<<"$line")
         if [[ $line == *"errors=0"* ]]; then
             cpu=$(sed -n 's/.*cpu=\([0-9.]*\).*/\1/p' <<<"$line")
-            record "$name" "$CLIENTS logins, $burst" "$round" "$seconds" "loader_cpu=$(awk -v c="$cpu" -v s="$seconds" 'BEGIN { printf "%.2f", s > 0 ? c / s : 0 }')"
+            record "$name" "$CLIENTS logins, $burst" "$round" "$seconds" "loader_cpu=$(awk -v c="$cpu" -v s="$seconds" 'BEGIN { printf "%.2f", (s > 0 ? c / s : 0) }')"
         else
             record "$name" "$CLIENTS logins, $burst" "$round" "failed" "$line $(tail -3 "$WORK/load.err" | tr '\n' ' ')"
         fi
@@ -300,7 +300,7 @@ measure_server() { # name command home round
     seconds=$(awk '{ print $2 }' <<<"$line")
     if [[ $line == *"errors=0"* && $line == *"bytes=$((CLIENTS * SMALL_BYTES)) "* ]]; then
         cpu=$(sed -n 's/.*cpu=\([0-9.]*\).*/\1/p' <<<"$line")
-        record "$name" "$CLIENTS × RETR $SMALL_MIB MiB" "$round" "$seconds" "loader_cpu=$(awk -v c="$cpu" -v s="$seconds" 'BEGIN { printf "%.2f", s > 0 ? c / s : 0 }')"
+        record "$name" "$CLIENTS × RETR $SMALL_MIB MiB" "$round" "$seconds" "loader_cpu=$(awk -v c="$cpu" -v s="$seconds" 'BEGIN { printf "%.2f", (s > 0 ? c / s : 0) }')"
     else
         record "$name" "$CLIENTS × RETR $SMALL_MIB MiB" "$round" "failed" "$line $(tail -3 "$WORK/load.err" | tr '\n' ' ')"
     fi

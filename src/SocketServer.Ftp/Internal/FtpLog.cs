@@ -50,12 +50,12 @@ internal static partial class FtpLog
     [LoggerMessage(314, LogLevel.Error, "Transfer {Kind} {Path} failed")]
     public static partial void TransferFailed(ILogger logger, string kind, string path, Exception exception);
 
-    [LoggerMessage(330, LogLevel.Information, "Refused {Count} more connections in the last {Seconds:0} s (limits or bans; logged once per interval)")]
+    [LoggerMessage(340, LogLevel.Information, "Refused {Count} more connections in the last {Seconds:0} s (limits or bans; logged once per interval)")]
     public static partial void RefusedMore(ILogger logger, int count, double seconds);
 
-    [LoggerMessage(331, LogLevel.Warning, "MaxConnections {MaxConnections} is more than the {Fit} sessions the descriptor limit ({Limit}) leaves room for beside the {InUse} descriptors this process holds: serving at most {Fit} at once (raise the limit with ulimit -n for more)")]
+    [LoggerMessage(341, LogLevel.Warning, "MaxConnections {MaxConnections} is more than the {Fit} sessions the descriptor limit ({Limit}) leaves room for beside the {InUse} descriptors this process holds: serving at most {Fit} at once (raise the limit with ulimit -n for more)")]
     public static partial void OverDescriptorBudget(ILogger logger, int maxConnections, int fit, long limit, int inUse);
 
-    [LoggerMessage(332, LogLevel.Information, "At most {Fit} sessions at once, not the default {MaxConnections}: that is what the descriptor limit ({Limit}) leaves room for beside the {InUse} descriptors this process holds")]
+    [LoggerMessage(342, LogLevel.Information, "At most {Fit} sessions at once, not the default {MaxConnections}: that is what the descriptor limit ({Limit}) leaves room for beside the {InUse} descriptors this process holds")]
     public static partial void FittedToDescriptors(ILogger logger, int maxConnections, int fit, long limit, int inUse);
 }

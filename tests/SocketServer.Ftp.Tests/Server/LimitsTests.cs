@@ -214,6 +214,6 @@ public sealed partial class LimitsTests
         Assert.Equal(flood, logged + counted);
     }
 
-    [GeneratedRegex(@"^Information 330 Refused (?<count>\d+) more connections in the last 10 s")]
+    [GeneratedRegex(@"^Information 340 Refused (?<count>\d+) more connections in the last 10 s")]
     private static partial Regex RefusedMore();
 }
