@@ -59,6 +59,8 @@ def text(server, shape, unit):
     failed = len(entries) - len(values)
     if failed:
         out += f", failed in {failed} of {len(entries)} rounds"
+    if "ftplib" in notes(server, shape, "client"):
+        out += " (ftplib)"
     if shape == MANY:
         out += f", {int(clients) * int(small) * 1.048576 / statistics.median(values):,.0f} MB/s"
     return out
@@ -90,13 +92,17 @@ for server in servers:
 lines.append("")
 
 # How each server was set up, as far as this run can tell.
-tls_seen = {s: sorted(set(t.replace("_", " ") for t in notes(s, TRETR, "tls"))) for s in servers}
-setup = []
+tls_seen = {s: sorted(set(t.replace("_", " ") for t in notes(s, TRETR, "tls") + notes(s, TSTOR, "tls"))) for s in servers}
+setup, fallback = [], []
 for server in servers:
-    if tls_seen[server]:
-        setup.append(f"{server}: {', '.join(tls_seen[server])}")
+    for seen in tls_seen[server]:
+        (fallback if seen.startswith("curl failed") else setup).append(f"{server}: {seen.replace('curl failed: ', '')}")
 if setup:
-    lines.append("TLS as negotiated with curl: " + "; ".join(setup) + ".")
+    lines.append("TLS as negotiated with curl: " + "; ".join(sorted(set(setup))) + ".")
+if fallback:
+    lines.append("*(ftplib)*: curl fails against this server over TLS, so Python's ftplib (`FTP_TLS`, 256 KiB blocks, "
+                 "`bench/ftp/ftplib_big.py`) is the client there; what curl said: " + "; ".join(sorted(set(fallback))) + ".")
+if setup or fallback:
     lines.append("")
 lines.append(
     f"Logins check a password in every server: sockserv against its SQLite store (PBKDF2-HMAC-SHA256, 600,000 "

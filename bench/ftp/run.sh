@@ -200,21 +200,32 @@ ftpload() { # mode n [path]
     FTPLOAD_PASSWORD=$PASSWORD TIMEOUT=600 taskset -c 1 "$WORK/ftpload" 127.0.0.1 "$PORT" "$BENCH_USER" "$@"
 }
 
-# One curl transfer of the big file: prints "MB/s cpu-share" or "failed: why".
-curl_big() { # retr|stor tls(0|1) home
-    local direction=$1 tls=$2 home=$3 url="ftp://127.0.0.1:$PORT/" args=(--silent --show-error --netrc-file "$WORK/netrc" --max-time 900)
-    [[ $tls == 1 ]] && args+=(--ssl-reqd --insecure)
-    if [[ $direction == retr ]]; then args+=(-o /dev/null "${url}big.bin"); else args+=(-T "$WORK/data/big.bin" "${url}up.bin"); fi
-    local out code=0
-    out=$( { TIMEFORMAT='%R %U %S'; time taskset -c 1 curl "${args[@]}" -w '%{size_download} %{size_upload} %{time_pretransfer} %{time_total}' 2>"$WORK/curl.err"; } 2>"$WORK/curl.time" ) || code=$?
-    if [[ $code -ne 0 ]]; then
-        echo "failed: curl exit $code, $(head -c 200 "$WORK/curl.err" | tr '\n' ' ')"
-        return
+# One transfer of the big file: prints "MB/s cpu=SHARE" or "failed: why". The client is curl, or Python's ftplib
+# (bench/ftp/ftplib_big.py) for a server that takes AUTH TLS but fails with curl.
+big_transfer() { # retr|stor tls(0|1) home client(curl|ftplib)
+    local direction=$1 tls=$2 home=$3 client=$4 url="ftp://127.0.0.1:$PORT/" code=0 out bytes seconds share
+    if [[ $client == ftplib ]]; then
+        local args=("$PORT" "$BENCH_USER" "$direction")
+        if [[ $direction == retr ]]; then args+=(/big.bin); else args+=(/up.bin "$WORK/data/big.bin"); fi
+        out=$(FTPLOAD_PASSWORD=$PASSWORD taskset -c 1 /usr/bin/python3 bench/ftp/ftplib_big.py "${args[@]}" 2>"$WORK/curl.err") || code=$?
+        if [[ $code -ne 0 ]]; then echo "failed: ftplib exit $code, $(tail -1 "$WORK/curl.err")"; return; fi
+        read -r bytes seconds share <<<"$out"
+    else
+        local args=(--silent --show-error --netrc-file "$WORK/netrc" --max-time 900)
+        [[ $tls == 1 ]] && args+=(--ssl-reqd --insecure)
+        if [[ $direction == retr ]]; then args+=(-o /dev/null "${url}big.bin"); else args+=(-T "$WORK/data/big.bin" "${url}up.bin"); fi
+        out=$( { TIMEFORMAT='%R %U %S'; time taskset -c 1 curl "${args[@]}" -w '%{size_download} %{size_upload} %{time_pretransfer} %{time_total}' 2>"$WORK/curl.err"; } 2>"$WORK/curl.time" ) || code=$?
+        if [[ $code -ne 0 ]]; then
+            echo "failed: curl exit $code, $(head -c 200 "$WORK/curl.err" | tr '\n' ' ')"
+            return
+        fi
+        local size_down size_up pre total wall user sys
+        read -r size_down size_up pre total <<<"$out"
+        read -r wall user sys <"$WORK/curl.time"
+        bytes=$([[ $direction == retr ]] && echo "${size_down%.*}" || echo "${size_up%.*}")
+        seconds=$(awk -v t="$total" -v p="$pre" 'BEGIN { print t - p }')
+        share=$(awk -v w="$wall" -v u="$user" -v s="$sys" 'BEGIN { printf "%.2f", (u + s) / w }')
     fi
-    local size_down size_up pre total wall user sys bytes
-    read -r size_down size_up pre total <<<"$out"
-    read -r wall user sys <"$WORK/curl.time"
-    bytes=$([[ $direction == retr ]] && echo "${size_down%.*}" || echo "${size_up%.*}")
     if [[ $direction == stor ]]; then
         local stored
         stored=$(stat -c %s "$home/up.bin" 2>/dev/null || echo 0)
@@ -222,19 +233,21 @@ curl_big() { # retr|stor tls(0|1) home
         if [[ $stored -ne $BIG_BYTES ]]; then echo "failed: $stored of $BIG_BYTES bytes stored"; return; fi
     fi
     if [[ $bytes -ne $BIG_BYTES ]]; then echo "failed: $bytes of $BIG_BYTES bytes moved"; return; fi
-    awk -v b="$bytes" -v pre="$pre" -v t="$total" -v w="$wall" -v u="$user" -v s="$sys" \
-        'BEGIN { printf "%.1f cpu=%.2f\n", b / (t - pre) / 1e6, (u + s) / w }'
+    awk -v b="$bytes" -v t="$seconds" -v c="$share" 'BEGIN { printf "%.1f cpu=%s\n", b / t / 1e6, c }'
 }
 
-# Does the server take AUTH TLS? Prints the protocol and cipher curl negotiated, or "refused: why".
+# Does the server take AUTH TLS, and does curl get through? Prints "curl PROTOCOL" (what curl negotiated),
+# "ftplib: why curl failed" (AUTH TLS taken, curl failed later), or "refused: why".
 tls_probe() {
     local code=0
     taskset -c 1 curl --silent --show-error --verbose --netrc-file "$WORK/netrc" --ssl-reqd --insecure --max-time 30 \
         -o /dev/null "ftp://127.0.0.1:$PORT/" 2>"$WORK/tls.err" || code=$?
     if [[ $code -eq 0 ]]; then
-        sed -n 's/.*SSL connection using \(.*\)$/\1/p' "$WORK/tls.err" | head -1
+        echo "curl $(sed -n 's/.*SSL connection using \(.*\)$/\1/p' "$WORK/tls.err" | head -1)"
     elif [[ $code -eq 64 ]]; then
         echo "refused: the server does not offer AUTH TLS ($(grep -m1 -E '^< (5|4)[0-9][0-9]' "$WORK/tls.err" | cut -c3- | tr -d '\r'))"
+    elif grep -q '^< 234' "$WORK/tls.err"; then
+        echo "ftplib: curl fails against it (exit $code, $(grep -m1 -E 'curl: |Connection reset|SSL_connect' "$WORK/tls.err" | sed 's/^\* //' | tr -d '\r'))"
     else
         echo "refused: curl exit $code, $(grep -m1 'curl:' "$WORK/tls.err" | tr -d '\r')"
     fi
@@ -277,7 +290,7 @@ measure_server() { # name command home round
 
     # The big file, plain.
     for direction in retr stor; do
-        line=$(curl_big "$direction" 0 "$home")
+        line=$(big_transfer "$direction" 0 "$home" curl)
         if [[ $line == failed* ]]; then record "$name" "${direction^^} ${BIG_MIB} MiB" "$round" "failed" "$line"
         else record "$name" "${direction^^} ${BIG_MIB} MiB" "$round" "${line%% *}" "client_${line#* }"; fi
     done
@@ -290,9 +303,12 @@ measure_server() { # name command home round
             record "$name" "TLS ${direction^^} ${BIG_MIB} MiB" "$round" "skipped" "$tls"
             continue
         fi
-        line=$(curl_big "$direction" 1 "$home")
+        local client=${tls%% *} negotiated=${tls#* }
+        client=${client%:}
+        [[ $client == ftplib ]] && negotiated="curl_failed:_${negotiated// /_}"
+        line=$(big_transfer "$direction" 1 "$home" "$client")
         if [[ $line == failed* ]]; then record "$name" "TLS ${direction^^} ${BIG_MIB} MiB" "$round" "failed" "$line ($tls)"
-        else record "$name" "TLS ${direction^^} ${BIG_MIB} MiB" "$round" "${line%% *}" "client_${line#* } tls=${tls// /_}"; fi
+        else record "$name" "TLS ${direction^^} ${BIG_MIB} MiB" "$round" "${line%% *}" "client_${line#* } client=$client tls=${negotiated// /_}"; fi
     done
 
     # Many clients, each RETR of the small file at once.
