@@ -110,8 +110,8 @@ lines.append(
     f"vsftpd through PAM against /etc/shadow ({hash_method}, the system's default method; no cache, so every login "
     f"hashes, in a process of its own); pyftpdlib's default DummyAuthorizer, which compares plain-text passwords. "
     f"sockserv runs with `--max-connections 1000 --max-per-ip 1000 --max-sessions-per-user 1000` (its defaults, "
-    f"256 in all and 16 per address and per user, would refuse these clients); vsftpd and pyftpdlib allow {clients} "
-    f"from one address by default. sockserv and pyftpdlib log a line per login and transfer (to a file); vsftpd's "
+    f"256 in all and 16 per address and per user, would refuse these clients), vsftpd with `max_per_ip=0 max_clients=0` "
+    f"(its default allows 50 per address); pyftpdlib allows {clients} from one address by default. sockserv and pyftpdlib log a line per login and transfer (to a file); vsftpd's "
     f"default logs nothing."
 )
 lines.append("")

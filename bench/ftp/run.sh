@@ -145,6 +145,9 @@ rsa_private_key_file=$KEY
 ssl_ciphers=HIGH
 force_local_logins_ssl=NO
 force_local_data_ssl=NO
+# Its default, 50 sessions per address, would refuse these clients, who all come from 127.0.0.1.
+max_per_ip=0
+max_clients=0
 EOF
 VSFTPD_VERSION=$(dpkg-query -W -f '${Version}' vsftpd 2>/dev/null || "$VSFTPD" -v 0>&- 2>&1 | sed -n 's/.*version \([0-9.]*\).*/\1/p' | head -1)
 PYFTPDLIB_VERSION=$(/usr/bin/python3 -c 'import pyftpdlib; print(pyftpdlib.__ver__)')
@@ -197,7 +200,7 @@ memory_kb() {
 }
 
 ftpload() { # mode n [path]
-    FTPLOAD_PASSWORD=$PASSWORD TIMEOUT=600 taskset -c 1 "$WORK/ftpload" 127.0.0.1 "$PORT" "$BENCH_USER" "$@"
+    FTPLOAD_PASSWORD=$PASSWORD TIMEOUT=300 taskset -c 1 "$WORK/ftpload" 127.0.0.1 "$PORT" "$BENCH_USER" "$@"
 }
 
 # One transfer of the big file: prints "MB/s cpu=SHARE" or "failed: why". The client is curl, or Python's ftplib
