@@ -279,7 +279,7 @@ measure_server() { # name command home round
     ftpload idle "$CLIENTS" <"$WORK/hold" >"$WORK/idle.out" 2>>"$WORK/load.err" &
     local load_pid=$!
     exec 7>"$WORK/hold"
-    for _ in $(seq 1200); do grep -q '^ready' "$WORK/idle.out" 2>/dev/null && break; kill -0 "$load_pid" 2>/dev/null || break; sleep 0.1; done
+    for _ in $(seq 3000); do grep -q '^ready' "$WORK/idle.out" 2>/dev/null && break; kill -0 "$load_pid" 2>/dev/null || break; sleep 0.1; done
     if grep -q "^ready $CLIENTS\$" "$WORK/idle.out"; then
         sleep 2
         read -r rss pss < <(memory_kb)
