@@ -82,7 +82,8 @@ lines.append(
     f"burst after the server started, then a second one); *{clients} × RETR* the time from the moment all are "
     f"logged in until the last of them has its {small} MiB file and its 226 (TYPE I, EPSV and the data "
     f"connection included). *Idle session*: the proportional set size (PSS) of the server's whole process family "
-    f"with {clients} logged-in idle sessions, less what it was before they connected, per session."
+    f"with {clients} logged-in idle sessions, less what it was before they connected, per session; measured on a server "
+    f"started afresh for it, after 10 logins to warm it up, so that the garbage of the other shapes does not blur it."
 )
 lines.append("")
 lines.append("| server | " + " | ".join(f"{shape} ({unit})" for shape, unit in COLUMNS) + " |")

@@ -82,6 +82,8 @@ finish() {
     cleanup
 }
 trap finish EXIT
+# Stopped by a signal, the script still cleans up (the user, the servers).
+trap 'exit 143' TERM INT
 
 # The system user for vsftpd: the same name and password serve the other two servers.
 userdel "$BENCH_USER" 2>/dev/null || true
@@ -272,25 +274,6 @@ measure_server() { # name command home round
         fi
     done
 
-    # Memory: the family before, and with CLIENTS idle logged-in sessions.
-    sleep 1
-    read -r before before_pss < <(memory_kb)
-    rm -f "$WORK/hold" && mkfifo "$WORK/hold"
-    ftpload idle "$CLIENTS" <"$WORK/hold" >"$WORK/idle.out" 2>>"$WORK/load.err" &
-    local load_pid=$!
-    exec 7>"$WORK/hold"
-    for _ in $(seq 3000); do grep -q '^ready' "$WORK/idle.out" 2>/dev/null && break; kill -0 "$load_pid" 2>/dev/null || break; sleep 0.1; done
-    if grep -q "^ready $CLIENTS\$" "$WORK/idle.out"; then
-        sleep 2
-        read -r rss pss < <(memory_kb)
-        record "$name" "idle session" "$round" "$(awk -v a="$pss" -v b="$before_pss" -v n="$CLIENTS" 'BEGIN { printf "%.1f", (a - b) / n }')" \
-            "rss_per_session=$(awk -v a="$rss" -v b="$before" -v n="$CLIENTS" 'BEGIN { printf "%.1f", (a - b) / n }') pss_total_kb=$pss rss_total_kb=$rss"
-    else
-        record "$name" "idle session" "$round" "failed" "$(cat "$WORK/idle.out") $(tail -3 "$WORK/load.err" | tr '\n' ' ')"
-    fi
-    exec 7>&-
-    wait "$load_pid" 2>/dev/null || true
-
     # The big file, plain.
     for direction in retr stor; do
         line=$(big_transfer "$direction" 0 "$home" curl)
@@ -323,6 +306,31 @@ measure_server() { # name command home round
     else
         record "$name" "$CLIENTS × RETR $SMALL_MIB MiB" "$round" "failed" "$line $(tail -3 "$WORK/load.err" | tr '\n' ' ')"
     fi
+
+    stop_server
+
+    # Memory, on a server started afresh (so that the garbage of the shapes above does not blur it): a few
+    # sessions first (the code they run compiled and loaded), then the family before and with CLIENTS idle
+    # logged-in sessions.
+    start_server "$command"
+    line=$(ftpload login 10 2>>"$WORK/load.err" || true)
+    sleep 1
+    read -r before before_pss < <(memory_kb)
+    rm -f "$WORK/hold" && mkfifo "$WORK/hold"
+    ftpload idle "$CLIENTS" <"$WORK/hold" >"$WORK/idle.out" 2>>"$WORK/load.err" &
+    local load_pid=$!
+    exec 7>"$WORK/hold"
+    for _ in $(seq 3000); do grep -q '^ready' "$WORK/idle.out" 2>/dev/null && break; kill -0 "$load_pid" 2>/dev/null || break; sleep 0.1; done
+    if grep -q "^ready $CLIENTS\$" "$WORK/idle.out"; then
+        sleep 2
+        read -r rss pss < <(memory_kb)
+        record "$name" "idle session" "$round" "$(awk -v a="$pss" -v b="$before_pss" -v n="$CLIENTS" 'BEGIN { printf "%.1f", (a - b) / n }')" \
+            "rss_per_session=$(awk -v a="$rss" -v b="$before" -v n="$CLIENTS" 'BEGIN { printf "%.1f", (a - b) / n }') pss_total_kb=$pss rss_total_kb=$rss"
+    else
+        record "$name" "idle session" "$round" "failed" "$(cat "$WORK/idle.out") $(tail -3 "$WORK/load.err" | tr '\n' ' ')"
+    fi
+    exec 7>&-
+    wait "$load_pid" 2>/dev/null || true
 
     stop_server
 }
