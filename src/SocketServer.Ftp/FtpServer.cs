@@ -31,6 +31,9 @@ public sealed class FtpServer : IAsyncDisposable, IDisposable
     private readonly ConcurrentDictionary<string, Throttle> _uploadThrottles = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, Throttle> _downloadThrottles = new(StringComparer.Ordinal);
 
+    // What each port's core server admits: the sessions, and a few more that hear 421 rather than a bare close.
+    private readonly int _coreConnections;
+
     private FtpServer(FtpServerOptions options, IPEndPoint address, ILogger logger)
     {
         Options = options;
@@ -38,12 +41,47 @@ public sealed class FtpServer : IAsyncDisposable, IDisposable
         UserStore = options.UserStore!;
         Storage = options.Storage!;
         Defender = new LoginDefender(options.BanThreshold, options.BanWindow, options.BanDuration, options.TimeProvider);
+        RefusalLog = new OncePerInterval(options.TimeProvider, OncePerInterval.DefaultInterval, count => FtpLog.RefusedMore(logger, count, OncePerInterval.DefaultInterval.TotalSeconds));
+
+        // Past the descriptor limit, a session's PASV, data connection or file would fail mid-session (EMFILE), and the
+        // runtime itself fails when it cannot load an assembly ("Out of memory."): so the sessions are fitted to the
+        // room the limit leaves beside what this process holds, and a limit with no room at all is an error now
+        // rather than a crash at the first connection.
+        var room = DescriptorRoom.Measure();
+        if (room is { Sessions: < 1 } none)
+        {
+            throw new SocketServerException(
+                $"the descriptor limit ({none.Limit}) leaves no room for an FTP session: this process holds {none.InUse} descriptors already, " +
+                $"keeps {DescriptorRoom.Headroom} in reserve, and a session needs up to {FtpServerOptions.DescriptorsPerSession}; raise it (ulimit -n 1024, or LimitNOFILE= for a systemd service).");
+        }
+
+        MaxConnections = Math.Min(options.MaxConnections, room?.Sessions ?? int.MaxValue);
+        if (room is { } fitted && MaxConnections < options.MaxConnections)
+        {
+            if (options.MaxConnections == FtpServerOptions.DefaultMaxConnections)
+            {
+                FtpLog.FittedToDescriptors(logger, options.MaxConnections, MaxConnections, fitted.Limit, fitted.InUse);
+            }
+            else
+            {
+                FtpLog.OverDescriptorBudget(logger, options.MaxConnections, MaxConnections, fitted.Limit, fitted.InUse);
+            }
+        }
+
+        // The core accepts a few more, so that they hear 421 instead of a bare close: as many as the room has left.
+        var connections = MaxConnections + (room is { } left ? Math.Min(RefusalHeadroom, left.LeftOver + (DescriptorRoom.Headroom / 4)) : RefusalHeadroom);
+        if (ServerOptions.DefaultMaxConnections < DescriptorRoom.CoreConnectionCap)
+        {
+            connections = Math.Min(connections, Math.Max(MaxConnections, ServerOptions.DefaultMaxConnections));
+        }
+
+        _coreConnections = connections;
 
         // One context for the control port, the implicit port and every data connection: one certificate, one
         // reload, and sessions a data connection can resume (RFC 4217 §10).
         Tls = options.TlsContext ?? (options.Tls is null ? null : new TlsContext(options.Tls, options.LoggerFactory));
         Server = Listen(address, handshakeOnConnect: false);
-        FtpLog.Listening(logger, BaseServer.Describe(Server.ServerAddress), Server.Model.Name);
+        FtpLog.Listening(logger, BaseServer.Describe(Server.ServerAddress), Server.Model.Name, MaxConnections);
         if (options.ImplicitTlsPort is { } implicitPort)
         {
             try
@@ -85,6 +123,12 @@ public sealed class FtpServer : IAsyncDisposable, IDisposable
     internal IFtpStorage Storage { get; }
 
     internal LoginDefender Defender { get; }
+
+    /// <summary>Control connections at once: <see cref="FtpServerOptions.MaxConnections"/>, or fewer when the descriptor limit has no room for it.</summary>
+    internal int MaxConnections { get; }
+
+    /// <summary>Refused connections (limits, bans) are logged once per interval, with a count: a flood of them cannot flood the log.</summary>
+    internal OncePerInterval RefusalLog { get; }
 
     /// <summary>Control connections per client address.</summary>
     internal SessionCounter<IPAddress> Connections { get; } = new();
@@ -137,10 +181,14 @@ public sealed class FtpServer : IAsyncDisposable, IDisposable
         if (ImplicitServer is { } implicitServer)
         {
             await Task.WhenAll(Server.DisposeAsync().AsTask(), implicitServer.DisposeAsync().AsTask()).ConfigureAwait(false);
-            return;
+        }
+        else
+        {
+            await Server.DisposeAsync().ConfigureAwait(false);
         }
 
-        await Server.DisposeAsync().ConfigureAwait(false);
+        // The count of refusals not yet logged, logged now.
+        RefusalLog.Dispose();
     }
 
     /// <inheritdoc />
@@ -158,7 +206,7 @@ public sealed class FtpServer : IAsyncDisposable, IDisposable
     {
         var serverOptions = new ServerOptions
         {
-            MaxConnections = Options.MaxConnections + RefusalHeadroom,
+            MaxConnections = _coreConnections,
             DrainTimeout = Options.DrainTimeout,
 
             // The session keeps its own idle and login timeouts: a control connection is rightly

@@ -50,8 +50,24 @@ public sealed class FtpServerOptions
     /// </summary>
     public IPAddress? MasqueradeAddress { get; set; }
 
-    /// <summary>Control connections at once; more are answered 421 and closed. Default 256.</summary>
-    public int MaxConnections { get; set; } = 256;
+    /// <summary>
+    /// The descriptors one session may hold at once: its control connection and its home directory, and during a
+    /// transfer a passive listener or the data connection, and two more: the file and its directory for an upload,
+    /// the file twice for a RETR sent with <c>sendfile</c>.
+    /// </summary>
+    public const int DescriptorsPerSession = 5;
+
+    /// <summary>The default <see cref="MaxConnections"/>: 256.</summary>
+    public const int DefaultMaxConnections = 256;
+
+    /// <summary>
+    /// Control connections at once; more are answered 421 and closed. Default <see cref="DefaultMaxConnections"/>.
+    /// When the process's descriptor limit (RLIMIT_NOFILE, whose soft limit the server raises to the hard one) has
+    /// no room for this many sessions of <see cref="DescriptorsPerSession"/> beside what the process holds already,
+    /// the server serves as many as it has room for, and says so at start: past the limit a session's PASV, data
+    /// connection or file would fail in the middle of its work.
+    /// </summary>
+    public int MaxConnections { get; set; } = DefaultMaxConnections;
 
     /// <summary>Control connections at once from one address; more are answered 421 and closed. Default 16.</summary>
     public int MaxConnectionsPerAddress { get; set; } = 16;

@@ -55,7 +55,7 @@ internal static class FtpCommand
             result.AddError($"--masquerade takes an IPv4 address (a.b.c.d), not '{text}'.");
             return null;
         };
-        var maxConnections = NumberOptions.Integer("--max-connections", "Control connections at once (more are told 421)", 256, 1, 100_000);
+        var maxConnections = NumberOptions.Integer("--max-connections", "Control connections at once (more are told 421; lowered to what the descriptor limit has room for)", FtpServerOptions.DefaultMaxConnections, 1, 100_000);
         var maxPerIp = NumberOptions.Integer("--max-per-ip", "Control connections at once from one address", 16, 1, 100_000);
         var maxPerUser = NumberOptions.Integer("--max-sessions-per-user", "Sessions one user may have logged in at once", 16, 1, 100_000);
         var idleTimeout = NumberOptions.Seconds("--idle-timeout", "Close a control connection silent this many seconds (not during a transfer)", 300, 86_400, zeroAllowed: false);

@@ -5,8 +5,8 @@ namespace SocketServer.Ftp.Internal;
 /// <summary>The FTP server's log messages, with fixed event ids (300–399).</summary>
 internal static partial class FtpLog
 {
-    [LoggerMessage(300, LogLevel.Information, "FTP server listening on {Address} ({Mode})")]
-    public static partial void Listening(ILogger logger, string address, string mode);
+    [LoggerMessage(300, LogLevel.Information, "FTP server listening on {Address} ({Mode}, at most {MaxConnections} sessions)")]
+    public static partial void Listening(ILogger logger, string address, string mode, int maxConnections);
 
     [LoggerMessage(301, LogLevel.Information, "Login: {User} from {Client}")]
     public static partial void LoggedIn(ILogger logger, string user, string client);
@@ -68,4 +68,13 @@ internal static partial class FtpLog
 
     [LoggerMessage(335, LogLevel.Warning, "Refused a data connection of {Client}: it did not resume a TLS session (RequireDataSessionReuse)")]
     public static partial void DataSessionNotReused(ILogger logger, string client);
+
+    [LoggerMessage(340, LogLevel.Information, "Refused {Count} more connections in the last {Seconds:0} s (limits or bans; logged once per interval)")]
+    public static partial void RefusedMore(ILogger logger, int count, double seconds);
+
+    [LoggerMessage(341, LogLevel.Warning, "MaxConnections {MaxConnections} is more than the {Fit} sessions the descriptor limit ({Limit}) leaves room for beside the {InUse} descriptors this process holds: serving at most {Fit} at once (raise the limit with ulimit -n for more)")]
+    public static partial void OverDescriptorBudget(ILogger logger, int maxConnections, int fit, long limit, int inUse);
+
+    [LoggerMessage(342, LogLevel.Information, "At most {Fit} sessions at once, not the default {MaxConnections}: that is what the descriptor limit ({Limit}) leaves room for beside the {InUse} descriptors this process holds")]
+    public static partial void FittedToDescriptors(ILogger logger, int maxConnections, int fit, long limit, int inUse);
 }

@@ -71,7 +71,7 @@ internal sealed partial class FtpSession
             return;
         }
 
-        var port = await _data.ListenAsync(_local, _options.PassivePortMin, _options.PassivePortMax).ConfigureAwait(false);
+        var port = await ListenAsync().ConfigureAwait(false);
         if (port == 0)
         {
             await ReplyAsync(425, "No passive port is free; try again.", cancellationToken).ConfigureAwait(false);
@@ -103,7 +103,7 @@ internal sealed partial class FtpSession
                 return;
         }
 
-        var port = await _data.ListenAsync(_local, _options.PassivePortMin, _options.PassivePortMax).ConfigureAwait(false);
+        var port = await ListenAsync().ConfigureAwait(false);
         if (port == 0)
         {
             await ReplyAsync(425, "No passive port is free; try again.", cancellationToken).ConfigureAwait(false);
@@ -111,6 +111,20 @@ internal sealed partial class FtpSession
         }
 
         await ReplyAsync(229, $"Entering Extended Passive Mode (|||{port}|).", cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>A passive listener for the next data connection: its port, or 0 when none can be had now.</summary>
+    private async Task<int> ListenAsync()
+    {
+        try
+        {
+            return await _data.ListenAsync(_local, _options.PassivePortMin, _options.PassivePortMax).ConfigureAwait(false);
+        }
+        catch (SocketException e) when (e.SocketErrorCode is SocketError.TooManyOpenSockets or SocketError.NoBufferSpaceAvailable)
+        {
+            // Out of descriptors (EMFILE, ENFILE) or buffers: this transfer cannot be set up, but the session goes on.
+            return 0;
+        }
     }
 
     internal async Task AborAsync(CancellationToken cancellationToken)

@@ -71,7 +71,11 @@ internal sealed partial class FtpSession
 
         if (!server.UserSessions.TryAcquire(user.Name, _options.MaxSessionsPerUser))
         {
-            FtpLog.Refused(_logger, _client, $"{user.Name} has {_options.MaxSessionsPerUser} sessions already (MaxSessionsPerUser)");
+            if (server.RefusalLog.ShouldLog())
+            {
+                FtpLog.Refused(_logger, _client, $"{user.Name} has {_options.MaxSessionsPerUser} sessions already (MaxSessionsPerUser)");
+            }
+
             await ReplyAsync(530, $"Too many sessions for {user.Name}; close one first.", cancellationToken).ConfigureAwait(false);
             return;
         }

@@ -64,17 +64,26 @@ internal sealed partial class FtpSession(FtpServer server) : AsyncStreamRequestH
         FtpMetrics.Sessions.Add(1);
         try
         {
+            // Refusals are what a flood of connections makes: logged once per interval, the others counted.
             if (server.Defender.IsBanned(_peer, out var remaining))
             {
-                FtpLog.Refused(_logger, _client, $"banned for failed logins, {remaining.TotalSeconds:0} s to go");
+                if (server.RefusalLog.ShouldLog())
+                {
+                    FtpLog.Refused(_logger, _client, $"banned for failed logins, {remaining.TotalSeconds:0} s to go");
+                }
+
                 await ReplyAsync(421, "Too many failed logins from your address; try again later.", _token).ConfigureAwait(false);
                 return;
             }
 
-            if (!server.Connections.TryAcquire(_peer, _options.MaxConnectionsPerAddress, _options.MaxConnections))
+            if (!server.Connections.TryAcquire(_peer, _options.MaxConnectionsPerAddress, server.MaxConnections))
             {
-                var total = server.Connections.Total >= _options.MaxConnections;
-                FtpLog.Refused(_logger, _client, total ? $"{_options.MaxConnections} connections already (MaxConnections)" : $"{_options.MaxConnectionsPerAddress} connections from its address already (MaxConnectionsPerAddress)");
+                var total = server.Connections.Total >= server.MaxConnections;
+                if (server.RefusalLog.ShouldLog())
+                {
+                    FtpLog.Refused(_logger, _client, total ? $"{server.MaxConnections} connections already (MaxConnections)" : $"{_options.MaxConnectionsPerAddress} connections from its address already (MaxConnectionsPerAddress)");
+                }
+
                 await ReplyAsync(421, total ? "Too many connections; try again later." : "Too many connections from your address; try again later.", _token).ConfigureAwait(false);
                 return;
             }

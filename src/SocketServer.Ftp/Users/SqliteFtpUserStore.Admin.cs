@@ -1,6 +1,7 @@
 using System.Globalization;
 using Microsoft.Data.Sqlite;
 using SocketServer.Ftp.Internal;
+using SocketServer.Tls;
 
 namespace SocketServer.Ftp;
 
@@ -299,7 +300,7 @@ public sealed partial class SqliteFtpUserStore
             }
             else
             {
-                Directory.CreateDirectory(home, PrivateStoreFile.OwnerOnlyDirectory);
+                Directory.CreateDirectory(home, PrivateFile.OwnerOnlyDirectory);
             }
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)

@@ -3,6 +3,7 @@ using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using SocketServer.Ftp.Internal;
+using SocketServer.Tls;
 
 namespace SocketServer.Ftp;
 
@@ -151,14 +152,13 @@ public sealed partial class SqliteFtpUserStore : IFtpUserStore, IDisposable, IAs
 
         var directory = Path.GetFullPath(stateDirectory);
         var path = Path.Combine(directory, FileName);
-        var created = PrivateStoreFile.Create(directory, path);
-        if (created)
+        if (CreatePrivate(directory, path))
         {
             UserStoreLog.Created(logger, path);
         }
-        else if (PrivateStoreFile.SharedMode(path) is { } mode)
+        else if (PrivateFile.IsReadableByOthers(path) && !OperatingSystem.IsWindows())
         {
-            UserStoreLog.ReadableByOthers(logger, path, mode);
+            UserStoreLog.ReadableByOthers(logger, path, Convert.ToString((int)File.GetUnixFileMode(path), 8).PadLeft(4, '0'));
         }
 
         var connectionString = new SqliteConnectionStringBuilder
@@ -182,6 +182,26 @@ public sealed partial class SqliteFtpUserStore : IFtpUserStore, IDisposable, IAs
         {
             store.Dispose();
             throw;
+        }
+    }
+
+    /// <summary>
+    /// Makes the state directory (0700) and an empty database file (0600) unless they exist; true when the file
+    /// is new. SQLite would create the file 0644 less the umask: made private first, at creation (the core's
+    /// <see cref="PrivateFile"/>, never a chmod afterwards), SQLite keeps it and gives its <c>-wal</c> and
+    /// <c>-shm</c> files the database's own mode. An existing file is never opened here: closing a descriptor
+    /// of it would drop every SQLite lock this process holds on it (POSIX record locks are per process).
+    /// </summary>
+    private static bool CreatePrivate(string directory, string path)
+    {
+        try
+        {
+            PrivateFile.CreateDirectory(directory, "the state directory");
+            return PrivateFile.WriteAtomically(path, [], overwrite: false, "the user store");
+        }
+        catch (SocketServerException e)
+        {
+            throw new FtpUserStoreException(FtpUserStoreError.StoreFailure, e.Message, e.InnerException ?? e);
         }
     }
 

@@ -126,10 +126,12 @@ public sealed class ControlConnectionTests
         Assert.Contains(server.Log.Lines, l => l.StartsWith("Warning 305 Banned 127.0.0.1", StringComparison.Ordinal));
     }
 
-    [Fact]
-    public async Task A_hundred_quick_connect_and_resets_leave_the_server_serving()
+    [Theory]
+    [InlineData(FtpServerMode.Async)]
+    [InlineData(FtpServerMode.EventLoop)]
+    public async Task A_hundred_quick_connect_and_resets_leave_the_server_serving(FtpServerMode mode)
     {
-        await using var server = await FtpServerFixture.StartAsync();
+        await using var server = await FtpServerFixture.StartAsync(o => o.Mode = mode);
         for (var i = 0; i < 100; i++)
         {
             using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);

@@ -127,6 +127,9 @@ public sealed partial class SockservProcess : IDisposable
     public static SockservProcess StartExecutable(string executable, IReadOnlyDictionary<string, string?> environment, params string[] arguments) =>
         new(DotnetProgram.ExecutableStartInfo(executable), arguments, environment);
 
+    /// <summary>Starts sockserv with <paramref name="arguments"/> through <paramref name="wrapper"/> (e.g. <c>prlimit --nofile=128:128 --</c>), which execs it.</summary>
+    public static SockservProcess StartUnder(string[] wrapper, params string[] arguments) => new(arguments, wrapper: wrapper);
+
     /// <summary>Starts <c>sockserv echo</c> with <paramref name="arguments"/> and waits for its "serving" line.</summary>
     public static SockservProcess StartEcho(params string[] arguments) => StartEchoUnder([], arguments);
 
