@@ -127,7 +127,7 @@ public sealed partial class SockservProcess : IDisposable
     public static SockservProcess StartExecutable(string executable, IReadOnlyDictionary<string, string?> environment, params string[] arguments) =>
         new(DotnetProgram.ExecutableStartInfo(executable), arguments, environment);
 
-    /// <summary>Starts sockserv with <paramref name="arguments"/> through <paramref name="wrapper"/> (e.g. <c>prlimit --nofile=128:128 --</c>), which execs it.</summary>
+    /// <summary>Starts sockserv with <paramref name="arguments"/> through <paramref name="wrapper"/> (e.g. <c>prlimit --nofile=128:128 --</c>, or <c>systemd-socket-activate -l PATH</c>), which execs it; it waits for nothing.</summary>
     public static SockservProcess StartUnder(string[] wrapper, params string[] arguments) => new(arguments, wrapper: wrapper);
 
     /// <summary>Starts <c>sockserv echo</c> with <paramref name="arguments"/> and waits for its "serving" line.</summary>
@@ -136,9 +136,6 @@ public sealed partial class SockservProcess : IDisposable
     /// <summary>Starts <c>sockserv echo</c> through <paramref name="wrapper"/> (e.g. <c>prlimit --nofile=128 --</c>), and waits for its "serving" line.</summary>
     public static SockservProcess StartEchoUnder(string[] wrapper, params string[] arguments) =>
         WhenServing(new SockservProcess(["echo", .. arguments], wrapper: wrapper));
-
-    /// <summary>Starts sockserv with <paramref name="arguments"/> through <paramref name="wrapper"/> (systemd-socket-activate, say), without waiting for anything.</summary>
-    public static SockservProcess StartUnder(string[] wrapper, params string[] arguments) => new(arguments, wrapper: wrapper);
 
     /// <summary>Waits for <paramref name="process"/>'s "serving" line and returns it; kills it if the line never comes.</summary>
     public static SockservProcess WhenServing(SockservProcess process)
