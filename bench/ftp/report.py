@@ -144,7 +144,9 @@ for shape, label in [(RETR, "RETR"), (STOR, "STOR"), (TRETR, "TLS RETR"), (TSTOR
     verdict = "met" if verdicts and all(v is True for v in verdicts) else "missed" if any(v is False for v in verdicts) else "not measured"
     targets.append((f"{label} ≥ vsftpd's MB/s", f"vsftpd {ref_text}; " + "; ".join(parts), verdict))
 if pyftpdlib:
-    for shape, label, unit, digits in [(LOGIN1, f"{clients} logins ≤ pyftpdlib's time", "s", 2), (IDLE, "memory per idle session ≤ pyftpdlib's", "KiB", 1)]:
+    for shape, label, unit, digits in [(LOGIN1, f"{clients} logins ≤ pyftpdlib's time (first burst)", "s", 2),
+                                       (LOGIN2, f"{clients} logins ≤ pyftpdlib's time (second burst)", "s", 2),
+                                       (IDLE, "memory per idle session ≤ pyftpdlib's", "KiB", 1)]:
         ref = median(pyftpdlib, shape)
         parts, verdicts = [], []
         for s in ours:
@@ -152,7 +154,7 @@ if pyftpdlib:
             ok, r = ratio_text(mine, ref, False)
             parts.append(f"{s}: {mine:,.{digits}f} {unit}, {r}" if mine is not None and ref is not None else f"{s}: not measured")
             verdicts.append(ok)
-        ref_text = f"{ref:,.{digits}f} {unit}" if ref is not None else "not measured"
+        ref_text = f"{ref:,.{digits}f} {unit}" if ref is not None else text(pyftpdlib, shape, unit)
         verdict = "met" if verdicts and all(v is True for v in verdicts) else "missed" if any(v is False for v in verdicts) else "not measured"
         targets.append((label, f"pyftpdlib {ref_text}; " + "; ".join(parts), verdict))
 if targets:
