@@ -14,7 +14,7 @@ internal static class FtpClientCommands
     private const string UrlForm = "ftp://[USER@]HOST[:PORT]/PATH, or ftps://… for TLS";
 
     /// <summary>The five commands, for <c>sockserv ftp</c>.</summary>
-    public static IEnumerable<Command> Create() => [Get(), Put(), List(), FtpMirror.Command(), FtpShell.Command()];
+    public static IEnumerable<Command> Create() => [Get(), Put(), List(), FtpMirror.Create(), FtpShell.Create()];
 
     private static Option<bool> Resume(string what) => new("--resume", "-c") { Description = what };
 

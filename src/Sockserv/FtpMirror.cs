@@ -169,7 +169,7 @@ internal static class FtpMirror
     }
 
     /// <summary><c>sockserv ftp mirror</c>.</summary>
-    public static Command Command()
+    public static Command Create()
     {
         var first = new Argument<string>("SOURCE") { Description = "The tree to copy: a URL (a directory on the server), or with --reverse a local directory" };
         var second = new Argument<string>("DESTINATION") { Description = "Where to copy it: a local directory, or with --reverse a URL" };
@@ -198,7 +198,7 @@ internal static class FtpMirror
         command.SetAction((result, _) =>
         {
             var up = result.GetValue(reverse);
-            FtpUrl.TryParse(result.GetValue(up ? second : first)!, out var url, out _);
+            _ = FtpUrl.TryParse(result.GetValue(up ? second : first)!, out var url, out _);
             var local = result.GetValue(up ? first : second)!;
             if (up && !Directory.Exists(local))
             {

@@ -67,7 +67,7 @@ internal static class FtpShell
     };
 
     /// <summary><c>sockserv ftp shell</c>.</summary>
-    public static Command Command()
+    public static Command Create()
     {
         var url = FtpConnectOptions.UrlArgument("URL", "The server, and the directory to start in: ftp://[USER@]HOST[:PORT]/PATH, or ftps://… for TLS");
         var connect = new FtpConnectOptions();

@@ -196,25 +196,28 @@ internal sealed record FtpUrl(bool Secure, string? User, string Host, int? Port,
         decoded = string.Empty;
         error = string.Empty;
         var bytes = new List<byte>(text.Length);
+        var plain = 0;
         for (var i = 0; i < text.Length; i++)
         {
-            var c = text[i];
-            if (c == '%')
+            if (text[i] != '%')
             {
-                if (i + 2 >= text.Length || !byte.TryParse(text.AsSpan(i + 1, 2), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out var value))
-                {
-                    error = $"the URL's {what} has a '%' that is not followed by two hex digits (write a '%' itself as %25)";
-                    return false;
-                }
+                continue;
+            }
 
-                bytes.Add(value);
-                i += 2;
-            }
-            else
+            // What lies between escapes goes in whole, so a character beyond U+FFFF (two UTF-16 units) stays one.
+            bytes.AddRange(Encoding.UTF8.GetBytes(text[plain..i]));
+            if (i + 2 >= text.Length || !byte.TryParse(text.AsSpan(i + 1, 2), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out var value))
             {
-                bytes.AddRange(Encoding.UTF8.GetBytes(c.ToString()));
+                error = $"the URL's {what} has a '%' that is not followed by two hex digits (write a '%' itself as %25)";
+                return false;
             }
+
+            bytes.Add(value);
+            i += 2;
+            plain = i + 1;
         }
+
+        bytes.AddRange(Encoding.UTF8.GetBytes(text[plain..]));
 
         try
         {

@@ -114,6 +114,18 @@ public sealed partial class SockservProcess : IDisposable
         return process;
     }
 
+    /// <summary>Runs sockserv to its end in <paramref name="workingDirectory"/>, with <paramref name="environment"/> added and <paramref name="stdin"/> as its input.</summary>
+    public static SockservProcess RunWithIn(IReadOnlyDictionary<string, string?> environment, string workingDirectory, string stdin, params string[] arguments)
+    {
+        var start = DotnetProgram.StartInfo("sockserv.dll");
+        start.WorkingDirectory = workingDirectory;
+        var process = new SockservProcess(start, arguments, environment);
+        process.Input.Write(stdin);
+        process.Input.Close();
+        process.WaitForExit();
+        return process;
+    }
+
     /// <summary>Runs sockserv to its end (stdin closed at once) and returns it, exited.</summary>
     public static SockservProcess Run(params string[] arguments)
     {
