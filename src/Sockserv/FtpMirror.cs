@@ -198,7 +198,12 @@ internal static class FtpMirror
         command.SetAction((result, _) =>
         {
             var up = result.GetValue(reverse);
-            _ = FtpUrl.TryParse(result.GetValue(up ? second : first)!, out var url, out _);
+            if (!FtpUrl.TryParse(result.GetValue(up ? second : first)!, out var url, out var error))
+            {
+                // The validator said so already; here for the compiler.
+                return Task.FromResult(FtpConnectOptions.Usage(result, error));
+            }
+
             var local = result.GetValue(up ? first : second)!;
             if (up && !Directory.Exists(local))
             {

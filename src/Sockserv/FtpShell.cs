@@ -86,11 +86,11 @@ internal static class FtpShell
         return command;
     }
 
-    private static async Task<int> RunAsync(FtpClient client, FtpOutput output, FtpUrl url, CancellationToken cancellationToken = default)
+    private static async Task<int> RunAsync(FtpClient client, FtpOutput output, FtpUrl url)
     {
         if (url.RemotePath is { } start)
         {
-            await client.ChangeDirectoryAsync(start, cancellationToken);
+            await client.ChangeDirectoryAsync(start, CancellationToken.None);
         }
 
         var interactive = !Console.IsInputRedirected;

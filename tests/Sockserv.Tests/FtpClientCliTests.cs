@@ -125,7 +125,7 @@ public sealed class FtpClientCliTests : IDisposable
         // ~/.netrc, with the login too: the URL names no user.
         var netrc = Path.Combine(_cli.Home, ".netrc");
         File.WriteAllText(netrc, $"machine other.example login bob password wrong\nmachine 127.0.0.1\n  login alice\n  password \"{CliFtpServer.Password}\"\n");
-        File.SetUnixFileMode(netrc, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        UnixModes.Set(netrc, UnixFileMode.UserRead | UnixFileMode.UserWrite);
         var url = server.Url("n.txt").Replace("alice@", string.Empty, StringComparison.Ordinal);
         using (var fromNetrc = FtpCli.RunWith(noPassword, string.Empty, "get", url, _cli.File("n.txt")))
         {
@@ -138,7 +138,7 @@ public sealed class FtpClientCliTests : IDisposable
         // $NETRC names another file; one that others can read is used, with a warning.
         var elsewhere = _cli.File("other-netrc");
         File.WriteAllText(elsewhere, $"default login alice password \"{CliFtpServer.Password}\"\n");
-        File.SetUnixFileMode(elsewhere, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
+        UnixModes.Set(elsewhere, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
         File.Delete(netrc);
         var withNetrc = _cli.Environment(password: null);
         withNetrc["NETRC"] = elsewhere;

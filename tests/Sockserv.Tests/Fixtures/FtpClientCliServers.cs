@@ -311,9 +311,9 @@ public sealed class Vsftpd : IDisposable
         var empty = Path.Combine(_directory.FullName, "empty");
         Directory.CreateDirectory(Path.Combine(root, "pub"));
         Directory.CreateDirectory(empty);
-        File.SetUnixFileMode(_directory.FullName, (UnixFileMode)0b111_101_101);
-        File.SetUnixFileMode(root, (UnixFileMode)0b111_101_101);
-        File.SetUnixFileMode(Path.Combine(root, "pub"), (UnixFileMode)0b111_111_111);
+        UnixModes.Set(_directory.FullName, (UnixFileMode)0b111_101_101);
+        UnixModes.Set(root, (UnixFileMode)0b111_101_101);
+        UnixModes.Set(Path.Combine(root, "pub"), (UnixFileMode)0b111_111_111);
         Pub = Path.Combine(root, "pub");
         for (var attempt = 1; ; attempt++)
         {
