@@ -1,0 +1,470 @@
+using System.Buffers;
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using System.Text.RegularExpressions;
+using SocketServer.Ftp.Client.Internal;
+
+namespace SocketServer.Ftp.Client;
+
+// Transfers and listings: one data connection each, REST for resume, ABOR on cancellation, NOOP keep-alive.
+public sealed partial class FtpClient
+{
+    /// <summary>The largest listing read (MLSD, LIST, NLST): a bigger one is refused rather than held in memory.</summary>
+    internal const int MaxListingBytes = 64 * 1024 * 1024;
+
+    private const int ChunkBytes = 128 * 1024;
+
+    private bool _restDirty;
+
+    /// <summary>
+    /// The entries of directory <paramref name="path"/> (null: the working directory), from <c>MLSD</c> when the
+    /// server offers MLST, else from <c>LIST</c> parsed by <see cref="FtpListingParser.ParseList"/>. Neither lists
+    /// <c>.</c> or <c>..</c>.
+    /// </summary>
+    public async Task<IReadOnlyList<FtpListEntry>> ListAsync(string? path = null, CancellationToken cancellationToken = default)
+    {
+        using var busy = Enter();
+        var mlsd = _features.ContainsKey("MLST");
+        var lines = await ReadListingAsync(mlsd ? "MLSD" : "LIST", path, cancellationToken).ConfigureAwait(false);
+        return mlsd ? FtpListingParser.ParseMlsd(lines) : FtpListingParser.ParseList(lines, DateTimeOffset.UtcNow);
+    }
+
+    /// <summary>The names in directory <paramref name="path"/> (null: the working directory), from <c>NLST</c>.</summary>
+    public async Task<IReadOnlyList<string>> ListNamesAsync(string? path = null, CancellationToken cancellationToken = default)
+    {
+        using var busy = Enter();
+        return await ReadListingAsync("NLST", path, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task<List<string>> ReadListingAsync(string verb, string? path, CancellationToken cancellationToken)
+    {
+        var listing = new MemoryStream();
+        var command = string.IsNullOrEmpty(path) ? verb : $"{verb} {path}";
+        await TransferAsync(command, path ?? ".", Direction.Listing, 0, null, null, async (data, transfer, token) =>
+        {
+            var buffer = new byte[16 * 1024];
+            while (true)
+            {
+                var read = await transfer.ReadAsync(data, buffer, token).ConfigureAwait(false);
+                if (read == 0)
+                {
+                    return;
+                }
+
+                if (listing.Length + read > MaxListingBytes)
+                {
+                    throw new FtpException($"{verb}: the listing is longer than {MaxListingBytes / (1024 * 1024)} MiB: refused");
+                }
+
+                listing.Write(buffer, 0, read);
+                await transfer.KeepAliveAsync(token).ConfigureAwait(false);
+            }
+        }, cancellationToken).ConfigureAwait(false);
+
+        var text = new UTF8Encoding(false, false).GetString(listing.GetBuffer(), 0, (int)listing.Length);
+        var lines = new List<string>();
+        foreach (var line in text.Split('\n'))
+        {
+            var trimmed = line.TrimEnd('\r');
+            if (trimmed.Length > 0)
+            {
+                lines.Add(trimmed);
+            }
+        }
+
+        return lines;
+    }
+
+    /// <summary>
+    /// Downloads <paramref name="remotePath"/> into <paramref name="destination"/> (<c>RETR</c>; from
+    /// <paramref name="offset"/> with <c>REST</c>, to resume: the caller positions <paramref name="destination"/>).
+    /// Cancelling sends <c>ABOR</c>, reads its replies, and throws <see cref="OperationCanceledException"/>; the
+    /// client stays usable.
+    /// </summary>
+    public async Task DownloadAsync(string remotePath, Stream destination, long offset = 0, IProgress<FtpTransferProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(remotePath);
+        ArgumentNullException.ThrowIfNull(destination);
+        ArgumentOutOfRangeException.ThrowIfNegative(offset);
+        using var busy = Enter();
+        long? total = null;
+        if (progress is not null)
+        {
+            var size = await CommandAsync($"SIZE {remotePath}", cancellationToken).ConfigureAwait(false);
+            total = size.Code == 213 && long.TryParse(size.Text.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var n) ? n : null;
+        }
+
+        await TransferAsync($"RETR {remotePath}", remotePath, Direction.Download, offset, total, progress, async (data, transfer, token) =>
+        {
+            var buffer = ArrayPool<byte>.Shared.Rent(ChunkBytes);
+            try
+            {
+                while (true)
+                {
+                    var read = await transfer.ReadAsync(data, buffer, token).ConfigureAwait(false);
+                    if (read == 0)
+                    {
+                        return;
+                    }
+
+                    await destination.WriteAsync(buffer.AsMemory(0, read), token).ConfigureAwait(false);
+                    transfer.Advance(read);
+                    await transfer.KeepAliveAsync(token).ConfigureAwait(false);
+                }
+            }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+            }
+        }, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Uploads <paramref name="source"/> from its current position to <paramref name="remotePath"/>: <c>STOR</c>,
+    /// or to resume at <paramref name="offset"/>, <c>REST</c> + <c>STOR</c> when the server has <c>REST STREAM</c>,
+    /// else <c>APPE</c> (which is right only when the remote file is <paramref name="offset"/> bytes long).
+    /// Cancelling sends <c>ABOR</c> and throws <see cref="OperationCanceledException"/>.
+    /// </summary>
+    public async Task UploadAsync(Stream source, string remotePath, long offset = 0, IProgress<FtpTransferProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        ArgumentException.ThrowIfNullOrEmpty(remotePath);
+        ArgumentOutOfRangeException.ThrowIfNegative(offset);
+        using var busy = Enter();
+        var restStream = _features.TryGetValue("REST", out var rest) && rest.Contains("STREAM", StringComparison.OrdinalIgnoreCase);
+        var command = offset == 0 || restStream ? $"STOR {remotePath}" : $"APPE {remotePath}";
+        await UploadCoreAsync(source, command, remotePath, restStream ? offset : 0, offset, progress, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Appends <paramref name="source"/>, from its current position, to <paramref name="remotePath"/> (<c>APPE</c>; the file is made if missing).</summary>
+    public async Task AppendAsync(Stream source, string remotePath, IProgress<FtpTransferProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        ArgumentException.ThrowIfNullOrEmpty(remotePath);
+        using var busy = Enter();
+        long start = 0;
+        if (progress is not null)
+        {
+            var size = await CommandAsync($"SIZE {remotePath}", cancellationToken).ConfigureAwait(false);
+            start = size.Code == 213 && long.TryParse(size.Text.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var n) ? n : 0;
+        }
+
+        await UploadCoreAsync(source, $"APPE {remotePath}", remotePath, 0, start, progress, cancellationToken).ConfigureAwait(false);
+    }
+
+    private Task UploadCoreAsync(Stream source, string command, string remotePath, long rest, long start, IProgress<FtpTransferProgress>? progress, CancellationToken cancellationToken)
+    {
+        long? total = source.CanSeek ? start + Math.Max(0, source.Length - source.Position) : null;
+        return TransferAsync(command, remotePath, Direction.Upload, rest, total, progress, async (data, transfer, token) =>
+        {
+            var buffer = ArrayPool<byte>.Shared.Rent(ChunkBytes);
+            try
+            {
+                while (true)
+                {
+                    var read = await source.ReadAsync(buffer.AsMemory(0, ChunkBytes), token).ConfigureAwait(false);
+                    if (read == 0)
+                    {
+                        return;
+                    }
+
+                    await transfer.WriteAsync(data, buffer.AsMemory(0, read), token).ConfigureAwait(false);
+                    transfer.Advance(read);
+                    await transfer.KeepAliveAsync(token).ConfigureAwait(false);
+                }
+            }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+            }
+        }, cancellationToken, progressStart: start);
+    }
+
+    internal enum Direction
+    {
+        Download,
+        Upload,
+        Listing,
+    }
+
+    /// <summary>
+    /// One command with a data connection: open it, <c>REST</c> when resuming, the command, its 1xx, the bytes, the
+    /// clean close, and the final reply, NOOPs sent meanwhile accounted for. Cancelled once the command is out:
+    /// the abort (see <see cref="AbortAsync"/>).
+    /// </summary>
+    private async Task TransferAsync(string command, string path, Direction direction, long rest, long? total, IProgress<FtpTransferProgress>? progress,
+                                     Func<Stream, Transfer, CancellationToken, Task> body, CancellationToken cancellationToken, long? progressStart = null)
+    {
+        await ClearRestAsync(rest, cancellationToken).ConfigureAwait(false);
+        var data = await OpenDataAsync(cancellationToken).ConfigureAwait(false);
+        var transfer = new Transfer(this, path, progressStart ?? rest, total, progress);
+        var sent = false;
+        try
+        {
+            if (rest > 0)
+            {
+                await RestAsync(rest, cancellationToken).ConfigureAwait(false);
+            }
+
+            // Sent from here on even if cancelled: SendAsync starts the write before it waits.
+            sent = true;
+            await _control.SendAsync(command, command, cancellationToken).ConfigureAwait(false);
+            _restDirty = false;
+            var first = await _control.ReadReplyAsync(cancellationToken).ConfigureAwait(false);
+            if (first.Code is < 100 or >= 200)
+            {
+                throw first.IsPositive ? new FtpException($"{command}: the server answered {first.Code} {first.Text} without opening the data connection") : new FtpReplyException(command, first);
+            }
+
+            if (transfer.Total is null && direction == Direction.Download && BytesInPreliminary(first.Text) is { } announced)
+            {
+                transfer.Total = rest + announced;
+            }
+
+            try
+            {
+                await data.OpenAsync(DataTls, _options.ConnectTimeout, cancellationToken).ConfigureAwait(false);
+                transfer.Start();
+                await body(data.Stream, transfer, cancellationToken).ConfigureAwait(false);
+                await data.CloseAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (DataConnectionException failure) when (_control.Broken is null && !cancellationToken.IsCancellationRequested)
+            {
+                // The data connection failed or stalled; the server's reply says why, if it says anything.
+                await data.AbortAsync().ConfigureAwait(false);
+                var reply = await FinalReplyAsync(transfer.Noops, cancellationToken).ConfigureAwait(false);
+                throw reply.IsPositive ? failure : new FtpReplyException(command, reply);
+            }
+            catch (Exception failure) when (failure is not FtpReplyException and not DataConnectionException and not OperationCanceledException && _control.Broken is null)
+            {
+                // This side failed (the local file, a listing too long): the server is still transferring, so abort it.
+                await data.AbortAsync().ConfigureAwait(false);
+                await AbortAsync(path).ConfigureAwait(false);
+                throw;
+            }
+
+            var final = await FinalReplyAsync(transfer.Noops, cancellationToken).ConfigureAwait(false);
+            if (!final.IsPositive)
+            {
+                throw new FtpReplyException(command, final);
+            }
+
+            transfer.Finish();
+            FtpClientLog.TransferDone(_logger, direction.ToString(), path, transfer.Moved, transfer.Elapsed.TotalSeconds);
+            FtpClientMetrics.Transferred(direction, "ok");
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested && sent && _control.Broken is null)
+        {
+            await data.AbortAsync().ConfigureAwait(false);
+            FtpClientLog.TransferAborted(_logger, direction.ToString(), path, transfer.Moved);
+            FtpClientMetrics.Transferred(direction, "aborted");
+            await AbortAsync(path).ConfigureAwait(false);
+            throw;
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            FtpClientMetrics.Transferred(direction, "failed");
+            throw;
+        }
+        finally
+        {
+            await data.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// A REST whose transfer never went (cancelled in between) is still set on the server and would move the
+    /// next transfer's start: it is reset first.
+    /// </summary>
+    private async Task ClearRestAsync(long rest, CancellationToken cancellationToken)
+    {
+        if (_restDirty && rest == 0)
+        {
+            await RestAsync(0, cancellationToken).ConfigureAwait(false);
+            _restDirty = false;
+        }
+    }
+
+    private async Task RestAsync(long offset, CancellationToken cancellationToken)
+    {
+        _restDirty = true;
+        var command = Invariant($"REST {offset}");
+        Require(await CommandAsync(command, cancellationToken).ConfigureAwait(false), command, 350);
+    }
+
+    /// <summary>
+    /// After the data: <paramref name="noops"/> NOOP replies and the transfer's own, in whatever order the server
+    /// answered (one that reads commands during a transfer answers the NOOPs first). Counted, since every command
+    /// gets exactly one final reply; the transfer's is the 226/250 among them, else the first negative one.
+    /// </summary>
+    private async Task<FtpReply> FinalReplyAsync(int noops, CancellationToken cancellationToken)
+    {
+        FtpReply? success = null, failure = null, other = null;
+        for (var left = noops + 1; left > 0;)
+        {
+            var reply = await _control.ReadReplyAsync(cancellationToken).ConfigureAwait(false);
+            if (reply.Code < 200)
+            {
+                continue;
+            }
+
+            left--;
+            if (reply.Code is 226 or 250)
+            {
+                success ??= reply;
+            }
+            else if (!reply.IsPositive)
+            {
+                failure ??= reply;
+            }
+            else
+            {
+                other ??= reply;
+            }
+        }
+
+        return success ?? failure ?? other!;
+    }
+
+    /// <summary>
+    /// The abort (RFC 959 §4.1.3): the data connection is closed already (so a server busy writing it stops
+    /// at once, with or without Telnet's urgent signal, which TLS cannot carry anyway), then <c>ABOR</c>, then
+    /// <c>PWD</c> as a marker. Servers differ in what they answer, 426 then 226, 226 or 225 alone, the transfer's
+    /// 226 then ABOR's 225, so every reply up to the marker's 257 is read and dropped: the client is then in step.
+    /// Bounded by the reply timeout, not by the cancelled token; a failure leaves the client unusable.
+    /// </summary>
+    private async Task AbortAsync(string path)
+    {
+        try
+        {
+            _control.ForgiveOwed();
+            await _control.SendAsync("ABOR", "ABOR", CancellationToken.None).ConfigureAwait(false);
+            await _control.SendAsync("PWD", "PWD", CancellationToken.None).ConfigureAwait(false);
+            for (var i = 0; ; i++)
+            {
+                var reply = await _control.ReadNextAsync(CancellationToken.None).ConfigureAwait(false);
+                if (reply.Code == 257)
+                {
+                    return;
+                }
+
+                if (i == 64)
+                {
+                    _control.MarkBroken("the server answered ABOR with more than 64 replies");
+                    return;
+                }
+            }
+        }
+        catch (FtpException e)
+        {
+            FtpClientLog.AbortFailed(_logger, path, e.Message);
+        }
+    }
+
+    /// <summary>The size some servers put in their 150: <c>Opening BINARY mode data connection for f (1234 bytes)</c>.</summary>
+    internal static long? BytesInPreliminary(string text)
+    {
+        var match = AnnouncedBytes().Match(text);
+        return match.Success && long.TryParse(match.Groups[1].ValueSpan, NumberStyles.None, CultureInfo.InvariantCulture, out var n) ? n : null;
+    }
+
+    [GeneratedRegex(@"\((\d+) bytes?\)", RegexOptions.CultureInvariant | RegexOptions.IgnoreCase)]
+    private static partial Regex AnnouncedBytes();
+
+    /// <summary>One transfer's moving parts: the stall deadline, progress, and keep-alives.</summary>
+    internal sealed class Transfer(FtpClient client, string path, long start, long? total, IProgress<FtpTransferProgress>? progress)
+    {
+        private readonly Stopwatch _clock = new();
+        private readonly Stopwatch _sinceKeepAlive = new();
+
+        public long? Total { get; set; } = total;
+
+        /// <summary>Bytes moved by this transfer (not counting the resumed part).</summary>
+        public long Moved { get; private set; }
+
+        /// <summary>NOOPs sent during the transfer, each owed a reply.</summary>
+        public int Noops { get; private set; }
+
+        public TimeSpan Elapsed => _clock.Elapsed;
+
+        public void Start()
+        {
+            _clock.Start();
+            _sinceKeepAlive.Start();
+            progress?.Report(new FtpTransferProgress(start, Total));
+        }
+
+        public void Advance(int bytes)
+        {
+            Moved += bytes;
+            progress?.Report(new FtpTransferProgress(start + Moved, Total));
+        }
+
+        public void Finish()
+        {
+            if (Total is { } t && start + Moved != t)
+            {
+                // The size changed under the transfer: the last report says what really moved.
+                Total = start + Moved;
+                progress?.Report(new FtpTransferProgress(start + Moved, Total));
+            }
+        }
+
+        public async Task<int> ReadAsync(Stream data, byte[] buffer, CancellationToken cancellationToken)
+        {
+            using var stall = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            stall.CancelAfter(client._options.ReplyTimeout);
+            try
+            {
+                var read = await data.ReadAsync(buffer, stall.Token).ConfigureAwait(false);
+                if (read > 0)
+                {
+                    FtpClientMetrics.Received(read);
+                }
+
+                return read;
+            }
+            catch (OperationCanceledException e) when (!cancellationToken.IsCancellationRequested)
+            {
+                throw new DataConnectionException($"the data connection stalled: nothing came for {client._options.ReplyTimeout.TotalSeconds:0.###} s", e);
+            }
+            catch (IOException e) when (!cancellationToken.IsCancellationRequested)
+            {
+                throw new DataConnectionException($"the data connection failed: {e.Message.TrimEnd('.')}", e);
+            }
+        }
+
+        public async Task WriteAsync(Stream data, ReadOnlyMemory<byte> bytes, CancellationToken cancellationToken)
+        {
+            using var stall = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            stall.CancelAfter(client._options.ReplyTimeout);
+            try
+            {
+                await data.WriteAsync(bytes, stall.Token).ConfigureAwait(false);
+                FtpClientMetrics.Sent(bytes.Length);
+            }
+            catch (OperationCanceledException e) when (!cancellationToken.IsCancellationRequested)
+            {
+                throw new DataConnectionException($"the data connection stalled: the server took nothing for {client._options.ReplyTimeout.TotalSeconds:0.###} s", e);
+            }
+            catch (IOException e) when (!cancellationToken.IsCancellationRequested)
+            {
+                throw new DataConnectionException($"the data connection failed: {e.Message.TrimEnd('.')}", e);
+            }
+        }
+
+        /// <summary>A NOOP on the control connection when it has been quiet for the keep-alive interval; its reply is read after the transfer.</summary>
+        public async Task KeepAliveAsync(CancellationToken cancellationToken)
+        {
+            var interval = client._options.KeepAliveInterval;
+            if (interval > TimeSpan.Zero && _sinceKeepAlive.Elapsed >= interval)
+            {
+                _sinceKeepAlive.Restart();
+                FtpClientLog.KeepAlive(client._logger, path);
+                await client._control.SendAsync("NOOP", "NOOP", cancellationToken).ConfigureAwait(false);
+                Noops++;
+            }
+        }
+    }
+}
