@@ -155,6 +155,11 @@ internal sealed record FtpUrl(bool Secure, string? User, string Host, int? Port,
                 return false;
             }
         }
+        else if (authority.Count(c => c == ':') > 1)
+        {
+            error = $"'{authority}' is not a host: an IPv6 address goes in brackets, as [::1]";
+            return false;
+        }
         else
         {
             var colon = authority.IndexOf(':');
