@@ -85,8 +85,10 @@ internal sealed class FtpConnectOptions
         // The second signal: whatever is in the way (an ABOR the server does not answer) is not waited for.
         using var hurry = signals?.Hurry.Register(() => Environment.Exit(ExitCodes.RuntimeError));
         var output = new FtpOutput(result.GetValue(Quiet));
+        // Errors only unless --verbose: the library's warnings (a lost connection) would say again what the
+        // one line of the command's error says.
         using var loggers = LoggerFactory.Create(builder => builder
-            .SetMinimumLevel(result.GetValue(Verbose) ? LogLevel.Debug : LogLevel.Warning)
+            .SetMinimumLevel(result.GetValue(Verbose) ? LogLevel.Debug : LogLevel.Error)
             .AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace)
             .AddSimpleConsole(o => o.SingleLine = true));
         try

@@ -290,8 +290,9 @@ public sealed class FtpClientCliTests : IDisposable
         File.WriteAllText(_cli.File("known_hosts"), File.ReadAllText(_cli.File("known_hosts")).Replace($":{server.Port}", $":{impostor.Port}", StringComparison.Ordinal));
         using var refused = _cli.Run("ls", impostor.Url(tls: true));
         Assert.Equal(1, refused.ExitCode);
-        Assert.Single(refused.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
-        Assert.StartsWith("sockserv: error: ", refused.Stderr);
+        var line = Assert.Single(refused.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.StartsWith($"sockserv: WARNING: the certificate of 127.0.0.1:{impostor.Port} has changed; refusing to connect.", line);
+        Assert.Contains($"presented: {other.Fingerprint}", line);
     }
 
     [Theory]
