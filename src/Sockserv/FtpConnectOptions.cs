@@ -77,7 +77,14 @@ internal sealed class FtpConnectOptions
     /// Connects to <paramref name="url"/>, logs in, runs <paramref name="work"/>, quits; the exit code. With
     /// <paramref name="handleSignals"/> false (the shell, which has its own), Ctrl+C is not this method's.
     /// </summary>
-    public async Task<int> RunAsync(ParseResult result, FtpUrl url, Func<FtpClient, FtpOutput, CancellationToken, Task<int>> work, bool handleSignals = true)
+    public Task<int> RunAsync(ParseResult result, FtpUrl url, Func<FtpClient, FtpOutput, CancellationToken, Task<int>> work, bool handleSignals = true) =>
+        RunAsync(result, url, (client, output, _, cancellationToken) => work(client, output, cancellationToken), handleSignals);
+
+    /// <summary>
+    /// The same, for work that opens more connections (mirror's parallel transfers): <paramref name="work"/> gets a
+    /// way to connect and log in again, with the same options and password (asked for once).
+    /// </summary>
+    public async Task<int> RunAsync(ParseResult result, FtpUrl url, Func<FtpClient, FtpOutput, Func<CancellationToken, Task<FtpClient>>, CancellationToken, Task<int>> work, bool handleSignals = true)
     {
         using var signals = handleSignals ? Cli.Stopping() : null;
         var stop = signals?.Stop ?? CancellationToken.None;
@@ -93,10 +100,11 @@ internal sealed class FtpConnectOptions
             .AddSimpleConsole(o => o.SingleLine = true));
         try
         {
-            var client = await ConnectAsync(result, url, loggers, stop);
+            var credentials = FtpCredentials.Resolve(url);
+            var client = await ConnectAsync(result, url, credentials, loggers, stop);
             await using (client)
             {
-                var code = await work(client, output, stop);
+                var code = await work(client, output, cancellationToken => ConnectAsync(result, url, credentials, loggers, cancellationToken), stop);
                 await QuitAsync(client);
                 return code;
             }
@@ -115,10 +123,10 @@ internal sealed class FtpConnectOptions
         }
     }
 
-    /// <summary>Resolves the password (before connecting: a prompt holds no connection open), connects and logs in.</summary>
-    public async Task<FtpClient> ConnectAsync(ParseResult result, FtpUrl url, ILoggerFactory loggers, CancellationToken cancellationToken)
+    /// <summary>Connects and logs in (the password is resolved before: a prompt holds no connection open).</summary>
+    private async Task<FtpClient> ConnectAsync(ParseResult result, FtpUrl url, (string User, string Password) credentials, ILoggerFactory loggers, CancellationToken cancellationToken)
     {
-        var (user, password) = FtpCredentials.Resolve(url);
+        var (user, password) = credentials;
         var implicitTls = result.GetValue(Implicit);
         var timeout = TimeSpan.FromSeconds(result.GetValue(Timeout));
         var options = new FtpClientOptions

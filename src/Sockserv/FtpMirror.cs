@@ -176,6 +176,7 @@ internal static class FtpMirror
         var reverse = new Option<bool>("--reverse", "-R") { Description = "Upload: SOURCE is a local directory, DESTINATION a URL" };
         var delete = new Option<bool>("--delete") { Description = "Also delete what the destination has and the source does not" };
         var noVerify = new Option<bool>("--no-verify") { Description = "Do not compare the server's hash of each file copied with ours" };
+        var parallel = NumberOptions.Integer("--parallel", "Files copied at once, each on a connection of its own (more only for a tree of many files)", 4, 1, 16);
         var connect = new FtpConnectOptions();
         var command = new Command(
             "mirror",
@@ -185,6 +186,7 @@ internal static class FtpMirror
         command.Options.Add(reverse);
         command.Options.Add(delete);
         command.Options.Add(noVerify);
+        command.Options.Add(parallel);
         FtpUrl? UrlOf(CommandResult result) => FtpConnectOptions.UrlOf(result, result.GetValue(reverse) ? second : first);
         connect.AddTo(command, UrlOf);
         command.Validators.Add(result =>
@@ -210,13 +212,14 @@ internal static class FtpMirror
                 return Task.FromResult(Cli.Fail(File.Exists(local) ? $"{local} is a file: 'sockserv ftp put' uploads one file" : $"{local}: no such directory"));
             }
 
-            return connect.RunAsync(result, url, (client, output, cancellationToken) =>
-                RunAsync(client, output, url, local, up, result.GetValue(delete), !result.GetValue(noVerify), cancellationToken));
+            return connect.RunAsync(result, url, (client, output, more, cancellationToken) =>
+                RunAsync(client, more, output, url, local, up, result.GetValue(delete), !result.GetValue(noVerify), result.GetValue(parallel), cancellationToken));
         });
         return command;
     }
 
-    private static async Task<int> RunAsync(FtpClient client, FtpOutput output, FtpUrl url, string local, bool up, bool delete, bool verify, CancellationToken cancellationToken)
+    private static async Task<int> RunAsync(
+        FtpClient client, Func<CancellationToken, Task<FtpClient>> connect, FtpOutput output, FtpUrl url, string local, bool up, bool delete, bool verify, int parallel, CancellationToken cancellationToken)
     {
         var root = url.Path;
         if (!up)
@@ -249,66 +252,120 @@ internal static class FtpMirror
             return ExitCodes.Ok;
         }
 
-        var transfers = new FtpTransfers(client, output, verify) { Transient = true };
         string Remote(string path) => FtpClientCommands.Join(root, path);
         string Local(string path) => Path.Combine(local, path.Replace('/', Path.DirectorySeparatorChar));
-        long copied = 0, bytes = 0, deleted = 0, conflicts = 0;
-        foreach (var step in steps)
+        long deleted = 0, conflicts = 0;
+
+        // Directories first (parents before children), on the first connection.
+        foreach (var step in steps.Where(s => s.Action is MirrorAction.CreateDirectory or MirrorAction.Conflict))
+        {
+            if (step.Action == MirrorAction.Conflict)
+            {
+                FtpOutput.Warn($"{step.Path}: {step.Reason}: left as it is");
+                conflicts++;
+            }
+            else if (up)
+            {
+                await client.CreateDirectoryAsync(Remote(step.Path), cancellationToken);
+            }
+            else
+            {
+                Directory.CreateDirectory(Local(step.Path));
+            }
+        }
+
+        // Then the files, on up to `parallel` connections at once: a server that syncs each upload to disk
+        // (ours does) spends most of a small file's time waiting for the disk, and waits overlap.
+        var copies = new System.Collections.Concurrent.ConcurrentQueue<MirrorStep>(steps.Where(s => s.Action == MirrorAction.Copy));
+        var copied = copies.Count;
+        var bytes = copies.Sum(s => Math.Max(0, s.File!.Size));
+        var workers = (int)Math.Clamp(copies.Count / 8, 1, parallel);
+        using var failed = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var unverifiedCounts = new int[workers];
+        async Task WorkAsync(int worker)
+        {
+            var session = worker == 0 ? client : await connect(failed.Token);
+            try
+            {
+                var transfers = new FtpTransfers(session, output, verify) { ShowProgress = false };
+                while (copies.TryDequeue(out var step))
+                {
+                    var file = step.File!;
+                    if (up)
+                    {
+                        output.Line($"{step.Path} ({step.Reason}): {await transfers.PutAsync(Local(step.Path), Remote(step.Path), resume: false, failed.Token)}");
+                        if (timesSettable && file.Modified is { } time)
+                        {
+                            await session.SetModifiedTimeAsync(Remote(step.Path), time, failed.Token);
+                        }
+                    }
+                    else
+                    {
+                        var entry = new FtpListEntry(step.Path, FtpEntryType.File, file.Size < 0 ? null : file.Size, file.Modified);
+                        output.Line($"{step.Path} ({step.Reason}): {await transfers.GetAsync(Remote(step.Path), Local(step.Path), resume: false, entry, failed.Token)}");
+                    }
+                }
+
+                unverifiedCounts[worker] = transfers.UnverifiedCount;
+            }
+            catch
+            {
+                // The first failure stops the others; it is the one reported.
+                await failed.CancelAsync();
+                throw;
+            }
+            finally
+            {
+                if (worker != 0)
+                {
+                    await FtpConnectOptions.QuitAsync(session);
+                    await session.DisposeAsync();
+                }
+            }
+        }
+
+        var running = Enumerable.Range(0, workers).Select(WorkAsync).ToList();
+        try
+        {
+            await Task.WhenAll(running);
+        }
+        catch (Exception) when (!cancellationToken.IsCancellationRequested
+            && running.FirstOrDefault(t => t.IsFaulted && t.Exception!.InnerException is not (FtpInterruptedException or OperationCanceledException)) is { } cause)
+        {
+            // The others were stopped by this one's failure: it is the one to tell.
+            await cause;
+        }
+
+        // Last, with --delete: files, then directories deepest first.
+        foreach (var step in steps.Where(s => s.Action is MirrorAction.Delete or MirrorAction.RemoveDirectory))
         {
             switch (step.Action)
             {
-                case MirrorAction.CreateDirectory when up:
-                    await client.CreateDirectoryAsync(Remote(step.Path), cancellationToken);
-                    break;
-                case MirrorAction.CreateDirectory:
-                    Directory.CreateDirectory(Local(step.Path));
-                    break;
-                case MirrorAction.Copy when up:
-                    output.Line($"{step.Path} ({step.Reason}): {await transfers.PutAsync(Local(step.Path), Remote(step.Path), resume: false, cancellationToken)}");
-                    if (timesSettable && step.File?.Modified is { } time)
-                    {
-                        await client.SetModifiedTimeAsync(Remote(step.Path), time, cancellationToken);
-                    }
-
-                    copied++;
-                    bytes += step.File!.Size;
-                    break;
-                case MirrorAction.Copy:
-                    var entry = new FtpListEntry(step.Path, FtpEntryType.File, step.File!.Size < 0 ? null : step.File.Size, step.File.Modified);
-                    output.Line($"{step.Path} ({step.Reason}): {await transfers.GetAsync(Remote(step.Path), Local(step.Path), resume: false, entry, cancellationToken)}");
-                    copied++;
-                    bytes += Math.Max(0, step.File.Size);
-                    break;
                 case MirrorAction.Delete when up:
                     await client.DeleteFileAsync(Remote(step.Path), cancellationToken);
                     output.Line($"{step.Path}: deleted ({step.Reason})");
-                    deleted++;
                     break;
                 case MirrorAction.Delete:
                     File.Delete(Local(step.Path));
                     output.Line($"{step.Path}: deleted ({step.Reason})");
-                    deleted++;
                     break;
                 case MirrorAction.RemoveDirectory when up:
                     await client.RemoveDirectoryAsync(Remote(step.Path), cancellationToken);
-                    deleted++;
                     break;
-                case MirrorAction.RemoveDirectory:
+                default:
                     Directory.Delete(Local(step.Path));
-                    deleted++;
-                    break;
-                case MirrorAction.Conflict:
-                    FtpOutput.Warn($"{step.Path}: {step.Reason}: left as it is");
-                    conflicts++;
                     break;
             }
+
+            deleted++;
         }
 
-        var unverified = transfers.UnverifiedCount > 0 ? $"; {transfers.UnverifiedCount} unverified (the server has no hash command)" : string.Empty;
+        var unverifiedCount = unverifiedCounts.Sum();
+        var unverified = unverifiedCount > 0 ? $"; {unverifiedCount} unverified (the server has no hash command)" : string.Empty;
         output.Line($"mirror: {copied} file(s) copied ({FtpOutput.Bytes(bytes)}), {deleted} deleted, {upToDate} up to date{unverified}");
-        if (transfers.UnverifiedCount > 0 && output.Mode == FtpDisplayMode.Quiet)
+        if (unverifiedCount > 0 && output.Mode == FtpDisplayMode.Quiet)
         {
-            FtpOutput.Warn($"{transfers.UnverifiedCount} file(s) copied unverified: the server has no HASH, XSHA256, XSHA1 or XMD5 to check them with");
+            FtpOutput.Warn($"{unverifiedCount} file(s) copied unverified: the server has no HASH, XSHA256, XSHA1 or XMD5 to check them with");
         }
 
         return conflicts > 0 ? Cli.Fail($"{conflicts} path(s) are a file on one side and a directory on the other: left as they are") : ExitCodes.Ok;

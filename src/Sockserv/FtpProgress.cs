@@ -54,13 +54,13 @@ internal sealed class FtpOutput
 
     /// <summary>
     /// Runs <paramref name="transfer"/> with a progress display for <paramref name="label"/> and returns its meter
-    /// (bytes moved, time taken). <paramref name="offset"/> is where a resumed transfer starts; a
-    /// <paramref name="transient"/> bar (mirror's, one file of many) is cleared when the transfer ends.
+    /// (bytes moved, time taken). <paramref name="offset"/> is where a resumed transfer starts. Without
+    /// <paramref name="showProgress"/> nothing is shown while it runs.
     /// </summary>
-    public async Task<TransferMeter> TransferAsync(string label, long? total, long offset, Func<IProgress<FtpTransferProgress>, Task> transfer, bool transient = false)
+    public async Task<TransferMeter> TransferAsync(string label, long? total, long offset, Func<IProgress<FtpTransferProgress>, Task> transfer, bool showProgress = true)
     {
-        var meter = new TransferMeter(label, total, offset, Mode == FtpDisplayMode.Plain ? PlainInterval : null);
-        if (Mode != FtpDisplayMode.Bar)
+        var meter = new TransferMeter(label, total, offset, showProgress && Mode == FtpDisplayMode.Plain ? PlainInterval : null);
+        if (Mode != FtpDisplayMode.Bar || !showProgress)
         {
             await transfer(meter);
             meter.Stop();
@@ -70,7 +70,7 @@ internal sealed class FtpOutput
         var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Out) });
         var progress = new Progress(console)
         {
-            AutoClear = transient,
+            AutoClear = false,
             RefreshRate = BarInterval,
         };
         progress.Columns(

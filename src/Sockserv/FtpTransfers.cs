@@ -29,8 +29,8 @@ internal sealed class FtpTransfers(FtpClient client, FtpOutput output, bool veri
 
     private const string Unverified = "unverified: the server has no HASH, XSHA256, XSHA1 or XMD5 to check it with";
 
-    /// <summary>When set (mirror), transfers draw a bar that is cleared when they end, and print no summary line of their own.</summary>
-    public bool Transient { get; init; }
+    /// <summary>Whether a transfer shows its progress (a bar, or plain lines); mirror's do not: its line per file is its progress, and its transfers run side by side.</summary>
+    public bool ShowProgress { get; init; } = true;
 
     /// <summary>How many transfers could not be verified (the server has no hash command).</summary>
     public int UnverifiedCount { get; private set; }
@@ -212,7 +212,7 @@ internal sealed class FtpTransfers(FtpClient client, FtpOutput output, bool veri
             file.Position = offset;
             try
             {
-                return await output.TransferAsync(Label(remotePath), size, offset, progress => client.DownloadAsync(remotePath, file, offset, progress, cancellationToken), Transient);
+                return await output.TransferAsync(Label(remotePath), size, offset, progress => client.DownloadAsync(remotePath, file, offset, progress, cancellationToken), ShowProgress);
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
@@ -235,7 +235,7 @@ internal sealed class FtpTransfers(FtpClient client, FtpOutput output, bool veri
             {
                 return await output.TransferAsync(Label(localPath), length, offset, progress => append
                     ? client.AppendAsync(file, remotePath, progress, cancellationToken)
-                    : client.UploadAsync(file, remotePath, offset, progress, cancellationToken), Transient);
+                    : client.UploadAsync(file, remotePath, offset, progress, cancellationToken), ShowProgress);
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {

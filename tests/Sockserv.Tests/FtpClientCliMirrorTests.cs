@@ -40,7 +40,7 @@ public sealed class FtpClientCliMirrorTests : IDisposable
         var tree = _cli.File("tree");
         MakeTree(tree);
 
-        using (var up = _cli.Run("mirror", "--reverse", tree, server.Url("site/")))
+        using (var up = _cli.RunLong("mirror", "--reverse", tree, server.Url("site/")))
         {
             AssertOk(up);
             Assert.Contains("mirror: 500 file(s) copied", up.Stdout);
@@ -55,7 +55,7 @@ public sealed class FtpClientCliMirrorTests : IDisposable
         }
 
         var copy = _cli.File("copy");
-        using (var down = _cli.Run("mirror", server.Url("site"), copy))
+        using (var down = _cli.RunLong("mirror", server.Url("site"), copy))
         {
             AssertOk(down);
             Assert.Contains("mirror: 500 file(s) copied", down.Stdout);

@@ -200,6 +200,15 @@ public sealed class FtpCli : IDisposable
     /// <summary>Runs <c>sockserv ftp ARGS</c> to its end (stdin empty) with the password in the environment.</summary>
     public SockservProcess Run(params string[] arguments) => SockservProcess.RunWith(Environment(), string.Empty, ["ftp", .. arguments]);
 
+    /// <summary>Runs <c>sockserv ftp ARGS</c> that may take long (a mirror of 500 files, each synced to disk by the server): waits up to three times the usual bound.</summary>
+    public SockservProcess RunLong(params string[] arguments)
+    {
+        var process = SockservProcess.StartWith(Environment(), ["ftp", .. arguments]);
+        process.Input.Close();
+        process.WaitForExit(3 * Bounded.Wait);
+        return process;
+    }
+
     /// <summary>Runs <c>sockserv ftp ARGS</c> with <paramref name="environment"/> and <paramref name="stdin"/>.</summary>
     public static SockservProcess RunWith(Dictionary<string, string?> environment, string stdin, params string[] arguments) =>
         SockservProcess.RunWith(environment, stdin, ["ftp", .. arguments]);

@@ -192,9 +192,12 @@ public sealed partial class SockservProcess : IDisposable
     }
 
     /// <summary>Waits for the process to end and for its output to be read to the end.</summary>
-    public void WaitForExit()
+    public void WaitForExit() => WaitForExit(Bounded.Wait);
+
+    /// <summary>The same, for a run known to take long (a mirror of 500 files on a loaded machine): at most <paramref name="wait"/>.</summary>
+    public void WaitForExit(TimeSpan wait)
     {
-        if (!_process.WaitForExit(Bounded.Wait) || !Task.WaitAll([_stdoutClosed.Task, _stderrClosed.Task], Bounded.Wait))
+        if (!_process.WaitForExit(wait) || !Task.WaitAll([_stdoutClosed.Task, _stderrClosed.Task], wait))
         {
             throw new TimeoutException($"sockserv did not exit. stdout: {Stdout} stderr: {Stderr}");
         }
