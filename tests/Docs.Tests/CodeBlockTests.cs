@@ -93,7 +93,8 @@ public sealed class CodeBlockTests
         var references = new List<MetadataReference>(CoreReferences.Value);
         foreach (var package in new[] { "SocketServer.Echo", "SocketServer.Exec", "SocketServer.Ftp" })
         {
-            if (code.Contains($"using {package};", StringComparison.Ordinal))
+            // "using SocketServer.Ftp;" or one of its namespaces ("using SocketServer.Ftp.Client;").
+            if (code.Contains($"using {package};", StringComparison.Ordinal) || code.Contains($"using {package}.", StringComparison.Ordinal))
             {
                 references.Add(MetadataReference.CreateFromFile(Path.Combine(AppContext.BaseDirectory, package + ".dll")));
             }

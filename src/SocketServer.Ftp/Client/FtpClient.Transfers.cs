@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Diagnostics;
 using System.Globalization;
+using System.Net;
 using System.Text;
 using System.Text.RegularExpressions;
 using SocketServer.Ftp.Client.Internal;
@@ -208,6 +209,7 @@ public sealed partial class FtpClient
             }
 
             // Sent from here on even if cancelled: SendAsync starts the write before it waits.
+            cancellationToken.ThrowIfCancellationRequested();
             sent = true;
             await _control.SendAsync(command, command, cancellationToken).ConfigureAwait(false);
             _restDirty = false;
@@ -234,7 +236,7 @@ public sealed partial class FtpClient
                 // The data connection failed or stalled; the server's reply says why, if it says anything.
                 await data.AbortAsync().ConfigureAwait(false);
                 var reply = await FinalReplyAsync(transfer.Noops, cancellationToken).ConfigureAwait(false);
-                throw reply.IsPositive ? failure : new FtpReplyException(command, reply);
+                throw reply.IsPositive ? failure : TransferRefused(command, reply);
             }
             catch (Exception failure) when (failure is not FtpReplyException and not DataConnectionException and not OperationCanceledException && _control.Broken is null)
             {
@@ -247,7 +249,7 @@ public sealed partial class FtpClient
             var final = await FinalReplyAsync(transfer.Noops, cancellationToken).ConfigureAwait(false);
             if (!final.IsPositive)
             {
-                throw new FtpReplyException(command, final);
+                throw TransferRefused(command, final);
             }
 
             transfer.Finish();
@@ -271,6 +273,25 @@ public sealed partial class FtpClient
         {
             await data.DisposeAsync().ConfigureAwait(false);
         }
+    }
+
+    /// <summary>
+    /// The refusal of a transfer, with what to do when it is the one refusal this client cannot avoid: a server
+    /// that requires TLS session reuse (vsftpd's 522), reached by an IP address. .NET sends no SNI for an IP
+    /// literal (RFC 6066 §3 forbids it), so it clears the target host, and its OpenSSL client session cache is
+    /// keyed by that host and turned off without one: the data connection's handshake cannot resume.
+    /// </summary>
+    private FtpReplyException TransferRefused(string command, FtpReply reply)
+    {
+        if (IsSecure && _options.ProtectData && IPAddress.TryParse(_options.Host, out _) &&
+            (reply.Code == 522 || reply.Text.Contains("reuse", StringComparison.OrdinalIgnoreCase)))
+        {
+            return new FtpReplyException(reply,
+                $"{command}: {reply.Code} {reply.Text} (the server requires the data connection to resume the control connection's TLS session; " +
+                $".NET resumes TLS sessions only with a server named by a DNS name, not an IP address such as {_options.Host}: connect by its name)");
+        }
+
+        return new FtpReplyException(command, reply);
     }
 
     /// <summary>

@@ -409,6 +409,8 @@ public sealed partial class FtpClient : IAsyncDisposable
 
     private async Task<FtpReply> CommandAsync(string line, string shown, CancellationToken cancellationToken)
     {
+        // Cancelled already: nothing is sent (a reply that came at once would otherwise win over the token).
+        cancellationToken.ThrowIfCancellationRequested();
         try
         {
             await _control.SendAsync(line, shown, cancellationToken).ConfigureAwait(false);

@@ -232,7 +232,7 @@ public static class FtpListingParser
                 size = null;
             }
 
-            return new FtpListEntry(name, type, size, modified, line[1..10]);
+            return new FtpListEntry(name, type, size, modified, line[1..10], target);
         }
 
         return null;

@@ -11,6 +11,13 @@ public sealed class FtpReplyException : FtpException
         Reply = reply;
     }
 
+    /// <summary>Creates the exception for <paramref name="reply"/> with a message of the client's that says more (what to do).</summary>
+    internal FtpReplyException(FtpReply reply, string message)
+        : base(message)
+    {
+        Reply = reply;
+    }
+
     /// <summary>The server's reply.</summary>
     public FtpReply Reply { get; }
 

@@ -379,8 +379,11 @@ public sealed class Vsftpd : IDisposable
     /// <summary>The directory anonymous users may write to, <c>/pub</c> on the server.</summary>
     public string Pub { get; }
 
-    /// <summary>A URL of this server (anonymous: no user).</summary>
-    public string Url(string path = "", bool tls = true) => string.Create(CultureInfo.InvariantCulture, $"{(tls ? "ftps" : "ftp")}://127.0.0.1:{Port}/{path}");
+    /// <summary>
+    /// A URL of this server (anonymous: no user), by the name <c>localhost</c>: .NET resumes a TLS session (which
+    /// vsftpd requires of data connections) only with a server it reached by name, not by an IP address.
+    /// </summary>
+    public string Url(string path = "", bool tls = true) => string.Create(CultureInfo.InvariantCulture, $"{(tls ? "ftps" : "ftp")}://localhost:{Port}/{path}");
 
     public static Vsftpd Start(PemFiles pem, bool implicitTls = false) => new(pem, implicitTls);
 

@@ -1,0 +1,48 @@
+"""pyftpdlib as a peer for the FTP client's tests (run by PyftpdlibServer.cs with Debian's /usr/bin/python3).
+
+argv: ROOT USER PASSWORD [--tls CERT KEY] [--no-rest]
+Prints "PORT <n>" once listening on 127.0.0.1 (port 0, chosen by the kernel), then, for every TLS data
+connection that ends while the server reads it (uploads), "DATA-END close_notify" when the client sent a
+TLS close_notify before closing, "DATA-END eof" when it only closed the socket. Runs until killed.
+"""
+import sys
+
+from pyftpdlib import handlers
+from pyftpdlib.authorizers import DummyAuthorizer
+from pyftpdlib.servers import FTPServer
+
+root, user, password = sys.argv[1], sys.argv[2], sys.argv[3]
+args = sys.argv[4:]
+tls = "--tls" in args
+authorizer = DummyAuthorizer()
+authorizer.add_user(user, password, root, perm="elradfmwMT")
+
+if tls:
+    handler = handlers.TLS_FTPHandler
+    cert, key = args[args.index("--tls") + 1], args[args.index("--tls") + 2]
+    handler.certfile = cert
+    handler.keyfile = key
+    plain_debug = handlers.debug
+
+    # pyftpdlib tells a close_notify from a bare EOF only in its debug messages, so they are watched here.
+    def watching_debug(msg, inst=None):
+        if isinstance(inst, handlers.DTPHandler):
+            if msg.startswith("call: recv() -> shutdown(), err: zero-return"):
+                print("DATA-END close_notify", flush=True)
+            elif msg.startswith("call: recv(), err:") and "EOF" in msg:
+                print("DATA-END eof", flush=True)
+        plain_debug(msg, inst=inst)
+
+    handlers.debug = watching_debug
+else:
+    handler = handlers.FTPHandler
+
+handler.authorizer = authorizer
+handler.banner = "pyftpdlib test server ready."
+if "--no-rest" in args:
+    # A server without REST STREAM: uploads resume with APPE.
+    handler.proto_cmds = {k: v for k, v in handler.proto_cmds.items() if k != "REST"}
+
+server = FTPServer(("127.0.0.1", 0), handler)
+print("PORT %d" % server.socket.getsockname()[1], flush=True)
+server.serve_forever(handle_exit=True)
