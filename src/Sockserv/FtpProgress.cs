@@ -26,7 +26,7 @@ internal enum FtpDisplayMode
 /// <remarks>
 /// The display must cost under 1% of a transfer (issue 17). The library reports progress after every write
 /// (tens of thousands of times a second on a fast link); <see cref="TransferMeter.Report"/> only stores the
-/// count. The bar is redrawn by Spectre's own thread ten times a second from that count, and plain lines are
+/// count. The bar is redrawn by Spectre's own thread five times a second from that count, and plain lines are
 /// written at most every <see cref="PlainInterval"/>; neither touches the transfer's thread.
 /// </remarks>
 internal sealed class FtpOutput
@@ -34,7 +34,7 @@ internal sealed class FtpOutput
     /// <summary>The least time between two plain progress lines.</summary>
     public static readonly TimeSpan PlainInterval = TimeSpan.FromSeconds(2);
 
-    private static readonly TimeSpan BarInterval = TimeSpan.FromMilliseconds(100);
+    private static readonly TimeSpan BarInterval = TimeSpan.FromMilliseconds(200);
 
     public FtpOutput(bool quiet) => Mode = quiet ? FtpDisplayMode.Quiet : Console.IsOutputRedirected ? FtpDisplayMode.Plain : FtpDisplayMode.Bar;
 

@@ -258,15 +258,43 @@ internal sealed class FtpTransfers(FtpClient client, FtpOutput output, bool veri
             return "not verified (--no-verify)";
         }
 
-        var hash = await client.GetHashAsync(remotePath, cancellationToken: cancellationToken);
+        // The server's hash and ours of a big file each take seconds: when the server has HASH (SHA-256 by
+        // default), ours runs while it computes its own, rather than after.
+        var length = new FileInfo(localPath).Length;
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var guess = client.Features.Contains("HASH")
+            ? Task.Run(() => HashLocalAsync(localPath, FtpHashAlgorithm.Sha256, 0, length, stop.Token), stop.Token)
+            : null;
+        FtpHash? hash;
+        try
+        {
+            hash = await client.GetHashAsync(remotePath, cancellationToken: cancellationToken);
+        }
+        catch
+        {
+            await AbandonAsync(guess, stop);
+            throw;
+        }
+
         if (hash is null)
         {
+            await AbandonAsync(guess, stop);
             UnverifiedCount++;
             return Unverified;
         }
 
-        var length = new FileInfo(localPath).Length;
-        var ours = await HashLocalAsync(localPath, hash.Algorithm, hash.Start, Math.Min(hash.End, length), cancellationToken);
+        var end = Math.Min(hash.End, length);
+        byte[] ours;
+        if (guess is not null && hash.Algorithm == FtpHashAlgorithm.Sha256 && hash.Start == 0 && end == length)
+        {
+            ours = await guess;
+        }
+        else
+        {
+            await AbandonAsync(guess, stop);
+            ours = await HashLocalAsync(localPath, hash.Algorithm, hash.Start, end, cancellationToken);
+        }
+
         if (!CryptographicOperations.FixedTimeEquals(ours, hash.Value))
         {
             throw new FtpVerificationException(
@@ -274,6 +302,25 @@ internal sealed class FtpTransfers(FtpClient client, FtpOutput output, bool veri
         }
 
         return $"{Name(hash.Algorithm)} verified";
+    }
+
+    /// <summary>Stops a hash computed ahead that is not wanted after all, and waits for it to be gone.</summary>
+    private static async Task AbandonAsync(Task<byte[]>? guess, CancellationTokenSource stop)
+    {
+        await stop.CancelAsync();
+        if (guess is null)
+        {
+            return;
+        }
+
+        try
+        {
+            await guess;
+        }
+        catch (OperationCanceledException)
+        {
+            // Stopped as asked.
+        }
     }
 
     /// <summary>Our hash of bytes <paramref name="start"/> to <paramref name="end"/> (exclusive) of a local file.</summary>
