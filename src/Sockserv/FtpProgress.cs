@@ -75,7 +75,7 @@ internal sealed class FtpOutput
         };
         progress.Columns(
             new TaskDescriptionColumn { Alignment = Justify.Left },
-            new ProgressBarColumn(),
+            new ProgressBarColumn { Width = 24 },
             new PercentageColumn(),
             new TextColumn(() => $"{Bytes(meter.Transferred)}{(meter.Total is { } t ? " / " + Bytes(t) : string.Empty)}"),
             new TextColumn(() => meter.Rate is { } rate ? $"{Bytes((long)rate)}/s" : "-"),
