@@ -306,10 +306,16 @@ public abstract class FtpClientSuite
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => client.UploadAsync(new MemoryStream(content), remote, progress: progress, cancellationToken: cancel.Token));
         Assert.Contains(log.Lines, l => l.Contains("> ABOR", StringComparison.Ordinal));
 
-        // What arrived is a prefix of the file: resume from its end and the whole file is there.
-        var size = await client.GetSizeAsync(remote, timeout.Token);
+        // What arrived is a prefix of the file: resume from its end and the whole file is there. Servers differ
+        // on what an aborted upload leaves: vsftpd and pyftpdlib keep the part; ours keeps it when the data
+        // connection's end reached it before ABOR, and removes it (nothing half-done is kept) when ABOR came first.
+        var size = (await client.GetInfoAsync(remote, timeout.Token))?.Size ?? 0;
         Assert.InRange(size, 0, content.Length - 1);
-        Assert.Equal(SHA256.HashData(content.AsSpan(0, (int)size)), SHA256.HashData(File.ReadAllBytes(Server.LocalPath(remote))));
+        if (size > 0)
+        {
+            Assert.Equal(SHA256.HashData(content.AsSpan(0, (int)size)), SHA256.HashData(File.ReadAllBytes(Server.LocalPath(remote))));
+        }
+
         await client.UploadAsync(new MemoryStream(content) { Position = size }, remote, offset: size, cancellationToken: timeout.Token);
         Assert.Equal(SHA256.HashData(content), SHA256.HashData(File.ReadAllBytes(Server.LocalPath(remote))));
     }

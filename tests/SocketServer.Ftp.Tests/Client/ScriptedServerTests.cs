@@ -311,4 +311,94 @@ public sealed class ScriptedServerTests
         await server.ExpectAsync("PWD", "257 \"/next\"");
         Assert.Equal("/next", await pwd);
     }
+
+    [Fact]
+    public async Task Active_mode_falls_back_from_EPRT_to_PORT_and_uploads()
+    {
+        await using var server = new ScriptedServer();
+        var options = server.Options;
+        options.Passive = false;
+        var (client, _) = await LoggedInAsync(server, options);
+        await using var _client = client;
+        using var timeout = Bounded.Token();
+        var upload = client.UploadAsync(new MemoryStream("hello, port"u8.ToArray()), "up.txt", cancellationToken: timeout.Token);
+        Assert.StartsWith("EPRT |1|127.0.0.1|", await server.ReceiveAsync(), StringComparison.Ordinal);
+        await server.SendAsync("500 EPRT not understood\r\n");
+        var port = await server.ReceiveAsync();
+        Assert.StartsWith("PORT 127,0,0,1,", port, StringComparison.Ordinal);
+        await server.SendAsync("200 PORT ok\r\n");
+        var numbers = port[5..].Split(',').Select(int.Parse).ToArray();
+        Assert.Equal("STOR up.txt", await server.ReceiveAsync());
+        using var data = new Socket(SocketType.Stream, ProtocolType.Tcp);
+        await data.ConnectAsync(new IPEndPoint(IPAddress.Loopback, (numbers[4] << 8) | numbers[5]), timeout.Token);
+        await server.SendAsync("150 go ahead\r\n");
+        var received = new MemoryStream();
+        var buffer = new byte[1024];
+        int n;
+        while ((n = await data.ReceiveAsync(buffer, SocketFlags.None, timeout.Token)) > 0)
+        {
+            received.Write(buffer, 0, n);
+        }
+
+        data.Shutdown(SocketShutdown.Send);
+        await server.SendAsync("226 stored\r\n");
+        await upload;
+        Assert.Equal("hello, port", Encoding.UTF8.GetString(received.ToArray()));
+    }
+}
+
+/// <summary>The client over IPv6 against our server: EPSV and EPRT |2| (PASV and PORT cannot name IPv6).</summary>
+public sealed class FtpClientIpv6Tests
+{
+    [Fact]
+    public async Task Passive_and_active_transfers_over_IPv6()
+    {
+        Assert.SkipUnless(System.Net.Sockets.Socket.OSSupportsIPv6 && File.Exists("/proc/net/if_inet6") && File.ReadAllText("/proc/net/if_inet6").Contains(" lo", StringComparison.Ordinal),
+            "no IPv6 loopback on this machine");
+        await using var server = await FtpServerFixture.StartAsync(host: "::1");
+        var content = new byte[300_000];
+        new Random(31).NextBytes(content);
+        foreach (var passive in new[] { true, false })
+        {
+            var log = new ListLoggerFactory();
+            using var timeout = Bounded.Token();
+            await using var client = await FtpClient.ConnectAsync(new FtpClientOptions { Host = "::1", Port = server.Port, Passive = passive, LoggerFactory = log }, timeout.Token);
+            await client.LoginAsync("alice", FtpServerFixture.Password, timeout.Token);
+            var name = passive ? "/v6-passive.bin" : "/v6-active.bin";
+            await client.UploadAsync(new MemoryStream(content), name, cancellationToken: timeout.Token);
+            var back = new MemoryStream();
+            await client.DownloadAsync(name, back, cancellationToken: timeout.Token);
+            Assert.Equal(content, back.ToArray());
+            Assert.Contains(log.Lines, l => l.Contains(passive ? "> EPSV" : "> EPRT |2|::1|", StringComparison.Ordinal));
+            Assert.DoesNotContain(log.Lines, l => l.Contains("> PASV", StringComparison.Ordinal) || l.Contains("> PORT", StringComparison.Ordinal));
+        }
+    }
+}
+
+public sealed class FtpClientConnectTests
+{
+    [Fact]
+    public async Task A_refused_connection_is_an_FtpException_naming_the_server()
+    {
+        // A port that was just free: nothing listens there now.
+        var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop();
+        using var timeout = Bounded.Token();
+        var refused = await Assert.ThrowsAsync<FtpException>(() => FtpClient.ConnectAsync(new FtpClientOptions { Port = port }, timeout.Token));
+        Assert.Contains($"cannot connect to 127.0.0.1:{port}", refused.Message, StringComparison.Ordinal);
+        Assert.IsType<SocketException>(refused.InnerException);
+    }
+
+    [Theory]
+    [InlineData(0, 1)]
+    [InlineData(65536, 1)]
+    [InlineData(21, 0)]
+    [InlineData(21, -1)]
+    public async Task Bad_options_are_refused_before_connecting(int port, int replySeconds)
+    {
+        var options = new FtpClientOptions { Port = port, ReplyTimeout = TimeSpan.FromSeconds(replySeconds) };
+        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => FtpClient.ConnectAsync(options, TestContext.Current.CancellationToken));
+    }
 }

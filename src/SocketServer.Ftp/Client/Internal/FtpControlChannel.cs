@@ -61,9 +61,6 @@ internal sealed class FtpControlChannel : IAsyncDisposable
     /// <summary>Why the connection cannot be used any more, or null.</summary>
     public string? Broken => _broken;
 
-    /// <summary>Replies still owed to commands whose callers gave up (see the remarks).</summary>
-    public int Owed => _owed;
-
     /// <summary>True when bytes have arrived that no reply has taken yet.</summary>
     public bool HasBufferedBytes => _end > _start;
 
