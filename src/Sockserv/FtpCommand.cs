@@ -14,10 +14,15 @@ internal static class FtpCommand
 {
     public static Command Create()
     {
-        var command = new Command("ftp", "A multi-user FTP server: hashed passwords in SQLite, a home directory per user that cannot be left, quotas, resumable verified transfers.");
+        var command = new Command("ftp", "A multi-user FTP server: hashed passwords in SQLite, a home directory per user that cannot be left, quotas, resumable verified transfers. And its client: get, put, ls, mirror, shell.");
         command.Subcommands.Add(Serve());
         command.Subcommands.Add(FtpUserCommands.User());
         command.Subcommands.Add(FtpUserCommands.Quota());
+        foreach (var client in FtpClientCommands.Create())
+        {
+            command.Subcommands.Add(client);
+        }
+
         return command;
     }
 

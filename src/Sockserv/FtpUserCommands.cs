@@ -340,39 +340,8 @@ internal static class FtpUserCommands
         return new string(buffer, 0, count);
     }
 
-    /// <summary>Reads one line at the terminal, showing nothing of it (Console.ReadKey with intercept: the terminal's echo is off).</summary>
-    private static string Prompt(string prompt)
-    {
-        // The prompt on stderr, so stdout stays clean when it is redirected.
-        Console.Error.Write(prompt);
-        var typed = new StringBuilder();
-        while (true)
-        {
-            var key = Console.ReadKey(intercept: true);
-            if (key.Key == ConsoleKey.Enter || key.KeyChar is '\r' or '\n')
-            {
-                break;
-            }
-
-            if (key.Key == ConsoleKey.Backspace || key.KeyChar == '\u007f')
-            {
-                typed.Length = Math.Max(0, typed.Length - 1);
-            }
-            else if (key.KeyChar == '\u0004' && typed.Length == 0)
-            {
-                // Ctrl+D on an empty line, as a shell takes it: no password.
-                Console.Error.WriteLine();
-                throw new FtpUserStoreException(FtpUserStoreError.InvalidPassword, "no password given: nothing changed");
-            }
-            else if (key.KeyChar != '\0' && !char.IsControl(key.KeyChar))
-            {
-                typed.Append(key.KeyChar);
-            }
-        }
-
-        Console.Error.WriteLine();
-        return typed.ToString();
-    }
+    private static string Prompt(string prompt) =>
+        SecretPrompt.Read(prompt) ?? throw new FtpUserStoreException(FtpUserStoreError.InvalidPassword, "no password given: nothing changed");
 
     private static void CreateHome(string directory)
     {

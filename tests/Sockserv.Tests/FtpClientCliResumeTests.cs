@@ -1,0 +1,177 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+using Sockserv.Tests.Fixtures;
+
+namespace Sockserv.Tests;
+
+/// <summary>
+/// Broken transfers and <c>--resume</c>, as processes on real files: the client killed, the server killed, Ctrl+C
+/// (ABOR), a partial file that is no longer the start of the server's, an upload resumed; and a big file checked
+/// by hash. Transfers that must be broken in the middle run against a rate-limited server, so they take seconds.
+/// </summary>
+public sealed partial class FtpClientCliResumeTests : IDisposable
+{
+    // 8 MiB at 4 MiB/s: about two seconds, long enough to break in the middle, short enough to finish.
+    private const long Size = 8L << 20;
+    private const long Rate = 4L << 20;
+
+    private readonly FtpCli _cli = new();
+
+    public void Dispose() => _cli.Dispose();
+
+    private static void AssertOk(SockservProcess process)
+    {
+        Assert.True(process.ExitCode == 0, $"exit {process.ExitCode}\nstdout: {process.Stdout}\nstderr: {process.Stderr}");
+        Assert.DoesNotContain("   at ", process.Stderr);
+    }
+
+    [Fact]
+    public async Task A_download_whose_client_was_killed_resumes_and_matches()
+    {
+        await using var server = await CliFtpServer.StartAsync(o => o.MaxDownloadBytesPerSecond = Rate);
+        var original = FtpCli.RandomFile(Path.Combine(server.Home, "big.bin"), Size);
+        var local = _cli.File("big.bin");
+        using (var get = _cli.Start("get", server.Url("big.bin"), local))
+        {
+            FtpCli.WaitForLength(local, 1 << 20, () => get.Stderr);
+        }
+
+        // Disposing killed it (SIGKILL): the file holds a part.
+        var part = new FileInfo(local).Length;
+        Assert.InRange(part, 1 << 20, Size - 1);
+        using var resumed = _cli.Run("get", "--resume", server.Url("big.bin"), local);
+        AssertOk(resumed);
+        Assert.Contains("resumed at", resumed.Stdout);
+        Assert.Contains("SHA-256 verified", resumed.Stdout);
+        Assert.Equal(FtpCli.Sha256(original), FtpCli.Sha256(local));
+
+        // Once complete, another --resume moves nothing.
+        using var again = _cli.Run("get", "--resume", server.Url("big.bin"), local);
+        AssertOk(again);
+        Assert.Contains("already complete", again.Stdout);
+    }
+
+    [Fact]
+    public async Task Ctrl_c_stops_a_download_with_abor_and_leaves_it_resumable()
+    {
+        await using var server = await CliFtpServer.StartAsync(o => o.MaxDownloadBytesPerSecond = Rate);
+        var original = FtpCli.RandomFile(Path.Combine(server.Home, "big.bin"), Size);
+        var local = _cli.File("big.bin");
+        using (var get = _cli.Start("get", server.Url("big.bin"), local))
+        {
+            FtpCli.WaitForLength(local, 1 << 20, () => get.Stderr);
+            get.Signal(SockservProcess.SigInt);
+            get.WaitForExit();
+            Assert.Equal(1, get.ExitCode);
+            Assert.Matches($"^sockserv: error: interrupted: {Regex.Escape(local)} holds \\d+ of {Size} bytes; --resume continues it", get.Stderr);
+            Assert.DoesNotContain("   at ", get.Stderr);
+        }
+
+        Assert.InRange(new FileInfo(local).Length, 1 << 20, Size - 1);
+        using var resumed = _cli.Run("get", "-c", server.Url("big.bin"), local);
+        AssertOk(resumed);
+        Assert.Equal(FtpCli.Sha256(original), FtpCli.Sha256(local));
+    }
+
+    [Fact]
+    public void A_download_whose_server_was_killed_resumes_from_a_new_server_and_matches()
+    {
+        var state = _cli.File("state");
+        var root = _cli.File("data");
+        string[] serve = ["ftp", "serve", "--port", "0", "--state-dir", state, "--root", root, "--max-download-rate", "4M"];
+        string password;
+        string original;
+        var local = _cli.File("big.bin");
+        using (var server = SockservProcess.WhenServing(SockservProcess.Start(serve)))
+        {
+            password = AdminPassword().Match(server.Stdout).Groups[1].Value;
+            original = FtpCli.RandomFile(Path.Combine(root, "admin", "big.bin"), Size);
+            var environment = _cli.Environment(password);
+            using var get = SockservProcess.StartWith(environment, "ftp", "get", Url(server.Port, "big.bin"), local);
+            FtpCli.WaitForLength(local, 1 << 20, () => get.Stderr);
+            server.Dispose();
+            get.WaitForExit();
+            Assert.Equal(1, get.ExitCode);
+            Assert.Matches($"holds \\d+ of {Size} bytes; run again with --resume to continue", get.Stderr);
+            Assert.Single(get.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        }
+
+        Assert.InRange(new FileInfo(local).Length, 1, Size - 1);
+        using (var again = SockservProcess.WhenServing(SockservProcess.Start(serve)))
+        {
+            using var resumed = FtpCli.RunWith(_cli.Environment(password), string.Empty, "get", "--resume", Url(again.Port, "big.bin"), local);
+            AssertOk(resumed);
+            Assert.Contains("resumed at", resumed.Stdout);
+            Assert.Contains("SHA-256 verified", resumed.Stdout);
+        }
+
+        Assert.Equal(FtpCli.Sha256(original), FtpCli.Sha256(local));
+    }
+
+    [Fact]
+    public async Task A_partial_file_that_is_not_the_start_of_the_servers_is_fetched_again()
+    {
+        await using var server = await CliFtpServer.StartAsync();
+        var original = FtpCli.RandomFile(Path.Combine(server.Home, "v2.bin"), 1 << 20);
+        var local = FtpCli.RandomFile(_cli.File("v2.bin"), 300_000);
+        using var resumed = _cli.Run("get", "--resume", server.Url("v2.bin"), local);
+        AssertOk(resumed);
+        Assert.Contains("no longer match the file it copies (SHA-256 differs): starting over", resumed.Stdout);
+        Assert.DoesNotContain("resumed at", resumed.Stdout);
+        Assert.Equal(FtpCli.Sha256(original), FtpCli.Sha256(local));
+
+        // Longer than the server's file: starts over too.
+        FtpCli.RandomFile(local, (1 << 20) + 10);
+        using var longer = _cli.Run("get", "--resume", server.Url("v2.bin"), local);
+        AssertOk(longer);
+        Assert.Contains("starting over", longer.Stdout);
+        Assert.Equal(FtpCli.Sha256(original), FtpCli.Sha256(local));
+    }
+
+    [Fact]
+    public async Task An_upload_whose_client_was_killed_resumes_and_matches()
+    {
+        await using var server = await CliFtpServer.StartAsync(o => o.MaxUploadBytesPerSecond = Rate);
+        var local = FtpCli.RandomFile(_cli.File("up.bin"), Size);
+        var remote = Path.Combine(server.Home, "up.bin");
+        using (var put = _cli.Start("put", "--resume", local, server.Url("up.bin")))
+        {
+            // --resume uploads with APPE: the server writes the file itself, which is there to see growing.
+            FtpCli.WaitForLength(remote, 1 << 20, () => put.Stderr);
+        }
+
+        using var resumed = _cli.Run("put", "--resume", local, server.Url("up.bin"));
+        AssertOk(resumed);
+        Assert.Contains("resumed at", resumed.Stdout);
+        Assert.Contains("SHA-256 verified", resumed.Stdout);
+        Assert.Equal(FtpCli.Sha256(local), FtpCli.Sha256(remote));
+    }
+
+    [Fact]
+    public async Task A_big_file_moves_both_ways_and_its_hash_is_checked()
+    {
+        // 256 MiB: the largest that keeps this test within seconds on the 2-core machine with the others running.
+        const long big = 256L << 20;
+        await using var server = await CliFtpServer.StartAsync();
+        var local = FtpCli.RandomFile(_cli.File("huge.bin"), big);
+        using (var put = _cli.Run("put", "-q", local, server.Url("huge.bin")))
+        {
+            AssertOk(put);
+        }
+
+        var back = _cli.File("huge-back.bin");
+        using (var get = _cli.Run("get", server.Url("huge.bin"), back))
+        {
+            AssertOk(get);
+            Assert.Contains("SHA-256 verified", get.Stdout);
+        }
+
+        Assert.Equal(FtpCli.Sha256(local), FtpCli.Sha256(back));
+        Assert.Equal(big, new FileInfo(Path.Combine(server.Home, "huge.bin")).Length);
+    }
+
+    private static string Url(int port, string path) => string.Create(CultureInfo.InvariantCulture, $"ftp://admin@127.0.0.1:{port}/{path}");
+
+    [GeneratedRegex("created user 'admin' .* with password: (\\S+)")]
+    private static partial Regex AdminPassword();
+}
