@@ -176,7 +176,9 @@ public class EchoForkingTests
     {
         var inode = ProcFs.ServerSideInode(serverPort, clientPort)
             ?? throw new InvalidOperationException($"no connection {serverPort} <- {clientPort} in /proc/net/tcp");
-        foreach (var pid in new[] { master }.Concat(ProcFs.ChildrenOf(master)))
+        // Workers first: the master closes its copy of a connection only after handing it over, so for a moment
+        // both hold it, and then it is the worker's.
+        foreach (var pid in ProcFs.ChildrenOf(master).Append(master))
         {
             if (ProcFs.DescriptorOf(pid, inode) is not null)
             {

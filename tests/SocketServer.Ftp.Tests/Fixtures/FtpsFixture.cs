@@ -55,6 +55,12 @@ public static class FtpsFixture
         def data_tls(ftp, cmd, session=None, rest=None):
             conn, _ = ftplib.FTP.ntransfercmd(ftp, cmd, rest)
             return ftp.context.wrap_socket(conn, server_hostname=HOST, suppress_ragged_eofs=False, session=session)
+        def finish(conn):
+            # After read_all saw the server's close_notify: ours, which may find the server gone already.
+            try:
+                conn.unwrap().close()
+            except (ssl.SSLZeroReturnError, BrokenPipeError, ConnectionResetError):
+                conn.close()
         def read_all(conn):
             chunks = []
             while True:

@@ -172,7 +172,7 @@ public sealed class FtpsFtplibTests
             first = conn.recv(65536)
             ftp.sock.sendall(b"ABOR\r\n")
             rest = read_all(conn)          # raises if the connection ends without close_notify
-            conn.unwrap().close()
+            finish(conn)
             assert 0 < len(first) + len(rest) < 8_000_000
             assert ftp.getmultiline().startswith("426") and ftp.getmultiline().startswith("226")
 
@@ -181,7 +181,7 @@ public sealed class FtpsFtplibTests
             assert ftp.sendcmd("NOOP").startswith("200")   # answered at once, beside the upload
             ftp.sock.sendall(b"ABOR\r\n")
             assert read_all(conn) == b""
-            conn.unwrap().close()
+            finish(conn)
             assert ftp.getmultiline().startswith("426") and ftp.getmultiline().startswith("226")
             assert ftp.sendcmd("ABOR").startswith("225")
             ftp.quit()
