@@ -9,6 +9,20 @@ namespace Sockserv;
 /// <summary>What every command shares: parsing with our exit codes, one-line errors, logging to stderr, signals.</summary>
 internal static class Cli
 {
+    /// <summary>
+    /// Adds a check across a command's options that runs only once each option given has its value: reading an
+    /// option whose value is missing (<c>--cert</c> last on the line) throws inside the parser, and the parser
+    /// reports that missing value by itself, as a usage error.
+    /// </summary>
+    public static void AddValidator(Command command, Action<CommandResult> validate) =>
+        command.Validators.Add(result =>
+        {
+            if (!result.Children.OfType<OptionResult>().Any(o => !o.Implicit && o.Tokens.Count == 0 && o.Option.Arity.MinimumNumberOfValues > 0))
+            {
+                validate(result);
+            }
+        });
+
     public static async Task<int> RunAsync(RootCommand root, string[] args)
     {
         var parsed = root.Parse(args);

@@ -95,7 +95,7 @@ internal static class FtpCommand
             command.Options.Add(option);
         }
 
-        command.Validators.Add(result =>
+        Cli.AddValidator(command, result =>
         {
             // The numbers are read as the tokens given: a value whose own parse failed (already an error) must
             // not be asked for here, which would throw (issue 13).

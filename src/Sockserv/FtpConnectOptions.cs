@@ -42,7 +42,7 @@ internal sealed class FtpConnectOptions
         }
 
         _tls.AddTrustTo(command, result => url(result)?.Secure == true, "use an ftps:// URL");
-        command.Validators.Add(result =>
+        Cli.AddValidator(command, result =>
         {
             if (result.GetValue(Implicit) && url(result) is { Secure: false })
             {

@@ -189,7 +189,7 @@ internal static class FtpMirror
         command.Options.Add(parallel);
         FtpUrl? UrlOf(CommandResult result) => FtpConnectOptions.UrlOf(result, result.GetValue(reverse) ? second : first);
         connect.AddTo(command, UrlOf);
-        command.Validators.Add(result =>
+        Cli.AddValidator(command, result =>
         {
             var argument = result.GetValue(reverse) ? second : first;
             if (result.GetResult(argument) is { Tokens.Count: > 0 } given && !FtpUrl.TryParse(given.Tokens[0].Value, out _, out var error))

@@ -17,7 +17,7 @@ internal sealed class ProxyServeOptions
     public void AddTo(Command command)
     {
         command.Options.Add(Trust);
-        command.Validators.Add(result =>
+        Cli.AddValidator(command, result =>
         {
             foreach (var text in result.GetValue(Trust) ?? [])
             {

@@ -38,7 +38,7 @@ internal sealed class TlsConnectOptions
     {
         command.Options.Add(Tls);
         AddTrustTo(command, result => result.GetValue(Tls), "add --tls");
-        command.Validators.Add(result =>
+        Cli.AddValidator(command, result =>
         {
             if (result.GetValue(Tls) && (result.GetValue(transport.Udp) || result.GetValue(transport.UnixDgram) is not null))
             {
@@ -56,7 +56,7 @@ internal sealed class TlsConnectOptions
         command.Options.Add(Insecure);
         command.Options.Add(Ca);
         command.Options.Add(KnownHosts);
-        command.Validators.Add(result =>
+        Cli.AddValidator(command, result =>
         {
             var insecure = result.GetValue(Insecure);
             var ca = result.GetValue(Ca);

@@ -25,7 +25,7 @@ internal sealed class TlsServeOptions
         command.Options.Add(Cert);
         command.Options.Add(Key);
         command.Options.Add(StateDir);
-        command.Validators.Add(result =>
+        Cli.AddValidator(command, result =>
         {
             var tls = result.GetValue(Tls);
             var cert = result.GetValue(Cert);

@@ -38,7 +38,7 @@ internal sealed class TransportOptions
         command.Options.Add(Udp);
         command.Options.Add(Unix);
         command.Options.Add(UnixDgram);
-        command.Validators.Add(result =>
+        Cli.AddValidator(command, result =>
         {
             var chosen = (result.GetValue(Udp) ? 1 : 0) + (result.GetValue(Unix) is null ? 0 : 1) + (result.GetValue(UnixDgram) is null ? 0 : 1);
             if (chosen > 1)

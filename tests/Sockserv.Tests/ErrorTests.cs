@@ -103,6 +103,30 @@ public sealed class ErrorTests : IDisposable
         Assert.DoesNotContain("   at ", process.Stderr);
     }
 
+    // An option given last, without its value, made the commands' own checks read it, which threw inside the parser
+    // (exit 134, "Unhandled exception"): now it is the parser's one usage error.
+    [Theory]
+    [InlineData("echo", "--unix")]
+    [InlineData("echo", "--unix-dgram")]
+    [InlineData("echo", "--tls", "--cert")]
+    [InlineData("echo", "--tls", "--key")]
+    [InlineData("echo", "--tls", "--state-dir")]
+    [InlineData("echo", "--proxy-trust")]
+    [InlineData("connect", "--tls", "--ca")]
+    [InlineData("connect", "--tls", "--known-hosts")]
+    [InlineData("ftp", "serve", "--tls-cert")]
+    [InlineData("ftp", "serve", "--tls-key")]
+    [InlineData("ftp", "get", "ftp://u@127.0.0.1/x", "--ca")]
+    [InlineData("ftp", "mirror", "ftp://u@127.0.0.1/", "dir", "--parallel")]
+    public void An_option_without_its_value_is_a_usage_error(params string[] arguments)
+    {
+        using var process = SockservProcess.Run(arguments);
+        Assert.True(process.ExitCode == 2, $"{string.Join(' ', arguments)}: exit {process.ExitCode}\n{process.Stderr}");
+        Assert.Contains($"'{arguments[^1]}'", process.Stderr);
+        Assert.DoesNotContain("Unhandled", process.Stderr);
+        Assert.DoesNotContain("   at ", process.Stderr);
+    }
+
     // Issue 13: a value the parser could not convert reached a validator, which threw (exit 134,
     // "Unhandled exception"). Every numeric option of every command, given a word, a negative
     // and a value past its range, is one usage error that names the option. The last value is past the range of
@@ -113,7 +137,8 @@ public sealed class ErrorTests : IDisposable
         { ["connect"], ["--port", "--timeout"] },
         { ["exec", "serve"], ["--port", "--max-commands", "--max-commands-per-client", "--time-limit", "--drain-timeout", "--session-idle-timeout", "--max-startups", "--max-startups-per-source", "--penalty", "--preauth-exempt"] },
         { ["exec", "run", "127.0.0.1"], ["--time-limit"] },
-        { ["ftp", "serve"], ["--port", "--max-connections", "--max-per-ip", "--max-sessions-per-user", "--idle-timeout", "--drain-timeout"] },
+        { ["ftp", "serve"], ["--port", "--max-connections", "--max-per-ip", "--max-sessions-per-user", "--idle-timeout", "--drain-timeout", "--implicit-tls-port"] },
+        { ["ftp", "ls", "ftp://u@127.0.0.1/"], ["--timeout"] },
         { ["ftp", "user", "add", "alice"], ["--quota-bytes", "--quota-files"] },
         { ["ftp", "user", "set", "alice"], ["--quota-bytes", "--quota-files"] },
     };
@@ -140,7 +165,7 @@ public sealed class ErrorTests : IDisposable
                 var lines = process.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries);
                 Assert.Equal(2, lines.Length);
                 Assert.StartsWith($"sockserv: {option} takes ", lines[0]);
-                Assert.Equal($"Try 'sockserv {string.Join(' ', command.Where(c => c is not "127.0.0.1" and not "alice"))} --help'.", lines[1]);
+                Assert.Equal($"Try 'sockserv {string.Join(' ', command.Where(c => c is not "127.0.0.1" and not "alice" && !c.Contains("://", StringComparison.Ordinal)))} --help'.", lines[1]);
             }
         }
     }
