@@ -143,6 +143,14 @@ internal static class FtpCommand
                 return Cli.Fail(message);
             }
 
+            if (adminPassword is not null)
+            {
+                // The only time this password exists outside its hash: shown once, on the terminal, at once, so that
+                // it is not lost when the server then fails to start (a port in use, a certificate that will not load).
+                Console.WriteLine($"sockserv ftp: created user '{SqliteFtpUserStore.AdminName}' (home {Path.Combine(dataRoot, SqliteFtpUserStore.AdminName)}) with password: {adminPassword}");
+                Console.WriteLine("sockserv ftp: it is shown only now; add others with 'sockserv ftp user add NAME'.");
+            }
+
             var range = result.GetValue(passivePorts);
             TlsOptions? tls = result.GetValue(noTls) ? null
                 : result.GetValue(tlsCert) is { } certFile ? new TlsOptions { CertificateFile = Path.GetFullPath(certFile), KeyFile = Path.GetFullPath(result.GetValue(tlsKey)!) }
@@ -188,13 +196,6 @@ internal static class FtpCommand
                     serving => serving.Ftp.Server,
                     serving =>
                     {
-                        if (adminPassword is not null)
-                        {
-                            // The only time this password exists outside its hash: shown once, on the terminal.
-                            Console.WriteLine($"sockserv ftp: created user '{SqliteFtpUserStore.AdminName}' (home {Path.Combine(dataRoot, SqliteFtpUserStore.AdminName)}) with password: {adminPassword}");
-                            Console.WriteLine("sockserv ftp: it is shown only now; add others with 'sockserv ftp user add NAME'.");
-                        }
-
                         if (serving.Ftp.Tls is { CertificateCreated: true })
                         {
                             Console.WriteLine($"sockserv ftp: created a self-signed certificate in {Path.Combine(state, ServerCertificate.FileName)}");

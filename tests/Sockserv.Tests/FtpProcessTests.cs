@@ -69,5 +69,20 @@ public sealed partial class FtpProcessTests : IDisposable
         Assert.DoesNotContain("   at ", process.Stderr);
     }
 
+    [Fact]
+    public void A_first_start_that_cannot_serve_still_shows_admin_s_password()
+    {
+        // The store and admin are made before the server binds; a failure after that must not lose the password.
+        using var taken = new System.Net.Sockets.Socket(System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
+        taken.Bind(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 0));
+        taken.Listen();
+        var port = ((System.Net.IPEndPoint)taken.LocalEndPoint!).Port.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        using var process = SockservProcess.Run("ftp", "serve", "--port", port, "--state-dir", _directory.File("state"), "--root", _directory.File("data"), "--no-tls");
+        Assert.Equal(1, process.ExitCode);
+        Assert.Contains("created user 'admin'", process.Stdout);
+        Assert.Matches("with password: \\S{16,}", process.Stdout);
+        Assert.DoesNotContain("   at ", process.Stderr);
+    }
+
     public void Dispose() => _directory.Dispose();
 }
