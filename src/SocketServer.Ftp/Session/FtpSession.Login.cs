@@ -168,6 +168,11 @@ internal sealed partial class FtpSession
         }
 
         _closing = true;
+
+        // The session's places (its user's, its connection's) are free before the 221: a client that has
+        // read it may connect and log in again at once.
+        await LogOutAsync().ConfigureAwait(false);
+        ReleaseConnectionSlot();
         await ReplyAsync(221, "Goodbye.", cancellationToken).ConfigureAwait(false);
     }
 

@@ -30,6 +30,7 @@ internal sealed partial class FtpSession(FtpServer server) : AsyncStreamRequestH
 
     // Set by QUIT, a fatal login failure or a lost connection: the loop ends after the current command.
     private bool _closing;
+    private bool _holdsConnectionSlot;
 
     // The transfer running beside the command loop, if any.
     private Transfer? _transfer;
@@ -88,6 +89,7 @@ internal sealed partial class FtpSession(FtpServer server) : AsyncStreamRequestH
                 return;
             }
 
+            _holdsConnectionSlot = true;
             try
             {
                 await ReplyAsync(220, _options.Banner, _token).ConfigureAwait(false);
@@ -95,7 +97,7 @@ internal sealed partial class FtpSession(FtpServer server) : AsyncStreamRequestH
             }
             finally
             {
-                server.Connections.Release(_peer);
+                ReleaseConnectionSlot();
             }
         }
         catch (Exception e) when (e is IOException or SocketException or OperationCanceledException or ObjectDisposedException)
@@ -106,6 +108,16 @@ internal sealed partial class FtpSession(FtpServer server) : AsyncStreamRequestH
         {
             await EndAsync().ConfigureAwait(false);
             FtpMetrics.Sessions.Add(-1);
+        }
+    }
+
+    /// <summary>Gives back this connection's place under MaxConnections and MaxConnectionsPerAddress, once.</summary>
+    private void ReleaseConnectionSlot()
+    {
+        if (_holdsConnectionSlot)
+        {
+            _holdsConnectionSlot = false;
+            server.Connections.Release(_peer);
         }
     }
 
