@@ -11,7 +11,9 @@
 //     idle   N sessions connect and log in, then the line "ready N" is printed and they stay logged
 //            in, silent, until stdin closes; then each QUITs. Seconds: the logins.
 //   Environment: FTPLOAD_PASSWORD (the password: not on the command line), TIMEOUT (seconds for the
-//   whole run, default 300).
+//   whole run, default 300), STALL (seconds a session may wait for a reply or data before it counts as
+//   failed, default 30: a connection dropped by a full listen backlog never hears back, and without
+//   this the run would wait out TIMEOUT).
 // Output, one line on stdout: "MODE SECONDS count=C errors=E bytes=B cpu=S", C sessions that did all
 // they were asked, E that failed (the first few reasons go to stderr), B data bytes received, S the
 // CPU seconds (user + system) this process used, to show it was not the limit.
@@ -43,6 +45,7 @@ struct session {
     int control, data;
     enum state state;
     int transfer_ok, data_ended; // the 226 came; the data connection reached its end
+    double progress;             // when it last sent, or received anything
     char reply[4096];
     int reply_length;
     struct endpoint control_end, data_end;
@@ -93,6 +96,7 @@ static int send_line(struct session *s, const char *verb, const char *argument) 
         fail(s, "cannot send a command");
         return -1;
     }
+    s->progress = now();
     return 0;
 }
 
@@ -236,6 +240,7 @@ static void on_control(struct session *s, unsigned events) {
             return;
         }
         s->reply_length += (int)n;
+        s->progress = now();
         int code, taken;
         while (s->state != FINISHED && (taken = take_reply(s, &code)) != 0) {
             if (taken < 0) { fail(s, "a reply line without a code"); return; }
@@ -255,7 +260,7 @@ static void on_control(struct session *s, unsigned events) {
 static void on_data(struct session *s) {
     for (;;) {
         ssize_t n = recv(s->data, sink, sizeof sink, 0);
-        if (n > 0) { data_bytes += n; continue; }
+        if (n > 0) { data_bytes += n; s->progress = now(); continue; }
         if (n < 0 && errno == EAGAIN) return;
         if (n < 0) { fail(s, "the data connection failed"); return; }
         close_fd(&s->data);
@@ -293,6 +298,7 @@ int main(int argc, char **argv) {
         return 2;
     }
     double timeout = getenv("TIMEOUT") ? atof(getenv("TIMEOUT")) : 300;
+    double stall = getenv("STALL") ? atof(getenv("STALL")) : 30;
 
     // Two descriptors a session at most: raise the soft limit to the hard one.
     struct rlimit limit;
@@ -311,14 +317,30 @@ int main(int argc, char **argv) {
         s->data_end = (struct endpoint){ s, 1 };
         s->control = connect_to(ntohs(server.sin_port));
         if (s->control < 0) { fail(s, strerror(errno)); continue; }
+        s->progress = started;
         watch(s->control, &s->control_end, EPOLLOUT, EPOLL_CTL_ADD);
     }
 
     int all_in = 0, quitting = 0;
     struct endpoint stdin_end = { NULL, 0 };
     struct epoll_event events[512];
-    double deadline = now() + timeout;
+    double deadline = now() + timeout, stall_check = now();
+    static const char *const state_names[] = { "connecting", "waiting for the greeting", "after USER", "after PASS",
+        "logged in", "after TYPE", "after EPSV", "during RETR", "after QUIT", "finished" };
     while (finished < sessions_count) {
+        if (now() - stall_check >= 1) {
+            // Once a second: a session waiting on the server (not a logged-in one waiting for the others,
+            // or for stdin) that has heard nothing for STALL seconds has failed.
+            stall_check = now();
+            for (int i = 0; i < sessions_count; i++) {
+                struct session *s = &sessions[i];
+                if (s->state == FINISHED || s->state == LOGGED_IN || stall_check - s->progress < stall) continue;
+                char why[160];
+                snprintf(why, sizeof why, "nothing from the server for %.0f s, %s (a full listen backlog drops connections unseen)",
+                    stall, state_names[s->state]);
+                fail(s, why);
+            }
+        }
         if (!all_in && logged_in + failed == sessions_count) {
             all_in = 1;
             if (mode == RETR) {
@@ -365,6 +387,6 @@ int main(int argc, char **argv) {
     struct rusage usage;
     getrusage(RUSAGE_SELF, &usage);
     double cpu = usage.ru_utime.tv_sec + usage.ru_utime.tv_usec / 1e6 + usage.ru_stime.tv_sec + usage.ru_stime.tv_usec / 1e6;
-    printf("%s %.3f count=%d errors=%d bytes=%lld cpu=%.3f\n", argv[4], last_event - started, sessions_count - failed, failed, data_bytes, cpu);
+    printf("%s %.3f count=%d errors=%d bytes=%lld cpu=%.3f\n", argv[4], last_event > started ? last_event - started : 0.0, sessions_count - failed, failed, data_bytes, cpu);
     return failed ? 1 : 0;
 }
