@@ -58,9 +58,9 @@ internal static class Systemd
             case 1:
                 return passed[0].Socket;
             default:
+                var message = $"systemd passed {passed.Count} sockets ({Describe(passed)}); sockserv {command} serves one: give its .socket unit one ListenStream= or ListenDatagram=.";
                 Close(passed);
-                throw new InvalidOperationException(
-                    $"systemd passed {passed.Count} sockets ({Describe(passed)}); sockserv {command} serves one: give its .socket unit one ListenStream= or ListenDatagram=.");
+                throw new InvalidOperationException(message);
         }
     }
 
@@ -93,10 +93,10 @@ internal static class Systemd
             }
         }
 
+        var refused = $"systemd passed {passed.Count} socket{(passed.Count == 1 ? string.Empty : "s")} ({Describe(passed)}); sockserv ftp serve takes one for the control connection, " +
+            $"or two named {FtpName} and {FtpsImplicitName} (implicit FTPS): set FileDescriptorName= in their .socket units.";
         Close(passed);
-        throw new InvalidOperationException(
-            $"systemd passed {passed.Count} socket{(passed.Count == 1 ? string.Empty : "s")} ({Describe(passed)}); sockserv ftp serve takes one for the control connection, " +
-            $"or two named {FtpName} and {FtpsImplicitName} (implicit FTPS): set FileDescriptorName= in their .socket units.");
+        throw new InvalidOperationException(refused);
     }
 
     /// <summary>
