@@ -39,6 +39,8 @@ public sealed class ExecServer : IAsyncDisposable, IDisposable
             DrainTimeout = options.DrainTimeout + GoodbyeGrace,
             LoggerFactory = options.LoggerFactory,
             Tls = options.UseTls ? TlsFor(options) : null,
+            ListeningSocket = options.ListeningSocket,
+            AllowReusePort = options.AllowReusePort,
         };
         Server = new TcpServer(address, HandlerFactory.Of(() => new ExecConnection(this)), new AsyncModel(), serverOptions);
 
@@ -151,10 +153,10 @@ public sealed class ExecServer : IAsyncDisposable, IDisposable
             throw new SocketServerException("the default time limit must be more than 0 and at most 49 days.");
         }
 
-        var address = HostAddress.Resolve(options.Host, options.Port);
+        var address = options.ListeningSocket is { } listening ? AdoptedAddress(listening) : HostAddress.Resolve(options.Host, options.Port);
         if (!options.UseTls && !IPAddress.IsLoopback(address.Address))
         {
-            throw new SocketServerException($"plain TCP (no TLS) is for loopback only, and {options.Host} is not loopback: drop --no-tls to serve other machines.");
+            throw new SocketServerException($"plain TCP (no TLS) is for loopback only, and {(options.ListeningSocket is null ? options.Host : address.Address.ToString())} is not loopback: drop --no-tls to serve other machines.");
         }
 
         var logger = options.LoggerFactory?.CreateLogger<ExecServer>() ?? (ILogger)NullLogger.Instance;
@@ -183,6 +185,12 @@ public sealed class ExecServer : IAsyncDisposable, IDisposable
             options.SessionIdleTimeout == Timeout.InfiniteTimeSpan ? "never" : $"{options.SessionIdleTimeout.TotalSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture)} s");
         return server;
     }
+
+    // The exec protocol runs over TCP: the pre-authentication limits count per source address.
+    private static IPEndPoint AdoptedAddress(System.Net.Sockets.Socket socket) =>
+        socket is { SocketType: System.Net.Sockets.SocketType.Stream, LocalEndPoint: IPEndPoint address }
+            ? address
+            : throw new SocketServerException($"the exec server serves TCP, but the listening socket it was given is a {socket.SocketType.ToString().ToLowerInvariant()} socket on {socket.LocalEndPoint?.ToString() ?? "no address"}: give it a TCP socket (ListenStream=ADDRESS:PORT).");
 
     /// <summary>
     /// Stops serving, waits for sessions up to the drain timeout, then kills what still runs; each

@@ -14,6 +14,19 @@ public sealed class ExecServerOptions
     /// <summary>The TCP port. Default <see cref="ExecProtocol.DefaultPort"/> (9998).</summary>
     public int Port { get; set; } = ExecProtocol.DefaultPort;
 
+    /// <summary>
+    /// A listening TCP socket to serve on instead of binding <see cref="Host"/> and <see cref="Port"/>: one systemd
+    /// passed (socket activation), or one inherited some other way (<see cref="ServerOptions.ListeningSocket"/>). The
+    /// server takes it over and closes it at the end. Null (the default): the server binds its address.
+    /// </summary>
+    public Socket? ListeningSocket { get; set; }
+
+    /// <summary>
+    /// Set <c>SO_REUSEPORT</c> (Linux) before binding, so that several servers can listen on one port and the kernel
+    /// spreads new connections among them (<see cref="ServerOptions.AllowReusePort"/>). Default false.
+    /// </summary>
+    public bool AllowReusePort { get; set; }
+
     /// <summary>Where the tokens file and the server certificate live. Default <see cref="DefaultStateDirectory"/>.</summary>
     public string StateDirectory { get; set; } = DefaultStateDirectory;
 

@@ -80,13 +80,15 @@ public sealed class FtpServer : IAsyncDisposable, IDisposable
         // One context for the control port, the implicit port and every data connection: one certificate, one
         // reload, and sessions a data connection can resume (RFC 4217 §10).
         Tls = options.TlsContext ?? (options.Tls is null ? null : new TlsContext(options.Tls, options.LoggerFactory));
-        Server = Listen(address, handshakeOnConnect: false);
+        Server = Listen(address, handshakeOnConnect: false, options.ListeningSocket);
         FtpLog.Listening(logger, BaseServer.Describe(Server.ServerAddress), Server.Model.Name, MaxConnections);
-        if (options.ImplicitTlsPort is { } implicitPort)
+        if (options.ImplicitTlsListeningSocket is not null || options.ImplicitTlsPort is not null)
         {
             try
             {
-                ImplicitServer = Listen(new IPEndPoint(address.Address, implicitPort), handshakeOnConnect: true);
+                ImplicitServer = options.ImplicitTlsListeningSocket is { } implicitSocket
+                    ? Listen(AdoptedAddress(implicitSocket, nameof(FtpServerOptions.ImplicitTlsListeningSocket)), handshakeOnConnect: true, implicitSocket)
+                    : Listen(new IPEndPoint(address.Address, options.ImplicitTlsPort!.Value), handshakeOnConnect: true, listening: null);
             }
             catch
             {
@@ -144,7 +146,9 @@ public sealed class FtpServer : IAsyncDisposable, IDisposable
     {
         ArgumentNullException.ThrowIfNull(options);
         Validate(options);
-        var address = HostAddress.Resolve(options.Host, options.Port);
+        var address = options.ListeningSocket is { } listening
+            ? AdoptedAddress(listening, nameof(FtpServerOptions.ListeningSocket))
+            : HostAddress.Resolve(options.Host, options.Port);
         var logger = options.LoggerFactory?.CreateLogger<FtpServer>() ?? (ILogger)NullLogger.Instance;
         return new FtpServer(options, address, logger);
     }
@@ -202,7 +206,13 @@ public sealed class FtpServer : IAsyncDisposable, IDisposable
     internal Throttle? DownloadThrottle(string user) =>
         Options.MaxDownloadBytesPerSecond is { } rate ? _downloadThrottles.GetOrAdd(user, _ => new Throttle(rate, Options.TimeProvider)) : null;
 
-    private TcpServer Listen(IPEndPoint address, bool handshakeOnConnect)
+    // FTP runs over TCP, and PASV replies name the control connection's IP address.
+    private static IPEndPoint AdoptedAddress(System.Net.Sockets.Socket socket, string option) =>
+        socket is { SocketType: System.Net.Sockets.SocketType.Stream, LocalEndPoint: IPEndPoint address }
+            ? address
+            : throw new SocketServerException($"FtpServerOptions.{option} is a {socket.SocketType.ToString().ToLowerInvariant()} socket on {socket.LocalEndPoint?.ToString() ?? "no address"}, but FTP needs a TCP socket (ListenStream=ADDRESS:PORT).");
+
+    private TcpServer Listen(IPEndPoint address, bool handshakeOnConnect, System.Net.Sockets.Socket? listening)
     {
         var serverOptions = new ServerOptions
         {
@@ -215,6 +225,8 @@ public sealed class FtpServer : IAsyncDisposable, IDisposable
             LoggerFactory = Options.LoggerFactory,
             TlsContext = Tls,
             TlsHandshakeOnConnect = Tls is null ? null : handshakeOnConnect,
+            ListeningSocket = listening,
+            AllowReusePort = Options.AllowReusePort,
         };
         ConcurrencyModel model = Options.Mode == FtpServerMode.EventLoop ? new EventLoopModel() : new AsyncModel();
         try
@@ -236,12 +248,17 @@ public sealed class FtpServer : IAsyncDisposable, IDisposable
             throw new SocketServerException("set FtpServerOptions.Tls or FtpServerOptions.TlsContext, not both.");
         }
 
-        if (!tls && (o.ImplicitTlsPort is not null || o.RequireTls || o.RequireDataSessionReuse))
+        if (!tls && (o.ImplicitTlsPort is not null || o.ImplicitTlsListeningSocket is not null || o.RequireTls || o.RequireDataSessionReuse))
         {
-            throw new SocketServerException("ImplicitTlsPort, RequireTls and RequireDataSessionReuse need TLS: set FtpServerOptions.Tls (a certificate).");
+            throw new SocketServerException("ImplicitTlsPort, ImplicitTlsListeningSocket, RequireTls and RequireDataSessionReuse need TLS: set FtpServerOptions.Tls (a certificate).");
         }
 
-        if (o.ImplicitTlsPort is < 0 or > 65535 || (o.ImplicitTlsPort is { } implicitPort && implicitPort > 0 && implicitPort == o.Port))
+        if (o.ImplicitTlsPort is not null && o.ImplicitTlsListeningSocket is not null)
+        {
+            throw new SocketServerException("set FtpServerOptions.ImplicitTlsPort or ImplicitTlsListeningSocket, not both.");
+        }
+
+        if (o.ImplicitTlsPort is < 0 or > 65535 || (o.ImplicitTlsPort is { } implicitPort && implicitPort > 0 && implicitPort == o.Port && o.ListeningSocket is null))
         {
             throw new SocketServerException($"the implicit FTPS port {o.ImplicitTlsPort} must be from 0 to 65535 and not the control port.");
         }

@@ -153,6 +153,28 @@ public sealed class FtpServerOptions
     public int? ImplicitTlsPort { get; set; }
 
     /// <summary>
+    /// A listening TCP socket for the control connections, served instead of binding <see cref="Host"/> and
+    /// <see cref="Port"/>: one systemd passed (socket activation), or one inherited some other way
+    /// (<see cref="ServerOptions.ListeningSocket"/>). The server takes it over and closes it at the end. Passive data
+    /// connections listen on its address. Null (the default): the server binds its address.
+    /// </summary>
+    public System.Net.Sockets.Socket? ListeningSocket { get; set; }
+
+    /// <summary>
+    /// A listening TCP socket for implicit FTPS, in place of <see cref="ImplicitTlsPort"/> (set one of the two): the
+    /// server takes it over as it does <see cref="ListeningSocket"/>. Needs TLS. Null (the default): none, or the port
+    /// <see cref="ImplicitTlsPort"/> names.
+    /// </summary>
+    public System.Net.Sockets.Socket? ImplicitTlsListeningSocket { get; set; }
+
+    /// <summary>
+    /// Set <c>SO_REUSEPORT</c> (Linux) before binding the control port and the implicit FTPS port, so that several
+    /// servers can listen on one port and the kernel spreads new connections among them
+    /// (<see cref="ServerOptions.AllowReusePort"/>). Passive data ports are not shared. Default false.
+    /// </summary>
+    public bool AllowReusePort { get; set; }
+
+    /// <summary>
     /// Refuse what is not protected: <c>USER</c> before <c>AUTH TLS</c> (530, anonymous included), and transfers
     /// and listings without <c>PROT P</c> (521, RFC 4217 §9). Default false. Needs TLS.
     /// </summary>

@@ -296,6 +296,12 @@ internal static class Cli
         return ExitCodes.Ok;
     }
 
+    /// <summary><c>--reuse-port</c>, for the serving commands: several instances on one port (SO_REUSEPORT).</summary>
+    public static Option<bool> ReusePortOption() => new("--reuse-port")
+    {
+        Description = "Set SO_REUSEPORT (Linux) so that several instances can listen on one port; the kernel spreads new connections among them",
+    };
+
     /// <summary>Sorts an exception into a one-line message, or null when it is a bug that should show in full.</summary>
     public static string? Explain(Exception e) => e switch
     {

@@ -30,6 +30,7 @@ internal static class EchoCommand
         var drain = NumberOptions.Seconds("--drain-timeout", "Seconds to let in-flight requests finish at shutdown", 5, 86_400, zeroAllowed: true);
         var idleTimeout = NumberOptions.Seconds("--idle-timeout", "Close a connection silent this many seconds (0: never)", ServerOptions.DefaultIdleTimeout.TotalSeconds, 86_400, zeroAllowed: true);
         var verbose = new Option<bool>("--verbose", "-v") { Description = "Log each connection (debug level)" };
+        var reusePort = Cli.ReusePortOption();
         var tls = new TlsServeOptions();
         var proxy = new ProxyServeOptions();
 
@@ -46,6 +47,14 @@ internal static class EchoCommand
         command.Options.Add(drain);
         command.Options.Add(idleTimeout);
         command.Options.Add(verbose);
+        command.Options.Add(reusePort);
+        Cli.AddValidator(command, result =>
+        {
+            if (result.GetValue(reusePort) && (result.GetValue(transport.Unix) ?? result.GetValue(transport.UnixDgram)) is not null)
+            {
+                result.AddError("--reuse-port is for TCP and UDP ports, not Unix sockets.");
+            }
+        });
         tls.AddTo(command, transport);
         proxy.AddTo(command);
         command.SetAction(async (result, _) =>
@@ -76,6 +85,7 @@ internal static class EchoCommand
                     IdleTimeout = result.GetValue(idleTimeout) is > 0 and var idle ? TimeSpan.FromSeconds(idle) : Timeout.InfiniteTimeSpan,
                     LoggerFactory = loggers,
                     ProxyProtocol = proxy.Read(result),
+                    AllowReusePort = result.GetValue(reusePort),
                 },
                 Tls = tls.Read(result),
             };
@@ -84,7 +94,7 @@ internal static class EchoCommand
             Socket? activated;
             try
             {
-                activated = Systemd.TakeListeningSocket();
+                activated = Systemd.TakeListeningSocket("echo");
             }
             catch (InvalidOperationException e)
             {

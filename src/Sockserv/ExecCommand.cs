@@ -90,18 +90,44 @@ internal static partial class ExecCommand
         var legacy = new Option<bool>("--legacy") { Description = "Speak the course's protocol (no authentication, no TLS: loopback only)" };
         var noTls = new Option<bool>("--no-tls") { Description = "Plain TCP (loopback only)" };
         var verbose = new Option<bool>("--verbose", "-v") { Description = "Log at debug level" };
+        var reusePort = Cli.ReusePortOption();
 
         var command = new Command("serve", "Serve commands to clients that present a token. Ctrl+C stops: running commands may finish within the drain timeout, then they are killed and their clients told so.");
-        foreach (var option in new Option[] { host, port, stateDir, maxCommands, maxPerClient, timeLimit, drain, idle, maxStartups, perSource, penalty, exempt, legacy, noTls, verbose })
+        foreach (var option in new Option[] { host, port, stateDir, maxCommands, maxPerClient, timeLimit, drain, idle, maxStartups, perSource, penalty, exempt, legacy, noTls, verbose, reusePort })
         {
             command.Options.Add(option);
         }
 
+        Cli.AddValidator(command, result =>
+        {
+            if (result.GetValue(legacy) && result.GetValue(reusePort))
+            {
+                result.AddError("--reuse-port is not for --legacy: the course's protocol serves one instance on loopback.");
+            }
+        });
+
         command.SetAction(async (result, _) =>
         {
             using var loggers = Cli.CreateLoggerFactory(result.GetValue(verbose));
+            // Socket activation: under a systemd .socket unit the listening socket is systemd's, whatever --host and --port say.
+            System.Net.Sockets.Socket? activated;
+            try
+            {
+                activated = Systemd.TakeListeningSocket("exec serve");
+            }
+            catch (InvalidOperationException e)
+            {
+                return Cli.Fail(e.Message);
+            }
+
             if (result.GetValue(legacy))
             {
+                if (activated is not null)
+                {
+                    activated.Dispose();
+                    return Cli.Fail("the legacy protocol binds its own loopback port: it does not take a socket from systemd (drop --legacy, or run it without a .socket unit).");
+                }
+
                 return await ServeLegacyAsync(result.GetValue(host)!, result.GetValue(port), result.GetValue(timeLimit), loggers);
             }
 
@@ -118,6 +144,8 @@ internal static partial class ExecCommand
                 SessionIdleTimeout = result.GetValue(idle) is > 0 and var seconds ? TimeSpan.FromSeconds(seconds) : Timeout.InfiniteTimeSpan,
                 MaxUnauthenticatedPerSource = result.GetValue(perSource),
                 LoggerFactory = loggers,
+                ListeningSocket = activated,
+                AllowReusePort = result.GetValue(reusePort),
             };
             var startups = result.GetValue(maxStartups)!;
             options.EarlyDropStart = startups.Start;
@@ -144,7 +172,8 @@ internal static partial class ExecCommand
                     }
 
                     Console.WriteLine($"sockserv exec: serving on {BaseServer.Describe(server.Server.ServerAddress)} " +
-                        (server.Fingerprint is { } fingerprint ? $"(TLS, certificate {fingerprint})" : "(plain TCP, loopback only)") + "; Ctrl+C stops");
+                        (server.Fingerprint is { } fingerprint ? $"(TLS, certificate {fingerprint}" : "(plain TCP, loopback only") +
+                        (activated is not null ? ", socket from systemd" : string.Empty) + "); Ctrl+C stops");
                     if (server.TokenCount == 0)
                     {
                         await Console.Error.WriteLineAsync($"sockserv exec: no tokens yet, so nobody can log in: run 'sockserv exec token add NAME --state-dir {options.StateDirectory}'");

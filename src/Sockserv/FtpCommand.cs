@@ -87,10 +87,11 @@ internal static class FtpCommand
             return null;
         };
         var requireTls = new Option<bool>("--require-tls") { Description = "Refuse USER before AUTH TLS and transfers without PROT P (anonymous too)" };
+        var reusePort = Cli.ReusePortOption();
         var requireReuse = new Option<bool>("--require-data-session-reuse") { Description = "Refuse a protected data connection that does not resume a TLS session (as vsftpd's require_ssl_reuse); Python's ftplib cannot" };
 
         var command = new Command("serve", "Serve FTP to the users in the state directory's database. With none yet, the first start makes 'admin' and prints its password once. Ctrl+C stops: transfers may finish within the drain timeout, then they are aborted (nothing half-uploaded is left).");
-        foreach (var option in new Option[] { host, port, root, stateDir, passivePorts, masquerade, maxConnections, maxPerIp, maxPerUser, idleTimeout, drain, uploadRate, downloadRate, mode, anonymousRoot, tlsCert, tlsKey, noTls, implicitPort, requireTls, requireReuse, verbose })
+        foreach (var option in new Option[] { host, port, root, stateDir, passivePorts, masquerade, maxConnections, maxPerIp, maxPerUser, idleTimeout, drain, uploadRate, downloadRate, mode, anonymousRoot, tlsCert, tlsKey, noTls, implicitPort, requireTls, requireReuse, verbose, reusePort })
         {
             command.Options.Add(option);
         }
@@ -151,6 +152,27 @@ internal static class FtpCommand
                 Console.WriteLine("sockserv ftp: it is shown only now; add others with 'sockserv ftp user add NAME'.");
             }
 
+            // Socket activation: the control socket (and the implicit FTPS one, when systemd passes it) are systemd's,
+            // whatever --host and --port say. Taken after the store is open, so that admin's password is never lost.
+            System.Net.Sockets.Socket? activated, activatedImplicit;
+            try
+            {
+                (activated, activatedImplicit) = Systemd.TakeFtpSockets();
+            }
+            catch (InvalidOperationException e)
+            {
+                await store.DisposeAsync();
+                return Cli.Fail(e.Message);
+            }
+
+            if (activatedImplicit is not null && result.GetValue(noTls))
+            {
+                activated?.Dispose();
+                activatedImplicit.Dispose();
+                await store.DisposeAsync();
+                return Cli.Fail($"systemd passed a socket named {Systemd.FtpsImplicitName}, but --no-tls serves no FTPS: drop --no-tls or that socket.");
+            }
+
             var range = result.GetValue(passivePorts);
             TlsOptions? tls = result.GetValue(noTls) ? null
                 : result.GetValue(tlsCert) is { } certFile ? new TlsOptions { CertificateFile = Path.GetFullPath(certFile), KeyFile = Path.GetFullPath(result.GetValue(tlsKey)!) }
@@ -175,7 +197,10 @@ internal static class FtpCommand
                 AllowAnonymous = result.GetValue(anonymousRoot) is not null,
                 AnonymousRoot = result.GetValue(anonymousRoot) is { } anonymous ? Path.GetFullPath(anonymous) : null,
                 Tls = tls,
-                ImplicitTlsPort = result.GetValue(implicitPort),
+                ImplicitTlsPort = activatedImplicit is null ? result.GetValue(implicitPort) : null,
+                ListeningSocket = activated,
+                ImplicitTlsListeningSocket = activatedImplicit,
+                AllowReusePort = result.GetValue(reusePort),
                 RequireTls = result.GetValue(requireTls),
                 RequireDataSessionReuse = result.GetValue(requireReuse),
                 LoggerFactory = loggers,
@@ -204,7 +229,8 @@ internal static class FtpCommand
                         var ftps = serving.Ftp.Tls is { } context
                             ? $", FTPS with AUTH TLS{(serving.Ftp.ImplicitEndPoint is { } implicitAt ? $" and implicit on {BaseServer.Describe(implicitAt)}" : string.Empty)}{(options.RequireTls ? " required" : string.Empty)}, certificate {context.Fingerprint}"
                             : ", plain FTP only";
-                        Console.WriteLine($"sockserv ftp: serving on {BaseServer.Describe(serving.Ftp.EndPoint)} ({options.Mode.ToString().ToLowerInvariant()}, users in {store.FilePath}{ftps}); Ctrl+C stops");
+                        var systemd = activated is null ? string.Empty : activatedImplicit is null ? ", socket from systemd" : ", sockets from systemd";
+                        Console.WriteLine($"sockserv ftp: serving on {BaseServer.Describe(serving.Ftp.EndPoint)} ({options.Mode.ToString().ToLowerInvariant()}, users in {store.FilePath}{ftps}{systemd}); Ctrl+C stops");
                         return Task.CompletedTask;
                     },
                     (serving, stop) => serving.Ftp.ServeForeverAsync(stop));
