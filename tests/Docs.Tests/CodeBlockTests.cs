@@ -10,8 +10,8 @@ namespace Docs.Tests;
 /// (issue 13: the README's server used a type from SocketServer.Echo, and docs/framing.md's sync
 /// example put statements after a class, CS8803). A block is compiled as a reader would paste it
 /// into a new console project: the SDK's implicit usings, nullable on, top-level statements allowed;
-/// against the core library alone, plus SocketServer.Echo or SocketServer.Exec only when the block
-/// says <c>using</c> for them.
+/// against the core library alone (and the Microsoft.Extensions packages beside it), plus SocketServer.Echo,
+/// SocketServer.Exec, SocketServer.Ftp or SocketServer.Hosting only when the block says <c>using</c> for them.
 /// </summary>
 public sealed class CodeBlockTests
 {
@@ -91,7 +91,7 @@ public sealed class CodeBlockTests
     private static List<MetadataReference> References(string code)
     {
         var references = new List<MetadataReference>(CoreReferences.Value);
-        foreach (var package in new[] { "SocketServer.Echo", "SocketServer.Exec", "SocketServer.Ftp" })
+        foreach (var package in new[] { "SocketServer.Echo", "SocketServer.Exec", "SocketServer.Ftp", "SocketServer.Hosting" })
         {
             // "using SocketServer.Ftp;" or one of its namespaces ("using SocketServer.Ftp.Client;").
             if (code.Contains($"using {package};", StringComparison.Ordinal) || code.Contains($"using {package}.", StringComparison.Ordinal))
