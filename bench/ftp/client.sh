@@ -1,0 +1,140 @@
+#!/usr/bin/env bash
+# The FTP client against vsftpd: `sockserv ftp get` and `ftp put` of one big file beside curl's
+# `-o` and `-T`, plain and explicit TLS (vsftpd's require_ssl_reuse=YES, its default), in
+# interleaved rounds; then the progress display's cost: `ftp get` under a pseudo-terminal
+# (script -qfc) with the bar, against the same with --quiet. Prints a markdown table (MB/s).
+#
+# Needs: root (vsftpd starts as root; a system user is made and removed), the .NET SDK, curl,
+# openssl, bc, vsftpd, script (util-linux), useradd/chpasswd/userdel.
+# Usage: sudo bench/ftp/client.sh   (REPEATS=3, BIG_MIB=1024 by default)
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+REPEATS=${REPEATS:-3}
+BIG_MIB=${BIG_MIB:-1024}
+if [[ $(id -u) -ne 0 ]]; then
+    echo "bench/ftp/client.sh: run it as root: vsftpd starts as root, and a system user is made for its logins" >&2
+    exit 2
+fi
+VSFTPD=$(command -v vsftpd || echo /usr/sbin/vsftpd)
+for tool in "$VSFTPD" curl openssl bc script useradd chpasswd userdel; do
+    command -v "$tool" >/dev/null || { echo "bench/ftp/client.sh: $tool is missing (see the Needs line at the top)" >&2; exit 2; }
+done
+export TMPDIR=${TMPDIR:-/dev/shm}
+# shellcheck source=bench/common.sh
+source bench/common.sh
+BENCH_USER=sockserv-ftpclient
+finish() {
+    [[ -n "$SERVER_PID" ]] && { kill "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; }
+    SERVER_PID=
+    userdel "$BENCH_USER" 2>/dev/null || true
+    cleanup
+}
+trap finish EXIT
+trap 'exit 143' TERM INT
+
+userdel "$BENCH_USER" 2>/dev/null || true
+PASSWORD=$(openssl rand -hex 16)
+mkdir -p "$WORK/home" "$WORK/empty" "$WORK/out"
+chmod 755 "$WORK"
+chmod 555 "$WORK/empty"
+useradd --no-create-home --home-dir "$WORK/home" --shell /bin/sh --user-group "$BENCH_USER"
+echo "$BENCH_USER:$PASSWORD" | chpasswd
+chown "$BENCH_USER:" "$WORK/home"
+printf 'machine 127.0.0.1 login %s password %s\n' "$BENCH_USER" "$PASSWORD" >"$WORK/netrc"
+chmod 600 "$WORK/netrc"
+
+echo "bench/ftp/client.sh: building, and writing the test file" >&2
+dotnet publish src/Sockserv -c Release -o "$WORK/sockserv" -p:PublishReadyToRun=true -v quiet -nologo >/dev/null
+SOCKSERV=$WORK/sockserv/sockserv
+openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=localhost \
+    -keyout "$WORK/key.pem" -out "$WORK/cert.pem" 2>/dev/null
+BYTES=$((BIG_MIB << 20))
+head -c "$BYTES" /dev/urandom >"$WORK/big.bin"
+cp "$WORK/big.bin" "$WORK/home/big.bin"
+chown "$BENCH_USER:" "$WORK/home/big.bin"
+
+PORT=$(free_port)
+cat >"$WORK/vsftpd.conf" <<CONF
+listen=YES
+listen_ipv6=NO
+listen_address=127.0.0.1
+listen_port=$PORT
+background=NO
+anonymous_enable=NO
+local_enable=YES
+write_enable=YES
+local_umask=022
+chroot_local_user=YES
+allow_writeable_chroot=YES
+secure_chroot_dir=$WORK/empty
+pam_service_name=vsftpd
+use_sendfile=YES
+ssl_enable=YES
+rsa_cert_file=$WORK/cert.pem
+rsa_private_key_file=$WORK/key.pem
+ssl_ciphers=HIGH
+require_ssl_reuse=YES
+force_local_logins_ssl=NO
+force_local_data_ssl=NO
+CONF
+"$VSFTPD" "$WORK/vsftpd.conf" >"$WORK/server.log" 2>&1 &
+SERVER_PID=$!
+ready=
+for _ in $(seq 150); do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$PORT" && read -r -t 5 line <&3 && [[ $line == 220* ]]) 2>/dev/null; then ready=1; break; fi
+    kill -0 "$SERVER_PID" 2>/dev/null || break
+    sleep 0.1
+done
+[[ -n "$ready" ]] || { echo "bench/ftp/client.sh: vsftpd did not start; its output:" >&2; cat "$WORK/server.log" >&2; exit 1; }
+
+export SOCKSERV_FTP_PASSWORD=$PASSWORD
+# seconds of one run of "$@"
+timed() {
+    local start end
+    start=$(date +%s.%N)
+    "$@" >/dev/null 2>"$WORK/client.err" || { echo "bench/ftp/client.sh: failed: $*" >&2; cat "$WORK/client.err" >&2; exit 1; }
+    end=$(date +%s.%N)
+    echo "$end - $start" | bc -l
+}
+mbps() { echo "scale=1; $BYTES / 1000000 / $1" | bc -l; }
+
+declare -A TOTAL
+add() { TOTAL[$1]=$(echo "${TOTAL[$1]:-0} + $2" | bc -l); }
+for round in $(seq "$REPEATS"); do
+    echo "bench/ftp/client.sh: round $round of $REPEATS" >&2
+    for scheme in ftp ftps; do
+        tls=(); curl_tls=()
+        [[ $scheme == ftps ]] && { tls=(--insecure); curl_tls=(--ssl-reqd -k); }
+        url="$scheme://$BENCH_USER@127.0.0.1:$PORT"
+        curl_url="ftp://127.0.0.1:$PORT"
+        rm -f "$WORK/out/got.bin"
+        add "$scheme get sockserv" "$(timed "$SOCKSERV" ftp get --quiet "${tls[@]}" "$url/big.bin" "$WORK/out/got.bin")"
+        rm -f "$WORK/out/got.bin"
+        add "$scheme get curl" "$(timed curl -sS --netrc-file "$WORK/netrc" "${curl_tls[@]}" -o "$WORK/out/got.bin" "$curl_url/big.bin")"
+        add "$scheme put sockserv" "$(timed "$SOCKSERV" ftp put --quiet "${tls[@]}" "$WORK/big.bin" "$url/up.bin")"
+        add "$scheme put curl" "$(timed curl -sS --netrc-file "$WORK/netrc" "${curl_tls[@]}" -T "$WORK/big.bin" "$curl_url/up.bin")"
+    done
+    # The progress display's cost: the same get on a pseudo-terminal, with the bar and with --quiet.
+    rm -f "$WORK/out/got.bin"
+    add "pty bar" "$(timed script -qfc "$SOCKSERV ftp get ftp://$BENCH_USER@127.0.0.1:$PORT/big.bin $WORK/out/got.bin" /dev/null)"
+    rm -f "$WORK/out/got.bin"
+    add "pty quiet" "$(timed script -qfc "$SOCKSERV ftp get --quiet ftp://$BENCH_USER@127.0.0.1:$PORT/big.bin $WORK/out/got.bin" /dev/null)"
+done
+
+avg() { echo "${TOTAL[$1]} / $REPEATS" | bc -l; }
+echo
+echo "FTP client against vsftpd ($(dpkg-query -W -f '${Version}' vsftpd 2>/dev/null || echo '?')), $BIG_MIB MiB, $REPEATS interleaved rounds, $(nproc) cores, load at start $(cut -d' ' -f1-3 /proc/loadavg)"
+echo
+echo "| transfer | TLS | sockserv MB/s | curl MB/s | sockserv / curl |"
+echo "|---|---|---:|---:|---:|"
+for scheme in ftp ftps; do
+    for dir in get put; do
+        s=$(mbps "$(avg "$scheme $dir sockserv")"); c=$(mbps "$(avg "$scheme $dir curl")")
+        printf '| %s | %s | %s | %s | %s |\n' "$dir" "$([[ $scheme == ftps ]] && echo "explicit, session reuse" || echo no)" "$s" "$c" "$(echo "scale=3; $s / $c" | bc -l)"
+    done
+done
+echo
+echo "| ftp get on a pty | MB/s |"
+echo "|---|---:|"
+bar=$(mbps "$(avg "pty bar")"); quiet=$(mbps "$(avg "pty quiet")")
+printf '| progress bar | %s |\n| --quiet | %s |\n| bar / quiet | %s |\n' "$bar" "$quiet" "$(echo "scale=3; $bar / $quiet" | bc -l)"
