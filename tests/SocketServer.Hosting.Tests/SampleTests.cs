@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Text.RegularExpressions;
 using SocketServer.Hosting.Tests.Fixtures;
+using SocketServer.Testing;
 
 namespace SocketServer.Hosting.Tests;
 

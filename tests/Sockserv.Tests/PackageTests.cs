@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using SocketServer.Testing;
 using Sockserv.Tests.Fixtures;
 
 namespace Sockserv.Tests;

@@ -1,3 +1,4 @@
+using SocketServer.Testing;
 using Sockserv.Tests.Fixtures;
 
 namespace Sockserv.Tests;

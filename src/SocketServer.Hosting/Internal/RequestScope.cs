@@ -24,6 +24,40 @@ internal static class RequestScope
     /// <summary>Forgets the scope once the handler has been made (or was not), so no later request on this thread sees it.</summary>
     public static void Leave() => t_current = null;
 
+    /// <summary>Runs a synchronous request (<paramref name="finish"/>: the core's FinishRequest) inside a scope of its own.</summary>
+    public static void Run(IServiceScopeFactory scopes, Action finish)
+    {
+        using var scope = Enter(scopes);
+        try
+        {
+            finish();
+        }
+        finally
+        {
+            Leave();
+        }
+    }
+
+    /// <summary>
+    /// Runs an asynchronous request inside a scope of its own: <paramref name="start"/> (the core's
+    /// FinishRequestAsync) makes the handler on this thread, and the scope ends when the request does.
+    /// </summary>
+    public static async ValueTask RunAsync(IServiceScopeFactory scopes, Func<ValueTask> start)
+    {
+        await using var scope = Enter(scopes);
+        ValueTask running;
+        try
+        {
+            running = start();
+        }
+        finally
+        {
+            Leave();
+        }
+
+        await running.ConfigureAwait(false);
+    }
+
     /// <summary>A handler factory that builds <typeparamref name="THandler"/> with its constructor's services from the request's scope.</summary>
     public static HandlerFactory Factory<THandler>(IServiceProvider root)
         where THandler : RequestHandler

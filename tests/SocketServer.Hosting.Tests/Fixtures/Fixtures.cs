@@ -1,7 +1,6 @@
 using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
-using System.Reflection;
 using System.Text;
 using Microsoft.Extensions.Logging;
 
@@ -40,36 +39,6 @@ public sealed class TempDirectory : IDisposable
     public string File(string name) => Path.Combine(_directory.FullName, name);
 
     public void Dispose() => _directory.Delete(recursive: true);
-}
-
-/// <summary>The source tree these tests were built from (recorded at build time by the project file).</summary>
-public static class Repository
-{
-    private const string Marker = "SocketServer.slnx";
-
-    public static string Root { get; } = Find();
-
-    public static string Path(string relative) => System.IO.Path.Combine(Root, relative);
-
-    private static string Find()
-    {
-        var recorded = typeof(Repository).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
-            .FirstOrDefault(attribute => attribute.Key == "RepositoryRoot")?.Value;
-        if (recorded is not null && File.Exists(System.IO.Path.Combine(recorded, Marker)))
-        {
-            return System.IO.Path.GetFullPath(recorded);
-        }
-
-        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
-        {
-            if (File.Exists(System.IO.Path.Combine(directory.FullName, Marker)))
-            {
-                return directory.FullName;
-            }
-        }
-
-        throw new InvalidOperationException($"cannot find the repository ({Marker}) at '{recorded}' or above {AppContext.BaseDirectory}");
-    }
 }
 
 /// <summary>A logger provider that keeps every entry (category, level, event id, message) for assertions.</summary>

@@ -1,8 +1,8 @@
 using System.Reflection;
 
-namespace Sockserv.Tests.Fixtures;
+namespace SocketServer.Testing;
 
-/// <summary>The source tree these tests were built from, for the tests that pack its projects and run its scripts.</summary>
+/// <summary>The source tree these tests were built from, for the tests that pack its projects and run its scripts (the project records it as the assembly metadata RepositoryRoot).</summary>
 public static class Repository
 {
     private const string Marker = "SocketServer.slnx";
