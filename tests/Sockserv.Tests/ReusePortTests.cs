@@ -57,4 +57,13 @@ public sealed partial class ReusePortTests
         Assert.Equal(2, process.ExitCode);
         Assert.StartsWith("sockserv: --reuse-port is for TCP and UDP ports, not Unix sockets.", process.Stderr, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void Reuse_port_is_refused_for_the_legacy_exec_protocol()
+    {
+        using var process = SockservProcess.Run("exec", "serve", "--legacy", "--reuse-port");
+        Assert.Equal(2, process.ExitCode);
+        Assert.StartsWith("sockserv: --reuse-port is not for --legacy", process.Stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", process.Stderr, StringComparison.Ordinal);
+    }
 }
