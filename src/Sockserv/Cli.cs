@@ -275,6 +275,11 @@ internal static class Cli
 
                     await (serve is null ? serving(server).ServeForeverAsync(signals.Stop) : serve(server, signals.Stop));
                 }
+                catch (ObjectDisposedException) when (signals.Stop.IsCancellationRequested)
+                {
+                    // The signal came between listening and serving: its close got there first, which
+                    // is a stop like any other, not an error.
+                }
                 catch (Exception e) when (Explain(e) is { } message)
                 {
                     // Announcing can fail (it may read state), and serving too before the first request
