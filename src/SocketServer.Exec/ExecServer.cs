@@ -153,7 +153,7 @@ public sealed class ExecServer : IAsyncDisposable, IDisposable
             throw new SocketServerException("the default time limit must be more than 0 and at most 49 days.");
         }
 
-        var address = options.ListeningSocket is { } listening ? AdoptedAddress(listening) : HostAddress.Resolve(options.Host, options.Port);
+        var address = options.ListeningSocket is { } listening ? HostAddress.OfTcpListener(listening, "the exec server's listening socket") : HostAddress.Resolve(options.Host, options.Port);
         if (!options.UseTls && !IPAddress.IsLoopback(address.Address))
         {
             throw new SocketServerException($"plain TCP (no TLS) is for loopback only, and {(options.ListeningSocket is null ? options.Host : address.Address.ToString())} is not loopback: drop --no-tls to serve other machines.");
@@ -187,11 +187,6 @@ public sealed class ExecServer : IAsyncDisposable, IDisposable
     }
 
     // The exec protocol runs over TCP: the pre-authentication limits count per source address.
-    private static IPEndPoint AdoptedAddress(System.Net.Sockets.Socket socket) =>
-        socket is { SocketType: System.Net.Sockets.SocketType.Stream, LocalEndPoint: IPEndPoint address }
-            ? address
-            : throw new SocketServerException($"the exec server serves TCP, but the listening socket it was given is a {socket.SocketType.ToString().ToLowerInvariant()} socket on {socket.LocalEndPoint?.ToString() ?? "no address"}: give it a TCP socket (ListenStream=ADDRESS:PORT).");
-
     /// <summary>
     /// Stops serving, waits for sessions up to the drain timeout, then kills what still runs; each
     /// session is told (Error 4, server shutting down) before its connection closes.

@@ -87,7 +87,7 @@ public sealed class FtpServer : IAsyncDisposable, IDisposable
             try
             {
                 ImplicitServer = options.ImplicitTlsListeningSocket is { } implicitSocket
-                    ? Listen(AdoptedAddress(implicitSocket, nameof(FtpServerOptions.ImplicitTlsListeningSocket)), handshakeOnConnect: true, implicitSocket)
+                    ? Listen(HostAddress.OfTcpListener(implicitSocket, $"FtpServerOptions.{nameof(FtpServerOptions.ImplicitTlsListeningSocket)}"), handshakeOnConnect: true, implicitSocket)
                     : Listen(new IPEndPoint(address.Address, options.ImplicitTlsPort!.Value), handshakeOnConnect: true, listening: null);
             }
             catch
@@ -147,7 +147,7 @@ public sealed class FtpServer : IAsyncDisposable, IDisposable
         ArgumentNullException.ThrowIfNull(options);
         Validate(options);
         var address = options.ListeningSocket is { } listening
-            ? AdoptedAddress(listening, nameof(FtpServerOptions.ListeningSocket))
+            ? HostAddress.OfTcpListener(listening, $"FtpServerOptions.{nameof(FtpServerOptions.ListeningSocket)}")
             : HostAddress.Resolve(options.Host, options.Port);
         var logger = options.LoggerFactory?.CreateLogger<FtpServer>() ?? (ILogger)NullLogger.Instance;
         return new FtpServer(options, address, logger);
@@ -205,12 +205,6 @@ public sealed class FtpServer : IAsyncDisposable, IDisposable
     /// <summary>The shared download limit of one user, or null for none.</summary>
     internal Throttle? DownloadThrottle(string user) =>
         Options.MaxDownloadBytesPerSecond is { } rate ? _downloadThrottles.GetOrAdd(user, _ => new Throttle(rate, Options.TimeProvider)) : null;
-
-    // FTP runs over TCP, and PASV replies name the control connection's IP address.
-    private static IPEndPoint AdoptedAddress(System.Net.Sockets.Socket socket, string option) =>
-        socket is { SocketType: System.Net.Sockets.SocketType.Stream, LocalEndPoint: IPEndPoint address }
-            ? address
-            : throw new SocketServerException($"FtpServerOptions.{option} is a {socket.SocketType.ToString().ToLowerInvariant()} socket on {socket.LocalEndPoint?.ToString() ?? "no address"}, but FTP needs a TCP socket (ListenStream=ADDRESS:PORT).");
 
     private TcpServer Listen(IPEndPoint address, bool handshakeOnConnect, System.Net.Sockets.Socket? listening)
     {

@@ -78,6 +78,20 @@ public class TransportTests
     }
 
     [Fact]
+    public void A_given_listening_socket_must_be_TCP_and_its_address_is_read_back()
+    {
+        using var tcp = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        tcp.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        tcp.Listen();
+        Assert.Equal(tcp.LocalEndPoint, HostAddress.OfTcpListener(tcp, "the test's socket"));
+
+        using var udp = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        udp.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        var e = Assert.Throws<SocketServerException>(() => HostAddress.OfTcpListener(udp, "the test's socket"));
+        Assert.Equal($"the test's socket is a dgram socket on {udp.LocalEndPoint}, but it needs a TCP socket (ListenStream=ADDRESS:PORT).", e.Message);
+    }
+
+    [Fact]
     public void Dual_stack_serves_IPv4_clients_on_the_IPv6_wildcard()
     {
         var probe = new Probe();

@@ -10,6 +10,19 @@ public static class HostAddress
     public static UnixDomainSocketEndPoint Unix(string path) => Internal.UnixSocketFile.EndPoint(path);
 
     /// <summary>
+    /// The address of a TCP listening socket a server was given rather than bound (systemd's socket
+    /// activation, say); any other kind of socket throws, naming <paramref name="what"/> (the option or
+    /// the server that was given it) and what it is instead.
+    /// </summary>
+    public static IPEndPoint OfTcpListener(Socket socket, string what)
+    {
+        ArgumentNullException.ThrowIfNull(socket);
+        return socket is { SocketType: SocketType.Stream, LocalEndPoint: IPEndPoint address }
+            ? address
+            : throw new SocketServerException($"{what} is a {socket.SocketType.ToString().ToLowerInvariant()} socket on {socket.LocalEndPoint?.ToString() ?? "no address"}, but it needs a TCP socket (ListenStream=ADDRESS:PORT).");
+    }
+
+    /// <summary>
     /// Resolves <paramref name="host"/> (an IPv4/IPv6 literal, with or without brackets, or a name)
     /// to an endpoint; for names, the first IPv4 address is preferred, as Python's <c>(host, port)</c> does.
     /// </summary>
