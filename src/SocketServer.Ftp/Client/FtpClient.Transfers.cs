@@ -96,29 +96,12 @@ public sealed partial class FtpClient
             total = size.Code == 213 && long.TryParse(size.Text.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var n) ? n : null;
         }
 
-        await TransferAsync($"RETR {remotePath}", remotePath, Direction.Download, offset, total, progress, async (data, transfer, token) =>
-        {
-            var buffer = ArrayPool<byte>.Shared.Rent(ChunkBytes);
-            try
-            {
-                while (true)
-                {
-                    var read = await transfer.ReadAsync(data, buffer, token).ConfigureAwait(false);
-                    if (read == 0)
-                    {
-                        return;
-                    }
-
-                    await destination.WriteAsync(buffer.AsMemory(0, read), token).ConfigureAwait(false);
-                    transfer.Advance(read);
-                    await transfer.KeepAliveAsync(token).ConfigureAwait(false);
-                }
-            }
-            finally
-            {
-                ArrayPool<byte>.Shared.Return(buffer);
-            }
-        }, cancellationToken).ConfigureAwait(false);
+        await TransferAsync($"RETR {remotePath}", remotePath, Direction.Download, offset, total, progress, (data, transfer, token) =>
+            PipelinedCopyAsync(
+                (buffer, t) => transfer.ReadAsync(data, buffer, t),
+                (bytes, t) => destination.WriteAsync(bytes, t).AsTask(),
+                transfer,
+                token), cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -157,29 +140,61 @@ public sealed partial class FtpClient
     private Task UploadCoreAsync(Stream source, string command, string remotePath, long rest, long start, IProgress<FtpTransferProgress>? progress, CancellationToken cancellationToken)
     {
         long? total = source.CanSeek ? start + Math.Max(0, source.Length - source.Position) : null;
-        return TransferAsync(command, remotePath, Direction.Upload, rest, total, progress, async (data, transfer, token) =>
-        {
-            var buffer = ArrayPool<byte>.Shared.Rent(ChunkBytes);
-            try
-            {
-                while (true)
-                {
-                    var read = await source.ReadAsync(buffer.AsMemory(0, ChunkBytes), token).ConfigureAwait(false);
-                    if (read == 0)
-                    {
-                        return;
-                    }
+        return TransferAsync(command, remotePath, Direction.Upload, rest, total, progress, (data, transfer, token) =>
+            PipelinedCopyAsync(
+                (buffer, t) => source.ReadAsync(buffer.AsMemory(0, ChunkBytes), t).AsTask(),
+                (bytes, t) => transfer.WriteAsync(data, bytes, t),
+                transfer,
+                token), cancellationToken, progressStart: start);
+    }
 
-                    await transfer.WriteAsync(data, buffer.AsMemory(0, read), token).ConfigureAwait(false);
-                    transfer.Advance(read);
-                    await transfer.KeepAliveAsync(token).ConfigureAwait(false);
-                }
-            }
-            finally
+    /// <summary>
+    /// Copies until <paramref name="read"/> gives 0, reading the next chunk while the last one is written: the
+    /// network and the file each keep moving while the other works, where one loop would leave each idle half the
+    /// time (the file's writes and reads run on the thread pool, the socket's in the kernel). Writes stay in
+    /// order, one at a time, and a chunk counts as moved (progress, resume point) once its write is done.
+    /// </summary>
+    private static async Task PipelinedCopyAsync(Func<byte[], CancellationToken, Task<int>> read, Func<ReadOnlyMemory<byte>, CancellationToken, Task> write,
+                                                 Transfer transfer, CancellationToken cancellationToken)
+    {
+        byte[][] buffers = [ArrayPool<byte>.Shared.Rent(ChunkBytes), ArrayPool<byte>.Shared.Rent(ChunkBytes)];
+        Task? writing = null;
+        var current = 0;
+        try
+        {
+            var count = await read(buffers[current], cancellationToken).ConfigureAwait(false);
+            while (count > 0)
             {
-                ArrayPool<byte>.Shared.Return(buffer);
+                writing = write(buffers[current].AsMemory(0, count), cancellationToken);
+                current ^= 1;
+                var next = read(buffers[current], cancellationToken);
+                try
+                {
+                    await writing.ConfigureAwait(false);
+                }
+                finally
+                {
+                    // The read into the other buffer must be over before that buffer is used again or returned.
+                    writing = next;
+                }
+
+                transfer.Advance(count);
+                count = await next.ConfigureAwait(false);
+                writing = null;
+                await transfer.KeepAliveAsync(cancellationToken).ConfigureAwait(false);
             }
-        }, cancellationToken, progressStart: start);
+        }
+        finally
+        {
+            if (writing is not null)
+            {
+                // What failed is already on its way up; this one's own end (done, failed, cancelled) adds nothing.
+                await writing.ContinueWith(static _ => { }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default).ConfigureAwait(false);
+            }
+
+            ArrayPool<byte>.Shared.Return(buffers[0]);
+            ArrayPool<byte>.Shared.Return(buffers[1]);
+        }
     }
 
     internal enum Direction
