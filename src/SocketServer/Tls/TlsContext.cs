@@ -65,7 +65,7 @@ public sealed class TlsContext
         var loaded = _source.Load(first: true, out var created);
         CertificateCreated = created;
         _current = new Snapshot(loaded, Authentication(loaded));
-        TlsLog.CertificateLoaded(_logger, _current.Fingerprint, created ? "created" : "loaded", _source.Description,
+        TlsLog.CertificateLoaded(_logger, _current.Fingerprint, created ? "created in" : "loaded from", _source.Description,
             loaded.Certificate.Subject, loaded.Certificate.NotAfter.ToUniversalTime());
         _nextCheckMs = Environment.TickCount64 + Math.Max(0, _checkIntervalMs);
     }

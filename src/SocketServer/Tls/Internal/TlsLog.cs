@@ -5,7 +5,7 @@ namespace SocketServer.Tls.Internal;
 /// <summary>The TLS layer's log messages, with fixed event ids (50–59).</summary>
 internal static partial class TlsLog
 {
-    [LoggerMessage(50, LogLevel.Information, "TLS certificate {Fingerprint} {How} from {Source} (subject {Subject}, valid until {NotAfter:u})")]
+    [LoggerMessage(50, LogLevel.Information, "TLS certificate {Fingerprint} {How} {Source} (subject {Subject}, valid until {NotAfter:u})")]
     public static partial void CertificateLoaded(ILogger logger, string fingerprint, string how, string source, string subject, DateTime notAfter);
 
     [LoggerMessage(51, LogLevel.Information, "TLS certificate reloaded from {Source}: {Fingerprint} for new connections (was {Previous})")]
