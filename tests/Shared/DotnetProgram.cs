@@ -49,4 +49,44 @@ public static class DotnetProgram
         start.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
         return start;
     }
+
+    /// <summary>Runs the dotnet CLI to its end within <paramref name="bound"/>; fails the test with its output unless it exits 0.</summary>
+    public static void Run(TimeSpan bound, params string[] arguments)
+    {
+        var start = new ProcessStartInfo(Host)
+        {
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        start.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
+        start.Environment["DOTNET_NOLOGO"] = "1";
+
+        using var process = Process.Start(start)!;
+        try
+        {
+            process.StandardInput.Close();
+            var stdout = process.StandardOutput.ReadToEndAsync();
+            var stderr = process.StandardError.ReadToEndAsync();
+            if (!process.WaitForExit(bound) || !Task.WaitAll([stdout, stderr], bound))
+            {
+                throw new TimeoutException($"dotnet {string.Join(' ', arguments)} did not finish within {bound}");
+            }
+
+            Assert.True(process.ExitCode == 0, $"dotnet {string.Join(' ', arguments)} exited {process.ExitCode}.\n{stdout.Result}\n{stderr.Result}");
+        }
+        finally
+        {
+            if (!process.HasExited)
+            {
+                process.Kill(entireProcessTree: true);
+            }
+        }
+    }
 }

@@ -37,7 +37,7 @@ public sealed partial class SampleTests : IDisposable
         {
             // As the tool's package test: the build out of the source tree, no build server left running, analyzers skipped
             // (they ran on these sources in the build the tests come from).
-            Dotnet(PackBound,
+            DotnetProgram.Run(PackBound,
                 "pack", Repository.Path(packed), "--configuration", "Release", "--output", packages,
                 "--artifacts-path", _directory.File("artifacts"), "--disable-build-servers",
                 "-p:RunAnalyzers=false", "-p:EnforceCodeStyleInBuild=false", $"-p:Version={version}");
@@ -105,7 +105,7 @@ public sealed partial class SampleTests : IDisposable
             </configuration>
             """);
         var output = _directory.File("sample-bin");
-        Dotnet(BuildBound, "build", project, "--configuration", "Release", "--configfile", config, "--output", output, "--disable-build-servers", "-p:RunAnalyzers=false");
+        DotnetProgram.Run(BuildBound, "build", project, "--configuration", "Release", "--configfile", config, "--output", output, "--disable-build-servers", "-p:RunAnalyzers=false");
 
         // Built from the packages: the core and Hosting assemblies beside it came out of them, at the test's version.
         var hosting = FileVersionInfo.GetVersionInfo(Path.Combine(output, "SocketServer.Hosting.dll"));
@@ -134,46 +134,6 @@ public sealed partial class SampleTests : IDisposable
         var match = Regex.Match(props, $"""<PackageVersion Include="{Regex.Escape(id)}" Version="([^"]+)" />""");
         Assert.True(match.Success, $"Directory.Packages.props pins no {id}");
         return match.Groups[1].Value;
-    }
-
-    /// <summary>Runs the dotnet CLI to its end within <paramref name="bound"/>; fails the test with its output unless it exits 0.</summary>
-    private static void Dotnet(TimeSpan bound, params string[] arguments)
-    {
-        var start = new ProcessStartInfo(DotnetProgram.Host)
-        {
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (var argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        start.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
-        start.Environment["DOTNET_NOLOGO"] = "1";
-
-        using var process = Process.Start(start)!;
-        try
-        {
-            process.StandardInput.Close();
-            var stdout = process.StandardOutput.ReadToEndAsync();
-            var stderr = process.StandardError.ReadToEndAsync();
-            if (!process.WaitForExit(bound) || !Task.WaitAll([stdout, stderr], Bounded.Wait))
-            {
-                throw new TimeoutException($"dotnet {string.Join(' ', arguments)} did not finish within {bound}");
-            }
-
-            Assert.True(process.ExitCode == 0, $"dotnet {string.Join(' ', arguments)} exited {process.ExitCode}.\n{stdout.Result}\n{stderr.Result}");
-        }
-        finally
-        {
-            if (!process.HasExited)
-            {
-                process.Kill(entireProcessTree: true);
-            }
-        }
     }
 
     [GeneratedRegex("""<ProjectReference Include="[./]*src/SocketServer\.Hosting/SocketServer\.Hosting\.csproj" />""")]

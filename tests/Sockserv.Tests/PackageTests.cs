@@ -28,7 +28,7 @@ public sealed class PackageTests : IDisposable
         // --artifacts-path keeps the build out of the source tree (and out of the way of the build the tests
         // run from); --disable-build-servers leaves no MSBuild node or compiler server running after it. The
         // analyzers already ran on these sources in that build: skipping them here halves this build's CPU.
-        Dotnet(PackBound,
+        DotnetProgram.Run(PackBound,
             "pack", Repository.Path("src/Sockserv/Sockserv.csproj"), "--configuration", "Release", "--output", packages,
             "--artifacts-path", _directory.File("artifacts"), "--disable-build-servers",
             "-p:RunAnalyzers=false", "-p:EnforceCodeStyleInBuild=false");
@@ -45,7 +45,7 @@ public sealed class PackageTests : IDisposable
               </packageSources>
             </configuration>
             """);
-        Dotnet(InstallBound, "tool", "install", PackageId, "--tool-path", tools, "--configfile", config, "--add-source", packages);
+        DotnetProgram.Run(InstallBound, "tool", "install", PackageId, "--tool-path", tools, "--configfile", config, "--add-source", packages);
 
         var sockserv = Path.Combine(tools, "sockserv");
         Assert.True(File.Exists(sockserv), $"no sockserv command in {tools}");
@@ -74,45 +74,5 @@ public sealed class PackageTests : IDisposable
     {
         var runtime = new DirectoryInfo(Path.GetDirectoryName(typeof(object).Assembly.Location)!);
         return runtime.Parent?.Parent?.Parent?.FullName ?? throw new InvalidOperationException($"no .NET installation above {runtime}");
-    }
-
-    /// <summary>Runs the dotnet CLI to its end within <paramref name="bound"/>; fails the test with its output unless it exits 0.</summary>
-    private static void Dotnet(TimeSpan bound, params string[] arguments)
-    {
-        var start = new ProcessStartInfo(DotnetProgram.Host)
-        {
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (var argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        start.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
-        start.Environment["DOTNET_NOLOGO"] = "1";
-
-        using var process = Process.Start(start)!;
-        try
-        {
-            process.StandardInput.Close();
-            var stdout = process.StandardOutput.ReadToEndAsync();
-            var stderr = process.StandardError.ReadToEndAsync();
-            if (!process.WaitForExit(bound) || !Task.WaitAll([stdout, stderr], Bounded.Wait))
-            {
-                throw new TimeoutException($"dotnet {string.Join(' ', arguments)} did not finish within {bound}");
-            }
-
-            Assert.True(process.ExitCode == 0, $"dotnet {string.Join(' ', arguments)} exited {process.ExitCode}.\n{stdout.Result}\n{stderr.Result}");
-        }
-        finally
-        {
-            if (!process.HasExited)
-            {
-                process.Kill(entireProcessTree: true);
-            }
-        }
     }
 }

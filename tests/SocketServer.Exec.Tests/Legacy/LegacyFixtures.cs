@@ -11,19 +11,7 @@ internal static class LegacyBounded
 {
     public static readonly TimeSpan Wait = TimeSpan.FromSeconds(20);
 
-    public static void WaitFor(Func<bool> condition, string what)
-    {
-        var deadline = DateTime.UtcNow + Wait;
-        while (!condition())
-        {
-            if (DateTime.UtcNow > deadline)
-            {
-                throw new TimeoutException($"timed out waiting for {what}");
-            }
-
-            Thread.Sleep(10);
-        }
-    }
+    public static void WaitFor(Func<bool> condition, string what) => Poll.Until(condition, Wait, what);
 
     public static void WaitUntilGone(int pid) => WaitFor(() => !ProcFs.IsAlive(pid), $"process {pid} to end");
 }

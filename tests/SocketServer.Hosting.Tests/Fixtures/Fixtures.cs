@@ -14,19 +14,7 @@ public static class Bounded
     public static int Millis => (int)Wait.TotalMilliseconds;
 
     /// <summary>Polls <paramref name="condition"/> until it holds, or fails the test at the bound.</summary>
-    public static void WaitFor(Func<bool> condition, string what)
-    {
-        var deadline = DateTime.UtcNow + Wait;
-        while (!condition())
-        {
-            if (DateTime.UtcNow > deadline)
-            {
-                throw new TimeoutException($"timed out waiting for {what}");
-            }
-
-            Thread.Sleep(10);
-        }
-    }
+    public static void WaitFor(Func<bool> condition, string what) => Poll.Until(condition, Wait, what);
 }
 
 /// <summary>A directory of its own (socket files, JSON settings, packages), removed with everything in it.</summary>

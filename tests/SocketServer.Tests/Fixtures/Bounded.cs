@@ -5,19 +5,7 @@ public static class Bounded
 {
     public static readonly TimeSpan Wait = TimeSpan.FromSeconds(20);
 
-    public static void WaitFor(Func<bool> condition, string what)
-    {
-        var deadline = DateTime.UtcNow + Wait;
-        while (!condition())
-        {
-            if (DateTime.UtcNow > deadline)
-            {
-                throw new TimeoutException($"timed out waiting for {what}");
-            }
-
-            Thread.Sleep(5);
-        }
-    }
+    public static void WaitFor(Func<bool> condition, string what) => Poll.Until(condition, Wait, what);
 
     public static void Join(Thread thread, string what)
     {
