@@ -14,7 +14,10 @@ public sealed partial class FtpClient
     /// <summary>The largest listing read (MLSD, LIST, NLST): a bigger one is refused rather than held in memory.</summary>
     internal const int MaxListingBytes = 64 * 1024 * 1024;
 
-    private const int ChunkBytes = 128 * 1024;
+    // 1 MiB a read and a write: on loopback against vsftpd, 128 KiB made 8 times the system calls and
+    // thread-pool hops, and a plain download took ~1.4x as long (docs/benchmarks.md, FTP client).
+    // Two of them per transfer (see PipelinedCopyAsync), from the shared pool.
+    private const int ChunkBytes = 1024 * 1024;
 
     private bool _restDirty;
 
