@@ -9,13 +9,14 @@ internal static class ServerMetrics
 
     private static readonly Meter Meter = new(MeterName);
 
-    // Stream servers: connections, in the shape OpenTelemetry's semantic conventions give Kestrel (kestrel.* there).
+    // Stream servers: connections (bucket boundaries in seconds, Kestrel's, so exporters do not use their millisecond defaults), in the shape OpenTelemetry's semantic conventions give Kestrel (kestrel.* there).
     // Attributes on each: network.transport, network.type, server.address, server.port, socketserver.model.
     public static readonly UpDownCounter<long> ActiveConnections =
         Meter.CreateUpDownCounter<long>("socketserver.active_connections", "{connection}", "Connections accepted and not yet closed.");
 
     public static readonly Histogram<double> ConnectionDuration =
-        Meter.CreateHistogram<double>("socketserver.connection.duration", "s", "How long connections lasted, accept to close; error.type when one ended in error.");
+        Meter.CreateHistogram<double>("socketserver.connection.duration", "s", "How long connections lasted, accept to close; error.type when one ended in error.",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 30, 60, 120, 300] });
 
     public static readonly Counter<long> RejectedConnections =
         Meter.CreateCounter<long>("socketserver.rejected_connections", "{connection}", "Connections closed before any handler: a limit (limit), VerifyRequest (verify) or the PROXY header (proxy); socketserver.rejection.reason says which.");
@@ -24,7 +25,8 @@ internal static class ServerMetrics
         Meter.CreateUpDownCounter<long>("socketserver.queued_connections", "{connection}", "Connections accepted whose handler has not started: waiting for their first bytes or for a pool thread.");
 
     public static readonly Histogram<double> TlsHandshakeDuration =
-        Meter.CreateHistogram<double>("socketserver.tls_handshake.duration", "s", "TLS handshakes the server ran; tls.protocol.version on success, error.type (timeout, tls_handshake_failed) on failure.");
+        Meter.CreateHistogram<double>("socketserver.tls_handshake.duration", "s", "TLS handshakes the server ran; tls.protocol.version on success, error.type (timeout, tls_handshake_failed) on failure.",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10] });
 
     public static readonly UpDownCounter<long> ActiveTlsHandshakes =
         Meter.CreateUpDownCounter<long>("socketserver.active_tls_handshakes", "{handshake}", "TLS handshakes under way.");
