@@ -1,0 +1,68 @@
+using System.Globalization;
+using Sockserv.Tests.Fixtures;
+
+namespace Sockserv.Tests;
+
+/// <summary>
+/// <c>--metrics-port</c> (issue 18): a running <c>sockserv echo</c> serves its meters for Prometheus on loopback, read
+/// here as a scraper reads them, over HTTP; a metrics port already taken is one line and exit 1.
+/// </summary>
+public sealed class MetricsProcessTests
+{
+    private static SockservProcess StartWithMetrics(out int metricsPort)
+    {
+        // A free port, bound and released, may be taken again before sockserv binds it: try a few.
+        for (var attempt = 1; ; attempt++)
+        {
+            metricsPort = Peer.UnusedPort();
+            try
+            {
+                return SockservProcess.StartEcho("--upper", "--port", "0", "--metrics-port", metricsPort.ToString(CultureInfo.InvariantCulture));
+            }
+            catch (InvalidOperationException e) when (attempt < 5 && e.Message.Contains("cannot serve metrics", StringComparison.Ordinal))
+            {
+            }
+        }
+    }
+
+    [Fact]
+    public void Echo_serves_its_connection_metrics_for_Prometheus()
+    {
+        using var echo = StartWithMetrics(out var metricsPort);
+        Assert.Equal("HELLO\n", Peer.TcpExchange(echo.Port, "hello\n"));
+
+        using var http = new HttpClient { Timeout = Bounded.Wait };
+        var port = $"server_port=\"{echo.Port}\"";
+        var text = string.Empty;
+        Bounded.WaitFor(() =>
+        {
+            text = http.GetStringAsync(new Uri($"http://127.0.0.1:{metricsPort}/metrics")).GetAwaiter().GetResult();
+            return text.Split('\n').Any(line => line.StartsWith("socketserver_connection_duration_seconds_count{", StringComparison.Ordinal)
+                && line.Contains(port, StringComparison.Ordinal) && line.EndsWith(" 1", StringComparison.Ordinal));
+        }, "the connection's duration in the scrape");
+
+        Assert.Contains(text.Split('\n'), line => line.StartsWith("socketserver_active_connections{", StringComparison.Ordinal)
+            && line.Contains(port, StringComparison.Ordinal) && line.Contains("socketserver_model=\"threading\"", StringComparison.Ordinal) && line.EndsWith(" 0", StringComparison.Ordinal));
+        echo.StopsCleanlyOn(SockservProcess.SigTerm);
+    }
+
+    [Fact]
+    public void A_metrics_port_in_use_is_one_line_and_exit_1()
+    {
+        using var echo = StartWithMetrics(out var metricsPort);
+        var taken = metricsPort.ToString(CultureInfo.InvariantCulture);
+        using var second = SockservProcess.Run("echo", "--port", "0", "--metrics-port", taken);
+        Assert.Equal(1, second.ExitCode);
+        Assert.StartsWith($"sockserv: error: cannot serve metrics on 127.0.0.1:{taken} (", second.Stderr, StringComparison.Ordinal);
+        Assert.Single(second.Stderr.TrimEnd('\n').Split('\n'));
+        echo.StopsCleanlyOn(SockservProcess.SigTerm);
+    }
+
+    [Fact]
+    public void A_metrics_port_out_of_range_is_a_usage_error()
+    {
+        using var process = SockservProcess.Run("echo", "--metrics-port", "70000");
+        Assert.Equal(2, process.ExitCode);
+        Assert.Contains("--metrics-port takes a whole number from 1 to 65535", process.Stderr, StringComparison.Ordinal);
+    }
+}
