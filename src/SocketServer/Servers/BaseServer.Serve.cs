@@ -219,6 +219,7 @@ public abstract partial class BaseServer
     public void HandleRequest()
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0 || (Socket is null && _feed is null), this);
+        BuildMetrics();
         if (_feed is not null)
         {
             if (_feed.Take(Timeout ?? System.Threading.Timeout.InfiniteTimeSpan) is { } fed)
@@ -270,16 +271,21 @@ public abstract partial class BaseServer
             throw;
         }
 
-        if (Kind == RequestKind.Stream)
-        {
-            _metrics = new ConnectionMetrics(ServerAddress, Model.Name);
-        }
-
+        BuildMetrics();
         _isShutDown.Reset();
         Volatile.Write(ref _servingThreadId, Environment.CurrentManagedThreadId);
         if (_feed is null)
         {
             ServerLog.Serving(Logger, Kind == RequestKind.Stream ? "stream" : "datagram", ServerAddress, Model.Name);
+        }
+    }
+
+    /// <summary>A stream server's instrument attributes, once (serving, or the first HandleRequest).</summary>
+    private void BuildMetrics()
+    {
+        if (_metrics is null && Kind == RequestKind.Stream)
+        {
+            _metrics = new ConnectionMetrics(ServerAddress, Model.Name);
         }
     }
 

@@ -6,18 +6,29 @@ namespace SocketServer.Tests.Metrics;
 public sealed record Measured(string Instrument, double Value, IReadOnlyDictionary<string, object?> Tags);
 
 /// <summary>
-/// Listens to the "SocketServer" meter and keeps what one server (its server.port) reports: MeterListener is
+/// Listens to the "SocketServer" meter and keeps what one server (its server.port, or its socket's path) reports: MeterListener is
 /// process-wide, and tests running at the same time must not see each other's connections.
 /// </summary>
 public sealed class MeterCollector : IDisposable
 {
     private readonly MeterListener _listener = new();
     private readonly List<Measured> _measured = [];
-    private readonly int _port;
+    private readonly Func<IReadOnlyDictionary<string, object?>, bool> _ours;
 
     public MeterCollector(int port)
+        : this(tags => tags.GetValueOrDefault("server.port") is int p && p == port)
     {
-        _port = port;
+    }
+
+    /// <summary>A Unix socket server's measurements: those with its path as server.address.</summary>
+    public MeterCollector(string address)
+        : this(tags => Equals(tags.GetValueOrDefault("server.address"), address))
+    {
+    }
+
+    private MeterCollector(Func<IReadOnlyDictionary<string, object?>, bool> ours)
+    {
+        _ours = ours;
         _listener.InstrumentPublished = (instrument, listener) =>
         {
             if (instrument.Meter.Name == "SocketServer")
@@ -38,7 +49,7 @@ public sealed class MeterCollector : IDisposable
             copy[tag.Key] = tag.Value;
         }
 
-        if (copy.GetValueOrDefault("server.port") is int port && port == _port)
+        if (_ours(copy))
         {
             lock (_measured)
             {

@@ -43,6 +43,31 @@ public sealed class MetricsTests
         Assert.Equal(harness.Model.Name, duration.Tags["socketserver.model"]);
     }
 
+    [Theory]
+    [InlineData("threading")]
+    [InlineData("async")]
+    [InlineData("eventloop")]
+    public void A_unix_socket_connection_is_counted_with_its_path_and_no_port_or_bytes(string model)
+    {
+        using var harness = new Harness("unix-stream", model).Serve();
+        var path = harness.Server.ServerAddress.ToString()!;
+        using var meter = new MeterCollector(path);
+        using (var client = harness.Connect())
+        {
+            client.Send("hello");
+            Assert.Equal("HELLO", client.Receive());
+        }
+
+        Bounded.WaitFor(() => meter.Count("socketserver.connection.duration") == 1, "the connection's duration");
+        var tags = Assert.Single(meter.Measurements("socketserver.connection.duration")).Tags;
+        Assert.Equal("unix", tags["network.transport"]);
+        Assert.False(tags.ContainsKey("network.type"));
+        Assert.False(tags.ContainsKey("server.port"));
+        Assert.Equal(harness.Model.Name, tags["socketserver.model"]);
+        Assert.Equal(0, meter.Count("socketserver.connection.io"));
+        Assert.Equal(0, meter.Sum("socketserver.active_connections"));
+    }
+
     [Theory, MemberData(nameof(Models))]
     public void A_handler_that_throws_ends_its_connection_with_the_exception_type(string model)
     {
