@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text.RegularExpressions;
 using Sockserv.Tests.Fixtures;
 
 namespace Sockserv.Tests;
@@ -7,9 +8,18 @@ namespace Sockserv.Tests;
 /// <c>--metrics-port</c> (issue 18): a running <c>sockserv echo</c> serves its meters for Prometheus on loopback, read
 /// here as a scraper reads them, over HTTP; a metrics port already taken is one line and exit 1.
 /// </summary>
-public sealed class MetricsProcessTests
+public sealed partial class MetricsProcessTests : IDisposable
 {
-    private static SockservProcess StartWithMetrics(out int metricsPort)
+    private readonly TempDirectory _directory = new();
+
+    public void Dispose() => _directory.Dispose();
+
+    [GeneratedRegex("created user 'admin' .* with password: (?<password>\\S+)")]
+    private static partial Regex AdminLine();
+
+    private static SockservProcess StartWithMetrics(out int metricsPort) => StartWithMetrics(out metricsPort, "echo", "--upper", "--port", "0");
+
+    private static SockservProcess StartWithMetrics(out int metricsPort, params string[] arguments)
     {
         // A free port, bound and released, may be taken again before sockserv binds it: try a few.
         for (var attempt = 1; ; attempt++)
@@ -17,7 +27,7 @@ public sealed class MetricsProcessTests
             metricsPort = Peer.UnusedPort();
             try
             {
-                return SockservProcess.StartEcho("--upper", "--port", "0", "--metrics-port", metricsPort.ToString(CultureInfo.InvariantCulture));
+                return SockservProcess.WhenServing(SockservProcess.Start([.. arguments, "--metrics-port", metricsPort.ToString(CultureInfo.InvariantCulture)]));
             }
             catch (InvalidOperationException e) when (attempt < 5 && e.Message.Contains("cannot serve metrics", StringComparison.Ordinal))
             {
@@ -44,6 +54,37 @@ public sealed class MetricsProcessTests
         Assert.Contains(text.Split('\n'), line => line.StartsWith("socketserver_active_connections{", StringComparison.Ordinal)
             && line.Contains(port, StringComparison.Ordinal) && line.Contains("socketserver_model=\"threading\"", StringComparison.Ordinal) && line.EndsWith(" 0", StringComparison.Ordinal));
         echo.StopsCleanlyOn(SockservProcess.SigTerm);
+    }
+
+    [Fact]
+    public void Ftp_serve_serves_its_sessions_and_transfers_for_Prometheus()
+    {
+        var python = Peer.Require("python3");
+        using var ftp = StartWithMetrics(out var metricsPort, "ftp", "serve", "--port", "0", "--state-dir", _directory.File("state"), "--root", _directory.File("data"), "--no-tls");
+        var password = AdminLine().Match(ftp.Stdout).Groups["password"].Value;
+        var (code, _, stderr) = Peer.Run(python, string.Empty, "-c", """
+            import ftplib, io, sys
+            ftp = ftplib.FTP(timeout=30)
+            ftp.connect("127.0.0.1", int(sys.argv[1]))
+            ftp.login("admin", sys.argv[2])
+            ftp.storbinary("STOR hello.txt", io.BytesIO(b"hello from ftplib"))
+            ftp.quit()
+            """, ftp.Port.ToString(CultureInfo.InvariantCulture), password);
+        Assert.True(code == 0, stderr + ftp.Stderr);
+
+        using var http = new HttpClient { Timeout = Bounded.Wait };
+        var port = $"server_port=\"{ftp.Port}\"";
+        var lines = Array.Empty<string>();
+        Bounded.WaitFor(() =>
+        {
+            lines = http.GetStringAsync(new Uri($"http://127.0.0.1:{metricsPort}/metrics")).GetAwaiter().GetResult().Split('\n');
+            return lines.Any(line => line.StartsWith("socketserver_connection_duration_seconds_count{", StringComparison.Ordinal) && line.Contains(port, StringComparison.Ordinal));
+        }, "the control connection's duration in the scrape");
+
+        Assert.Contains(lines, line => line.StartsWith("ftp_transfers_total{", StringComparison.Ordinal)
+            && line.Contains("direction=\"upload\"", StringComparison.Ordinal) && line.Contains("result=\"ok\"", StringComparison.Ordinal) && line.EndsWith(" 1", StringComparison.Ordinal));
+        Assert.Contains(lines, line => line.StartsWith("ftp_sessions_active", StringComparison.Ordinal) && line.EndsWith(" 0", StringComparison.Ordinal));
+        ftp.StopsCleanlyOn(SockservProcess.SigTerm);
     }
 
     [Fact]
