@@ -307,6 +307,10 @@ internal static class Cli
         Description = "Set SO_REUSEPORT (Linux) so that several instances can listen on one port; the kernel spreads new connections among them",
     };
 
+    /// <summary><c>--metrics-port</c>, for the serving commands: the meters for Prometheus on 127.0.0.1 (0, the default: off).</summary>
+    public static Option<int> MetricsPortOption() =>
+        NumberOptions.Integer("--metrics-port", "Serve the metrics for Prometheus at http://127.0.0.1:PORT/metrics (loopback only; off by default)", 0, 1, 65535, "PORT");
+
     /// <summary>Sorts an exception into a one-line message, or null when it is a bug that should show in full.</summary>
     public static string? Explain(Exception e) => e switch
     {

@@ -31,6 +31,7 @@ internal static class EchoCommand
         var idleTimeout = NumberOptions.Seconds("--idle-timeout", "Close a connection silent this many seconds (0: never)", ServerOptions.DefaultIdleTimeout.TotalSeconds, 86_400, zeroAllowed: true);
         var verbose = new Option<bool>("--verbose", "-v") { Description = "Log each connection (debug level)" };
         var reusePort = Cli.ReusePortOption();
+        var metricsPort = Cli.MetricsPortOption();
         var tls = new TlsServeOptions();
         var proxy = new ProxyServeOptions();
 
@@ -48,6 +49,7 @@ internal static class EchoCommand
         command.Options.Add(idleTimeout);
         command.Options.Add(verbose);
         command.Options.Add(reusePort);
+        command.Options.Add(metricsPort);
         Cli.AddValidator(command, result =>
         {
             if (result.GetValue(reusePort) && (result.GetValue(transport.Unix) ?? result.GetValue(transport.UnixDgram)) is not null)
@@ -65,6 +67,11 @@ internal static class EchoCommand
             }
 
             using var loggers = Cli.CreateLoggerFactory(result.GetValue(verbose));
+            using var metrics = MetricsEndpoint.Start(result.GetValue(metricsPort), out var metricsError);
+            if (metricsError is not null)
+            {
+                return Cli.Fail(metricsError);
+            }
             var options = new EchoServerOptions
             {
                 Upper = result.GetValue(upper),

@@ -91,9 +91,10 @@ internal static partial class ExecCommand
         var noTls = new Option<bool>("--no-tls") { Description = "Plain TCP (loopback only)" };
         var verbose = new Option<bool>("--verbose", "-v") { Description = "Log at debug level" };
         var reusePort = Cli.ReusePortOption();
+        var metricsPort = Cli.MetricsPortOption();
 
         var command = new Command("serve", "Serve commands to clients that present a token. Ctrl+C stops: running commands may finish within the drain timeout, then they are killed and their clients told so.");
-        foreach (var option in new Option[] { host, port, stateDir, maxCommands, maxPerClient, timeLimit, drain, idle, maxStartups, perSource, penalty, exempt, legacy, noTls, verbose, reusePort })
+        foreach (var option in new Option[] { host, port, stateDir, maxCommands, maxPerClient, timeLimit, drain, idle, maxStartups, perSource, penalty, exempt, legacy, noTls, verbose, reusePort, metricsPort })
         {
             command.Options.Add(option);
         }
@@ -109,6 +110,11 @@ internal static partial class ExecCommand
         command.SetAction(async (result, _) =>
         {
             using var loggers = Cli.CreateLoggerFactory(result.GetValue(verbose));
+            using var metrics = MetricsEndpoint.Start(result.GetValue(metricsPort), out var metricsError);
+            if (metricsError is not null)
+            {
+                return Cli.Fail(metricsError);
+            }
             // Socket activation: under a systemd .socket unit the listening socket is systemd's, whatever --host and --port say.
             System.Net.Sockets.Socket? activated;
             try

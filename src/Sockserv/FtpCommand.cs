@@ -88,10 +88,11 @@ internal static class FtpCommand
         };
         var requireTls = new Option<bool>("--require-tls") { Description = "Refuse USER before AUTH TLS and transfers without PROT P (anonymous too)" };
         var reusePort = Cli.ReusePortOption();
+        var metricsPort = Cli.MetricsPortOption();
         var requireReuse = new Option<bool>("--require-data-session-reuse") { Description = "Refuse a protected data connection that does not resume a TLS session (as vsftpd's require_ssl_reuse); Python's ftplib cannot" };
 
         var command = new Command("serve", "Serve FTP to the users in the state directory's database. With none yet, the first start makes 'admin' and prints its password once. Ctrl+C stops: transfers may finish within the drain timeout, then they are aborted (nothing half-uploaded is left).");
-        foreach (var option in new Option[] { host, port, root, stateDir, passivePorts, masquerade, maxConnections, maxPerIp, maxPerUser, idleTimeout, drain, uploadRate, downloadRate, mode, anonymousRoot, tlsCert, tlsKey, noTls, implicitPort, requireTls, requireReuse, verbose, reusePort })
+        foreach (var option in new Option[] { host, port, root, stateDir, passivePorts, masquerade, maxConnections, maxPerIp, maxPerUser, idleTimeout, drain, uploadRate, downloadRate, mode, anonymousRoot, tlsCert, tlsKey, noTls, implicitPort, requireTls, requireReuse, verbose, reusePort, metricsPort })
         {
             command.Options.Add(option);
         }
@@ -129,6 +130,11 @@ internal static class FtpCommand
         command.SetAction(async (result, cancellationToken) =>
         {
             using var loggers = Cli.CreateLoggerFactory(result.GetValue(verbose));
+            using var metrics = MetricsEndpoint.Start(result.GetValue(metricsPort), out var metricsError);
+            if (metricsError is not null)
+            {
+                return Cli.Fail(metricsError);
+            }
             var dataRoot = Path.GetFullPath(result.GetValue(root)!);
             var state = Path.GetFullPath(result.GetValue(stateDir)!);
             SqliteFtpUserStore store;

@@ -100,6 +100,12 @@ public sealed class CodeBlockTests
             }
         }
 
+        // "using OpenTelemetry.Metrics;": the SDK, its hosting extensions and the Prometheus exporter (docs/hosting.md, Metrics).
+        if (code.Contains("using OpenTelemetry", StringComparison.Ordinal))
+        {
+            references.AddRange(Directory.GetFiles(AppContext.BaseDirectory, "OpenTelemetry*.dll").Select(f => MetadataReference.CreateFromFile(f)));
+        }
+
         return references;
     }
 

@@ -162,7 +162,7 @@ public abstract partial class BaseServer
 
     private void ProxyRefused(StreamRequest request, string reason)
     {
-        ServerMetrics.RequestsRefused.Add(1, new KeyValuePair<string, object?>("reason", "proxy"));
+        _metrics?.Rejected("proxy");
         if (_proxyLog.ShouldLog(out var suppressed))
         {
             if (suppressed > 0)

@@ -27,6 +27,9 @@ public abstract partial class BaseServer
     private FirstBytesWaiter? _firstBytes;
     private readonly List<Selectors.SelectorReady> _waiterReady = [];
 
+    // A stream server's connection instruments and their attributes, built once when it starts serving.
+    private ConnectionMetrics? _metrics;
+
     /// <summary>
     /// Python's <c>serve_forever</c>: handles requests until <see cref="Shutdown"/>. Waits at most
     /// <paramref name="pollInterval"/> (default half a second) for a request before checking for a
@@ -216,6 +219,7 @@ public abstract partial class BaseServer
     public void HandleRequest()
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0 || (Socket is null && _feed is null), this);
+        BuildMetrics();
         if (_feed is not null)
         {
             if (_feed.Take(Timeout ?? System.Threading.Timeout.InfiniteTimeSpan) is { } fed)
@@ -267,11 +271,21 @@ public abstract partial class BaseServer
             throw;
         }
 
+        BuildMetrics();
         _isShutDown.Reset();
         Volatile.Write(ref _servingThreadId, Environment.CurrentManagedThreadId);
         if (_feed is null)
         {
             ServerLog.Serving(Logger, Kind == RequestKind.Stream ? "stream" : "datagram", ServerAddress, Model.Name);
+        }
+    }
+
+    /// <summary>A stream server's instrument attributes, once (serving, or the first HandleRequest).</summary>
+    private void BuildMetrics()
+    {
+        if (_metrics is null && Kind == RequestKind.Stream)
+        {
+            _metrics = new ConnectionMetrics(ServerAddress, Model.Name);
         }
     }
 
@@ -510,7 +524,7 @@ public abstract partial class BaseServer
         if (!verified)
         {
             ServerLog.NotVerified(Logger, request.ToString());
-            ServerMetrics.RequestsRefused.Add(1, new KeyValuePair<string, object?>("reason", "verify"));
+            Rejected(request, "verify");
             if (counted)
             {
                 Abandon(request);
@@ -529,7 +543,15 @@ public abstract partial class BaseServer
             return;
         }
 
-        ServerMetrics.RequestsAccepted.Add(1);
+        if (request is StreamRequest)
+        {
+            _metrics?.Opened(request);
+        }
+        else
+        {
+            ServerMetrics.RequestsAccepted.Add(1);
+        }
+
         if (Logger.IsEnabled(LogLevel.Debug) && request is StreamRequest accepted)
         {
             ServerLog.Accepted(Logger, accepted.ToString(), accepted.Proxy is { } header ? $" (PROXY v{header.Version} from {accepted.ProxyAddress})" : string.Empty);
@@ -574,6 +596,11 @@ public abstract partial class BaseServer
     private void DropSilent(Request request, FirstBytesWaiter.DropReason reason)
     {
         var client = request.ToString();
+        if (reason == FirstBytesWaiter.DropReason.Silent)
+        {
+            request.ErrorType = "timeout";
+        }
+
         Abandon(request);
         if (reason == FirstBytesWaiter.DropReason.Closed)
         {
@@ -581,7 +608,6 @@ public abstract partial class BaseServer
         }
         else if (reason == FirstBytesWaiter.DropReason.Silent && Tls is { } tls && FirstBytesTimeout != IdleTimeout)
         {
-            ServerMetrics.TlsHandshakesFailed.Add(1, new KeyValuePair<string, object?>("reason", "timeout"));
             tls.LogHandshakeFailure(client, new TlsHandshakeException(
                 $"no TLS handshake within {FirstBytesTimeout.TotalSeconds:0.###} s (HandshakeTimeout): the client sent nothing", null, timedOut: true));
         }
@@ -625,6 +651,7 @@ public abstract partial class BaseServer
         catch (Exception e) when (e is SocketException or ObjectDisposedException)
         {
             // The peer reset before saying anything, or the server closed it: nothing to hand over.
+            request.ErrorType = e is SocketException ? "connection_reset" : null;
             Abandon(request);
             return;
         }
@@ -635,13 +662,18 @@ public abstract partial class BaseServer
     /// <summary>Closes a counted request that never reached the model.</summary>
     private void Abandon(Request request)
     {
+        _metrics?.Closed(request);
         ShutdownRequestQuietly(request);
         _inFlight.Remove(request);
     }
 
     private void HandToModel(Request request)
     {
-        ServerMetrics.ActiveRequests.Add(1);
+        if (request is not StreamRequest)
+        {
+            ServerMetrics.ActiveRequests.Add(1);
+        }
+
         try
         {
             ProcessRequest(request);
@@ -662,6 +694,7 @@ public abstract partial class BaseServer
     /// </summary>
     protected internal void RunRequest(Request request)
     {
+        ConnectionMetrics.Running(request, _metrics);
         try
         {
             if (HandshakeDue(request) is not { } stream || Secure(stream))
@@ -671,8 +704,7 @@ public abstract partial class BaseServer
         }
         catch (Exception e)
         {
-            ServerMetrics.HandlerErrors.Add(1);
-            HandleError(request, e);
+            HandlerFailed(request, e);
         }
         finally
         {
@@ -693,6 +725,7 @@ public abstract partial class BaseServer
     /// <summary>As <see cref="RunRequest"/>, as a task: the handler's async path, cancelled by <see cref="Aborted"/>.</summary>
     protected internal async Task RunRequestAsync(Request request)
     {
+        ConnectionMetrics.Running(request, _metrics);
         try
         {
             if (HandshakeDue(request) is not { } stream || await SecureAsync(stream).ConfigureAwait(false))
@@ -702,8 +735,7 @@ public abstract partial class BaseServer
         }
         catch (Exception e)
         {
-            ServerMetrics.HandlerErrors.Add(1);
-            HandleError(request, e);
+            HandlerFailed(request, e);
         }
 
         if (request is StreamRequest { Tls: not null } secured)
@@ -781,9 +813,15 @@ public abstract partial class BaseServer
     /// <summary>A model gives back a request it was handed but cannot run (its queue is full): close it unhandled.</summary>
     internal void RefuseRequest(Request request, string reason)
     {
+        // Counted as rejected (limit), not as a connection that ran: it only leaves the gauges.
+        _metrics?.Closed(request, record: false);
         Refuse(request, reason);
         _inFlight.Remove(request);
-        ServerMetrics.ActiveRequests.Add(-1);
+        if (request is not StreamRequest)
+        {
+            ServerMetrics.ActiveRequests.Add(-1);
+        }
+
         _feed?.Completed(request);
     }
 
@@ -799,15 +837,15 @@ public abstract partial class BaseServer
             ServerLog.Refused(Logger, request.ToString(), reason);
         }
 
-        ServerMetrics.RequestsRefused.Add(1, new KeyValuePair<string, object?>("reason", "limit"));
+        Rejected(request, "limit");
         ShutdownRequestQuietly(request);
     }
 
     private void Complete(Request request)
     {
+        Ended(request);
         ShutdownRequestQuietly(request);
         _inFlight.Remove(request);
-        ServerMetrics.ActiveRequests.Add(-1);
         _feed?.Completed(request);
     }
 
@@ -817,9 +855,9 @@ public abstract partial class BaseServer
     /// </summary>
     internal void CompleteHandedOff(Request request)
     {
+        Ended(request);
         request.Dispose();
         _inFlight.Remove(request);
-        ServerMetrics.ActiveRequests.Add(-1);
     }
 
     /// <summary>
@@ -833,6 +871,47 @@ public abstract partial class BaseServer
         _inFlight.TryAdd(recovered, int.MaxValue);
         _inFlight.Remove(original);
         original.Dispose();
+    }
+
+    /// <summary>A request is over: a connection leaves the gauges and records its duration and bytes (its socket still open).</summary>
+    private void Ended(Request request)
+    {
+        if (request is StreamRequest)
+        {
+            _metrics?.Closed(request);
+        }
+        else
+        {
+            ServerMetrics.ActiveRequests.Add(-1);
+        }
+    }
+
+    /// <summary>A handler threw: the connection's error.type is the exception's type (a datagram's is counted).</summary>
+    private void HandlerFailed(Request request, Exception e)
+    {
+        if (request is StreamRequest)
+        {
+            request.ErrorType ??= e.GetType().FullName;
+        }
+        else
+        {
+            ServerMetrics.HandlerErrors.Add(1);
+        }
+
+        HandleError(request, e);
+    }
+
+    /// <summary>Closed before any handler: counted among the rejected connections, or the refused datagrams.</summary>
+    private void Rejected(Request request, string reason)
+    {
+        if (request is StreamRequest)
+        {
+            _metrics?.Rejected(reason);
+        }
+        else
+        {
+            ServerMetrics.RequestsRefused.Add(1, new KeyValuePair<string, object?>("reason", reason));
+        }
     }
 
     private void ShutdownRequestQuietly(Request request)

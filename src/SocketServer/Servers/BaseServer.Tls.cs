@@ -33,6 +33,7 @@ public abstract partial class BaseServer
         }
 
         stream.TlsContext = Tls;
+        stream.Metrics = _metrics;
         stream.TlsStartsPlain = !TlsHandshakeOnConnect;
         return TlsHandshakeOnConnect ? stream : null;
     }
@@ -89,7 +90,7 @@ public abstract partial class BaseServer
 
     private void HandshakeFailed(StreamRequest request, TlsHandshakeException e)
     {
-        ServerMetrics.TlsHandshakesFailed.Add(1, new KeyValuePair<string, object?>("reason", e.TimedOut ? "timeout" : "failed"));
+        request.ErrorType = StreamRequest.HandshakeError(e);
         Tls!.LogHandshakeFailure(request.ToString(), e);
     }
 }

@@ -18,6 +18,15 @@ public abstract class Request : IDisposable
     /// <remarks>Behind a load balancer that speaks the PROXY protocol (<see cref="ServerOptions.ProxyProtocol"/>), the client its header names.</remarks>
     public EndPoint ClientAddress { get; internal set; }
 
+    /// <summary>When the connection was accepted (Stopwatch), when its duration is measured; else 0.</summary>
+    internal long MetricsStart;
+
+    /// <summary>Which connection gauges count it now (<see cref="Internal.ConnectionMetrics"/>).</summary>
+    internal Internal.ConnectionState MetricsState;
+
+    /// <summary>Why the connection ended in error (error.type), or null.</summary>
+    internal string? ErrorType;
+
     /// <summary>True once the server aborted this request (drain timeout passed at shutdown).</summary>
     public bool IsAborted => Volatile.Read(ref _aborted) != 0;
 

@@ -1,6 +1,7 @@
 using System.Net.Security;
 using System.Net.Sockets;
 using System.Runtime.CompilerServices;
+using System.Security.Authentication;
 using SocketServer.Tls;
 using SocketServer.Tls.Internal;
 
@@ -33,6 +34,9 @@ public sealed partial class StreamRequest
     /// <summary>The server's TLS, set by the server before the handler runs; null when it serves plain connections.</summary>
     internal TlsContext? TlsContext { get; set; }
 
+    /// <summary>The server's connection instruments, which time this connection's handshake; null when it has none.</summary>
+    internal Internal.ConnectionMetrics? Metrics { get; set; }
+
     /// <summary>True when the connection starts plain and may be upgraded (the server's TLS is not from the first byte).</summary>
     internal bool TlsStartsPlain { get; set; }
 
@@ -46,7 +50,7 @@ public sealed partial class StreamRequest
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     internal async ValueTask HandshakeOnConnectAsync(TlsContext context, CancellationToken cancellationToken)
     {
-        var tls = await context.AuthenticateAsServerAsync(Raw, cancellationToken).ConfigureAwait(false);
+        var tls = await AuthenticateAsync(context, cancellationToken).ConfigureAwait(false);
         Secured(context, tls);
         _stream = tls;
         await BackOnLoop();
@@ -56,7 +60,7 @@ public sealed partial class StreamRequest
     /// <exception cref="TlsHandshakeException">The handshake failed or timed out.</exception>
     internal void HandshakeOnConnect(TlsContext context, CancellationToken cancellationToken)
     {
-        var tls = context.AuthenticateAsServer(Raw, Connection, cancellationToken);
+        var tls = Authenticate(context, cancellationToken);
         Secured(context, tls);
         _stream = tls;
     }
@@ -70,7 +74,7 @@ public sealed partial class StreamRequest
     {
         var upgradable = Upgradable();
         var context = TlsContext!;
-        var tls = await context.AuthenticateAsServerAsync(Raw, cancellationToken).ConfigureAwait(false);
+        var tls = await AuthenticateAsync(context, cancellationToken).ConfigureAwait(false);
         Secured(context, tls);
         upgradable.Upgrade(tls);
         await BackOnLoop();
@@ -91,10 +95,62 @@ public sealed partial class StreamRequest
     {
         var upgradable = Upgradable();
         var context = TlsContext!;
-        var tls = Transport is null ? context.AuthenticateAsServer(Raw, Connection, cancellationToken) : context.AuthenticateAsServerAsync(Raw, cancellationToken).AsTask().GetAwaiter().GetResult();
+        var tls = Transport is null ? Authenticate(context, cancellationToken) : AuthenticateAsync(context, cancellationToken).AsTask().GetAwaiter().GetResult();
         Secured(context, tls);
         upgradable.Upgrade(tls);
     }
+
+    /// <summary>The handshake, timed by the server's instruments (tls_handshake.duration, active_tls_handshakes).</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<SslStream> AuthenticateAsync(TlsContext context, CancellationToken cancellationToken)
+    {
+        var start = Metrics?.HandshakeStarting() ?? 0;
+        var error = "aborted";
+        var protocol = SslProtocols.None;
+        try
+        {
+            var tls = await context.AuthenticateAsServerAsync(Raw, cancellationToken).ConfigureAwait(false);
+            protocol = tls.SslProtocol;
+            error = null;
+            return tls;
+        }
+        catch (TlsHandshakeException e)
+        {
+            error = HandshakeError(e);
+            throw;
+        }
+        finally
+        {
+            Metrics?.HandshakeEnded(start, protocol, error);
+        }
+    }
+
+    /// <summary>As <see cref="AuthenticateAsync"/>, blocking.</summary>
+    private SslStream Authenticate(TlsContext context, CancellationToken cancellationToken)
+    {
+        var start = Metrics?.HandshakeStarting() ?? 0;
+        var error = "aborted";
+        var protocol = SslProtocols.None;
+        try
+        {
+            var tls = context.AuthenticateAsServer(Raw, Connection, cancellationToken);
+            protocol = tls.SslProtocol;
+            error = null;
+            return tls;
+        }
+        catch (TlsHandshakeException e)
+        {
+            error = HandshakeError(e);
+            throw;
+        }
+        finally
+        {
+            Metrics?.HandshakeEnded(start, protocol, error);
+        }
+    }
+
+    /// <summary>A failed handshake's error.type.</summary>
+    internal static string HandshakeError(TlsHandshakeException e) => e.TimedOut ? "timeout" : "tls_handshake_failed";
 
     private UpgradableStream Upgradable()
     {
