@@ -18,7 +18,10 @@ internal static class MetricsEndpoint
     public static MeterProvider? Start(int port, out string? error)
     {
         error = null;
-        if (port == 0)
+
+        // A forking server's workers run this same command line: the master alone holds the port, and its meters
+        // count the connections (docs/hosting.md says what each process sees).
+        if (port == 0 || SocketServer.ForkingModel.IsWorkerProcess)
         {
             return null;
         }

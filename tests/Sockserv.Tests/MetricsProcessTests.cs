@@ -57,6 +57,33 @@ public sealed partial class MetricsProcessTests : IDisposable
     }
 
     [Fact]
+    public void A_forking_echo_serves_metrics_from_its_master_and_its_workers_start()
+    {
+        // The workers run the same command line: only the master may take the metrics port, or no worker starts.
+        using var echo = StartWithMetrics(out var metricsPort, "echo", "--upper", "--port", "0", "--mode", "forking");
+        Assert.Equal("HELLO\n", Peer.TcpExchange(echo.Port, "hello\n"));
+
+        using var http = new HttpClient { Timeout = Bounded.Wait };
+        var port = $"server_port=\"{echo.Port}\"";
+        var text = string.Empty;
+        Bounded.WaitFor(() =>
+        {
+            text = http.GetStringAsync(new Uri($"http://127.0.0.1:{metricsPort}/metrics")).GetAwaiter().GetResult();
+            return text.Split('\n').Any(line => line.StartsWith("socketserver_connection_duration_seconds_count{", StringComparison.Ordinal)
+                && line.Contains(port, StringComparison.Ordinal) && line.EndsWith(" 1", StringComparison.Ordinal));
+        }, "the connection's duration in the scrape");
+
+        // Handed to a worker, it is no longer queued in the master; closed, it is no longer active.
+        foreach (var gauge in new[] { "socketserver_active_connections{", "socketserver_queued_connections{" })
+        {
+            Assert.Contains(text.Split('\n'), line => line.StartsWith(gauge, StringComparison.Ordinal)
+                && line.Contains(port, StringComparison.Ordinal) && line.Contains("socketserver_model=\"forking\"", StringComparison.Ordinal) && line.EndsWith(" 0", StringComparison.Ordinal));
+        }
+
+        echo.StopsCleanlyOn(SockservProcess.SigTerm);
+    }
+
+    [Fact]
     public void Ftp_serve_serves_its_sessions_and_transfers_for_Prometheus()
     {
         var python = Peer.Require("python3");

@@ -134,25 +134,31 @@ internal sealed class ConnectionMetrics
         }
     }
 
-    /// <summary>A handshake begins; its start (0 when nobody measures its duration) is handed to the end.</summary>
-    public long HandshakeStarting()
+    /// <summary>
+    /// A handshake begins; its start (0 when nobody measures its duration) and whether it was counted among the
+    /// active ones are handed to the end, so a listener that attaches mid-handshake never sees a -1 without its +1.
+    /// </summary>
+    public (long Start, bool Counted) HandshakeStarting()
     {
+        var counted = false;
         if (ServerMetrics.ActiveTlsHandshakes.Enabled)
         {
             ServerMetrics.ActiveTlsHandshakes.Add(1, _tags);
+            counted = true;
         }
 
-        return ServerMetrics.TlsHandshakeDuration.Enabled ? Stopwatch.GetTimestamp() : 0;
+        return (ServerMetrics.TlsHandshakeDuration.Enabled ? Stopwatch.GetTimestamp() : 0, counted);
     }
 
     /// <summary>A handshake ends: <paramref name="error"/> null on success, with the protocol agreed.</summary>
-    public void HandshakeEnded(long start, SslProtocols protocol, string? error)
+    public void HandshakeEnded((long Start, bool Counted) started, SslProtocols protocol, string? error)
     {
-        if (ServerMetrics.ActiveTlsHandshakes.Enabled)
+        if (started.Counted)
         {
             ServerMetrics.ActiveTlsHandshakes.Add(-1, _tags);
         }
 
+        var start = started.Start;
         if (start == 0 || !ServerMetrics.TlsHandshakeDuration.Enabled)
         {
             return;

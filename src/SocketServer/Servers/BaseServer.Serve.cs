@@ -681,6 +681,7 @@ public abstract partial class BaseServer
         catch (Exception e) when (e is not OutOfMemoryException)
         {
             // The model could not take it (a thread could not start, say): report and close, as Python does.
+            request.ErrorType ??= e.GetType().FullName;
             HandleError(request, e);
             Complete(request);
         }
@@ -870,8 +871,17 @@ public abstract partial class BaseServer
         // Add before removing, so the count never passes through zero: a drain waiting for it would end.
         _inFlight.TryAdd(recovered, int.MaxValue);
         _inFlight.Remove(original);
+
+        // The same connection under a new identity: its gauges, start and error go with it, counted once.
+        recovered.MetricsState = original.MetricsState;
+        recovered.MetricsStart = original.MetricsStart;
+        recovered.ErrorType = original.ErrorType;
+        original.MetricsState = 0;
         original.Dispose();
     }
+
+    /// <summary>A model handed a connection to another process (a forking worker): no longer queued here.</summary>
+    internal void HandedOff(Request request) => ConnectionMetrics.Running(request, _metrics);
 
     /// <summary>A request is over: a connection leaves the gauges and records its duration and bytes (its socket still open).</summary>
     private void Ended(Request request)

@@ -104,7 +104,7 @@ public sealed partial class StreamRequest
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<SslStream> AuthenticateAsync(TlsContext context, CancellationToken cancellationToken)
     {
-        var start = Metrics?.HandshakeStarting() ?? 0;
+        var start = Metrics?.HandshakeStarting() ?? default;
         var error = "aborted";
         var protocol = SslProtocols.None;
         try
@@ -128,7 +128,7 @@ public sealed partial class StreamRequest
     /// <summary>As <see cref="AuthenticateAsync"/>, blocking.</summary>
     private SslStream Authenticate(TlsContext context, CancellationToken cancellationToken)
     {
-        var start = Metrics?.HandshakeStarting() ?? 0;
+        var start = Metrics?.HandshakeStarting() ?? default;
         var error = "aborted";
         var protocol = SslProtocols.None;
         try

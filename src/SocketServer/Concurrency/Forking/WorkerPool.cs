@@ -245,6 +245,7 @@ internal sealed class WorkerPool : IDisposable
 
             if (error == 0)
             {
+                _server.HandedOff(request);
                 best.InFlight[id] = (request, Stopwatch.GetTimestamp());
                 _turn = (_workers.IndexOf(best) + 1) % count;
                 if (++best.Handed == best.RequestLimit)
