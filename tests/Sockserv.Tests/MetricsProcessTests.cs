@@ -35,14 +35,10 @@ public sealed partial class MetricsProcessTests : IDisposable
         }
     }
 
-    [Fact]
-    public void Echo_serves_its_connection_metrics_for_Prometheus()
+    /// <summary>Scrapes <paramref name="metricsPort"/> until the one connection to the server labelled <paramref name="port"/> is counted; the last scrape.</summary>
+    private static string ScrapeOnceCounted(int metricsPort, string port)
     {
-        using var echo = StartWithMetrics(out var metricsPort);
-        Assert.Equal("HELLO\n", Peer.TcpExchange(echo.Port, "hello\n"));
-
         using var http = new HttpClient { Timeout = Bounded.Wait };
-        var port = $"server_port=\"{echo.Port}\"";
         var text = string.Empty;
         Bounded.WaitFor(() =>
         {
@@ -50,6 +46,17 @@ public sealed partial class MetricsProcessTests : IDisposable
             return text.Split('\n').Any(line => line.StartsWith("socketserver_connection_duration_seconds_count{", StringComparison.Ordinal)
                 && line.Contains(port, StringComparison.Ordinal) && line.EndsWith(" 1", StringComparison.Ordinal));
         }, "the connection's duration in the scrape");
+        return text;
+    }
+
+    [Fact]
+    public void Echo_serves_its_connection_metrics_for_Prometheus()
+    {
+        using var echo = StartWithMetrics(out var metricsPort);
+        Assert.Equal("HELLO\n", Peer.TcpExchange(echo.Port, "hello\n"));
+
+        var port = $"server_port=\"{echo.Port}\"";
+        var text = ScrapeOnceCounted(metricsPort, port);
 
         Assert.Contains(text.Split('\n'), line => line.StartsWith("socketserver_active_connections{", StringComparison.Ordinal)
             && line.Contains(port, StringComparison.Ordinal) && line.Contains("socketserver_model=\"threading\"", StringComparison.Ordinal) && line.EndsWith(" 0", StringComparison.Ordinal));
@@ -63,15 +70,8 @@ public sealed partial class MetricsProcessTests : IDisposable
         using var echo = StartWithMetrics(out var metricsPort, "echo", "--upper", "--port", "0", "--mode", "forking");
         Assert.Equal("HELLO\n", Peer.TcpExchange(echo.Port, "hello\n"));
 
-        using var http = new HttpClient { Timeout = Bounded.Wait };
         var port = $"server_port=\"{echo.Port}\"";
-        var text = string.Empty;
-        Bounded.WaitFor(() =>
-        {
-            text = http.GetStringAsync(new Uri($"http://127.0.0.1:{metricsPort}/metrics")).GetAwaiter().GetResult();
-            return text.Split('\n').Any(line => line.StartsWith("socketserver_connection_duration_seconds_count{", StringComparison.Ordinal)
-                && line.Contains(port, StringComparison.Ordinal) && line.EndsWith(" 1", StringComparison.Ordinal));
-        }, "the connection's duration in the scrape");
+        var text = ScrapeOnceCounted(metricsPort, port);
 
         // Handed to a worker, it is no longer queued in the master; closed, it is no longer active.
         foreach (var gauge in new[] { "socketserver_active_connections{", "socketserver_queued_connections{" })
