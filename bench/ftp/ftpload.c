@@ -13,7 +13,10 @@
 //   Environment: FTPLOAD_PASSWORD (the password: not on the command line), TIMEOUT (seconds for the
 //   whole run, default 300), STALL (seconds a session may wait for a reply or data before it counts as
 //   failed, default 30: a connection dropped by a full listen backlog never hears back, and without
-//   this the run would wait out TIMEOUT).
+//   this the run would wait out TIMEOUT), RAMP (at most this many sessions connecting or waiting for
+//   their greeting at a time, the next one opened as one is greeted; default 0, all N at once: a server
+//   whose listen backlog is shorter than N loses some of them, and RAMP below it measures the server's
+//   logins rather than its backlog).
 // Output, one line on stdout: "MODE SECONDS count=C errors=E bytes=B cpu=S", C sessions that did all
 // they were asked, E that failed (the first few reasons go to stderr), B data bytes received, S the
 // CPU seconds (user + system) this process used, to show it was not the limit.
@@ -44,6 +47,7 @@ struct endpoint {
 struct session {
     int control, data;
     enum state state;
+    int opened;                  // connected (under RAMP, sessions are opened a few at a time)
     int transfer_ok, data_ended; // the 226 came; the data connection reached its end
     double progress;             // when it last sent, or received anything
     char reply[4096];
@@ -55,6 +59,7 @@ static enum mode mode;
 static const char *user, *password, *path;
 static struct sockaddr_in server;
 static int epoll_fd, sessions_count, finished, failed, logged_in;
+static int ramp, opened, greeting_pending; // RAMP; sessions opened so far; of them, not greeted yet
 static long long data_bytes;
 static double started, last_event;
 static struct session *sessions;
@@ -74,6 +79,7 @@ static void close_fd(int *fd) {
 }
 
 static void finish(struct session *s) {
+    if (s->state == CONNECTING || s->state == GREETING) greeting_pending--;
     close_fd(&s->data);
     close_fd(&s->control);
     s->state = FINISHED;
@@ -176,7 +182,9 @@ static void on_reply(struct session *s, int code, const char *text) {
     case GREETING:
         if (code == 120) return;
         if (code != 220) break;
-        if (send_line(s, "USER", user) == 0) s->state = USER_SENT;
+        greeting_pending--;
+        s->state = USER_SENT;
+        send_line(s, "USER", user);
         return;
     case USER_SENT:
         if (code == 230) { on_logged_in(s); return; }
@@ -270,6 +278,19 @@ static void on_data(struct session *s) {
     }
 }
 
+// Opens sessions until all are, or (under RAMP) until RAMP of them are waiting for their greeting.
+static void open_more(void) {
+    while (opened < sessions_count && (ramp <= 0 || greeting_pending < ramp)) {
+        struct session *s = &sessions[opened++];
+        s->opened = 1;
+        s->progress = now();
+        greeting_pending++;
+        s->control = connect_to(ntohs(server.sin_port));
+        if (s->control < 0) { fail(s, strerror(errno)); continue; }
+        watch(s->control, &s->control_end, EPOLLOUT, EPOLL_CTL_ADD);
+    }
+}
+
 static void quit_all(void) {
     for (int i = 0; i < sessions_count; i++) {
         struct session *s = &sessions[i];
@@ -309,17 +330,14 @@ int main(int argc, char **argv) {
 
     epoll_fd = epoll_create1(0);
     sessions = calloc(sessions_count, sizeof *sessions);
-    started = now();
+    ramp = getenv("RAMP") ? atoi(getenv("RAMP")) : 0;
     for (int i = 0; i < sessions_count; i++) {
-        struct session *s = &sessions[i];
-        s->data = -1;
-        s->control_end = (struct endpoint){ s, 0 };
-        s->data_end = (struct endpoint){ s, 1 };
-        s->control = connect_to(ntohs(server.sin_port));
-        if (s->control < 0) { fail(s, strerror(errno)); continue; }
-        s->progress = started;
-        watch(s->control, &s->control_end, EPOLLOUT, EPOLL_CTL_ADD);
+        sessions[i].data = sessions[i].control = -1;
+        sessions[i].control_end = (struct endpoint){ &sessions[i], 0 };
+        sessions[i].data_end = (struct endpoint){ &sessions[i], 1 };
     }
+    started = now();
+    open_more();
 
     int all_in = 0, quitting = 0;
     struct endpoint stdin_end = { NULL, 0 };
@@ -334,13 +352,14 @@ int main(int argc, char **argv) {
             stall_check = now();
             for (int i = 0; i < sessions_count; i++) {
                 struct session *s = &sessions[i];
-                if (s->state == FINISHED || s->state == LOGGED_IN || stall_check - s->progress < stall) continue;
+                if (!s->opened || s->state == FINISHED || s->state == LOGGED_IN || stall_check - s->progress < stall) continue;
                 char why[160];
                 snprintf(why, sizeof why, "nothing from the server for %.0f s, %s (a full listen backlog drops connections unseen)",
                     stall, state_names[s->state]);
                 fail(s, why);
             }
         }
+        open_more();
         if (!all_in && logged_in + failed == sessions_count) {
             all_in = 1;
             if (mode == RETR) {

@@ -1,6 +1,6 @@
 """Turns bench/ftp/run.sh's measurements into its section of docs/benchmarks.md.
 
-    python3 bench/ftp/report.py RESULTS.tsv MACHINE REPEATS BIG_MIB SMALL_MIB CLIENTS HASH_METHOD
+    python3 bench/ftp/report.py RESULTS.tsv MACHINE REPEATS BIG_MIB SMALL_MIB CLIENTS HASH_METHOD RAMP
 
 RESULTS has one line per measurement: server, shape, round, value (a number, "failed" or
 "skipped"), note (key=value pairs, or why it failed). Prints the section: medians with the spread,
@@ -10,7 +10,7 @@ import re
 import statistics
 import sys
 
-path, machine, repeats, big, small, clients, hash_method = sys.argv[1:8]
+path, machine, repeats, big, small, clients, hash_method, ramp = sys.argv[1:9]
 
 rows = [line.rstrip("\n").split("\t") for line in open(path, encoding="utf-8") if line.strip()]
 servers = list(dict.fromkeys(r[0] for r in rows))
@@ -22,7 +22,9 @@ TRETR, TSTOR = f"TLS RETR {big} MiB", f"TLS STOR {big} MiB"
 LOGIN1, LOGIN2 = f"{clients} logins, first", f"{clients} logins, again"
 MANY = f"{clients} × RETR {small} MiB"
 IDLE = "idle session"
-COLUMNS = [(RETR, "MB/s"), (STOR, "MB/s"), (TRETR, "MB/s"), (TSTOR, "MB/s"), (LOGIN1, "s"), (LOGIN2, "s"), (MANY, "s"), (IDLE, "KiB")]
+AT_ONCE = f"{clients} at once"
+COLUMNS = [(RETR, "MB/s"), (STOR, "MB/s"), (TRETR, "MB/s"), (TSTOR, "MB/s"), (LOGIN1, "s"), (LOGIN2, "s"), (MANY, "s"), (IDLE, "KiB"),
+           (AT_ONCE, "served")]
 
 cells = {}
 for server, shape, _round, value, note in (r + [""] * (5 - len(r)) for r in rows):
@@ -52,6 +54,10 @@ def text(server, shape, unit):
         if value == "skipped":
             return "skipped: " + note.replace("refused: ", "")
         return f"failed in {len(entries)} of {len(entries)} rounds: {note[:160]}"
+    if shape == AT_ONCE:
+        served = sorted(int(v) for v in values)
+        spread = f" ({served[0]}–{served[-1]})" if served[0] != served[-1] else ""
+        return f"**{int(statistics.median(served))}** of {clients}{spread}"
     digits = 0 if unit == "MB/s" else 1 if unit == "KiB" else 2
     out = f"**{statistics.median(values):,.{digits}f}**"
     if len(values) > 1:
@@ -78,8 +84,12 @@ lines.append(
     "(time_total less time_pretransfer: connecting and logging in are not counted); the big file is "
     f"{big} MiB, written by the server to its tmpfs on STOR. TLS: AUTH TLS then PROT P, curl's defaults "
     f"(`--ssl-reqd`), one RSA 2048 certificate for all. {clients} clients: `bench/ftp/ftpload.c` (C, one epoll "
-    f"thread) opens them all at once; *logins* is the time from its first connect to the last 230 (the first "
-    f"burst after the server started, then a second one); *{clients} × RETR* the time from the moment all are "
+    f"thread) opens them {ramp} at a time, the next as soon as one is greeted ({ramp} is vsftpd's listen backlog, "
+    f"fixed in its source: a burst longer than a server's backlog loses connections unseen, so the clients come "
+    f"no faster than every server can take them); *logins* is the time from its first connect to the last 230 (the first "
+    f"burst after the server started, then a second one); *{clients} at once* is a third burst, all {clients} "
+    f"connecting together, and how many of them were served (the rest never heard a greeting within 30 s); "
+    f"*{clients} × RETR* the time from the moment all are "
     f"logged in until the last of them has its {small} MiB file and its 226 (TYPE I, EPSV and the data "
     f"connection included). *Idle session*: the proportional set size (PSS) of the server's whole process family "
     f"with {clients} logged-in idle sessions, less what it was before they connected, per session; measured on a server "
@@ -112,7 +122,7 @@ lines.append(
     f"hashes, in a process of its own); pyftpdlib's default DummyAuthorizer, which compares plain-text passwords. "
     f"sockserv runs with `--max-connections 1000 --max-per-ip 1000 --max-sessions-per-user 1000` (its defaults, "
     f"256 in all and 16 per address and per user, would refuse these clients), vsftpd with `max_per_ip=0 max_clients=0` "
-    f"(its default allows 50 per address); pyftpdlib allows {clients} from one address by default. sockserv and pyftpdlib log a line per login and transfer (to a file); vsftpd's "
+    f"(its default allows 50 per address); pyftpdlib (`ThreadedFTPServer`, listen backlog 100 by default) allows 512 sessions and any number from one address by default. sockserv and pyftpdlib log a line per login and transfer (to a file); vsftpd's "
     f"default logs nothing."
 )
 lines.append("")

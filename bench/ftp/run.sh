@@ -25,7 +25,9 @@
 # and python3-openssl), taskset, useradd/chpasswd/userdel.
 # Usage: bench/ftp/run.sh [SERVER-FILTER]
 #   SERVER-FILTER: a regular expression on server names; with one, docs/benchmarks.md is left alone.
-#   Environment: REPEATS (default 3), BIG_MIB (1024), SMALL_MIB (10), CLIENTS (300), for a quick look
+#   Environment: REPEATS (default 3), BIG_MIB (1024), SMALL_MIB (10), CLIENTS (300), RAMP (32: the many-client
+#   shapes open at most this many connections not yet greeted at a time, vsftpd's fixed listen backlog; one more
+#   burst opens all CLIENTS at once and counts how many the server served), for a quick look
 #   e.g. REPEATS=1 BIG_MIB=64 CLIENTS=30 bench/ftp/run.sh 'vsftpd|async'.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -34,6 +36,7 @@ REPEATS=${REPEATS:-3}
 BIG_MIB=${BIG_MIB:-1024}
 SMALL_MIB=${SMALL_MIB:-10}
 CLIENTS=${CLIENTS:-300}
+RAMP=${RAMP:-32}
 if [[ $(id -u) -ne 0 ]]; then
     echo "bench/ftp/run.sh: run it as root: vsftpd starts as root, and a system user is made for its logins" >&2
     exit 2
@@ -201,8 +204,8 @@ memory_kb() {
     echo "$rss $pss"
 }
 
-ftpload() { # mode n [path]
-    FTPLOAD_PASSWORD=$PASSWORD TIMEOUT=300 taskset -c 1 "$WORK/ftpload" 127.0.0.1 "$PORT" "$BENCH_USER" "$@"
+ftpload() { # mode n [path]   (RAMP_NOW, when set, replaces RAMP)
+    FTPLOAD_PASSWORD=$PASSWORD TIMEOUT=300 RAMP=${RAMP_NOW:-$RAMP} taskset -c 1 "$WORK/ftpload" 127.0.0.1 "$PORT" "$BENCH_USER" "$@"
 }
 
 # One transfer of the big file: prints "MB/s cpu=SHARE" or "failed: why". The client is curl, or Python's ftplib
@@ -273,6 +276,10 @@ measure_server() { # name command home round
             record "$name" "$CLIENTS logins, $burst" "$round" "failed" "$line $(tail -3 "$WORK/load.err" | tr '\n' ' ')"
         fi
     done
+    # All at once: how many of them the server serves (a listen backlog shorter than the burst drops the rest unseen).
+    line=$(RAMP_NOW=0 ftpload login "$CLIENTS" 2>>"$WORK/load.err" || true)
+    served=$(sed -n 's/.* count=\([0-9]*\).*/\1/p' <<<"$line")
+    record "$name" "$CLIENTS at once" "$round" "${served:-0}" "$line"
 
     # The big file, plain.
     for direction in retr stor; do
@@ -347,7 +354,7 @@ done
 
 LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
 MACHINE="$(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //'), $(uname -sr), .NET $(dotnet --version), $(curl --version | head -1 | cut -d' ' -f1-2), $(openssl version | cut -d' ' -f1-2), $(date -u +%Y-%m-%d); load average $LOAD_START at the start, $LOAD_END at the end"
-SECTION=$(python3 bench/ftp/report.py "$RESULTS" "$MACHINE" "$REPEATS" "$BIG_MIB" "$SMALL_MIB" "$CLIENTS" "$HASH_METHOD")
+SECTION=$(python3 bench/ftp/report.py "$RESULTS" "$MACHINE" "$REPEATS" "$BIG_MIB" "$SMALL_MIB" "$CLIENTS" "$HASH_METHOD" "$RAMP")
 echo "$SECTION"
 cp "$RESULTS" "${TMPDIR}/ftp-bench-results.$$.tsv" && echo "raw results: ${TMPDIR}/ftp-bench-results.$$.tsv" >&2
 if [[ -z "$FILTER" ]]; then

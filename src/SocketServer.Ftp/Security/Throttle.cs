@@ -19,6 +19,9 @@ internal sealed class Throttle
         _start = time.GetTimestamp();
     }
 
+    /// <summary>The rate, in bytes a second.</summary>
+    public long BytesPerSecond => _bytesPerSecond;
+
     /// <summary>Books <paramref name="bytes"/> and waits for their turn.</summary>
     public ValueTask WaitAsync(int bytes, CancellationToken cancellationToken)
     {

@@ -26,7 +26,14 @@ internal enum ListFormat
 // Transfers: REST, RETR, STOR/APPE/STOU, LIST/NLST/MLSD, MLST; the data-connection side of each.
 internal sealed partial class FtpSession
 {
-    private const int CopyBufferSize = 64 * 1024;
+    // A copy's chunk: 256 KiB moves a stored file with a quarter of the wakeups, hops and system calls of
+    // 64 KiB (STOR 1.3-1.5x on loopback, docs/benchmarks.md); a throttled transfer takes a tenth of a second
+    // of its rate at a time instead, so that its pace stays even.
+    private const int CopyBufferSize = 256 * 1024;
+    private const int MinimumChunk = 4 * 1024;
+
+    private static int ChunkSize(Throttle? throttle) =>
+        throttle is null ? CopyBufferSize : (int)Math.Clamp(throttle.BytesPerSecond / 10, MinimumChunk, CopyBufferSize);
 
     internal async Task RestAsync(string argument, CancellationToken cancellationToken)
     {
@@ -465,13 +472,14 @@ internal sealed partial class FtpSession
     private async Task CopyToNetworkAsync(Transfer transfer, DataConnection connection, Stream file, Throttle? throttle, StallGuard stall)
     {
         var ascii = _type == TransferType.Ascii ? new AsciiTranslator() : null;
-        var buffer = ArrayPool<byte>.Shared.Rent(CopyBufferSize);
-        var wire = ascii is null ? null : ArrayPool<byte>.Shared.Rent(AsciiTranslator.MaxNetworkLength(CopyBufferSize));
+        var chunk = ChunkSize(throttle);
+        var buffer = ArrayPool<byte>.Shared.Rent(chunk);
+        var wire = ascii is null ? null : ArrayPool<byte>.Shared.Rent(AsciiTranslator.MaxNetworkLength(chunk));
         try
         {
             while (true)
             {
-                var read = await file.ReadAsync(buffer.AsMemory(0, CopyBufferSize), transfer.Token).ConfigureAwait(false);
+                var read = await file.ReadAsync(buffer.AsMemory(0, chunk), transfer.Token).ConfigureAwait(false);
                 if (read == 0)
                 {
                     return;
@@ -504,15 +512,16 @@ internal sealed partial class FtpSession
     {
         var throttle = server.UploadThrottle(_user!.Name);
         var ascii = _type == TransferType.Ascii ? new AsciiTranslator() : null;
-        var buffer = ArrayPool<byte>.Shared.Rent(CopyBufferSize);
-        var disk = ascii is null ? null : ArrayPool<byte>.Shared.Rent(CopyBufferSize + 1);
+        var chunk = ChunkSize(throttle);
+        var buffer = ArrayPool<byte>.Shared.Rent(chunk);
+        var disk = ascii is null ? null : ArrayPool<byte>.Shared.Rent(chunk + 1);
         using var stall = new StallGuard(transfer.Token, _options.DataConnectionTimeout);
         try
         {
             while (true)
             {
                 stall.Rearm();
-                var read = await connection.ReceiveAsync(buffer.AsMemory(0, CopyBufferSize), stall.Token).ConfigureAwait(false);
+                var read = await connection.ReceiveAsync(buffer.AsMemory(0, chunk), stall.Token).ConfigureAwait(false);
                 if (read == 0)
                 {
                     break;
