@@ -5,7 +5,7 @@
 # (script -qfc) with the bar, against the same with --quiet. Prints a markdown table (MB/s).
 #
 # Needs: root (vsftpd starts as root; a system user is made and removed), the .NET SDK, curl,
-# openssl, bc, vsftpd, script (util-linux), useradd/chpasswd/userdel.
+# openssl, bc, vsftpd, script (util-linux), taskset, useradd/chpasswd/userdel.
 # Usage: sudo bench/ftp/client.sh   (REPEATS=3, BIG_MIB=1024 by default)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -16,7 +16,7 @@ if [[ $(id -u) -ne 0 ]]; then
     exit 2
 fi
 VSFTPD=$(command -v vsftpd || echo /usr/sbin/vsftpd)
-for tool in "$VSFTPD" curl openssl bc script useradd chpasswd userdel; do
+for tool in "$VSFTPD" curl openssl bc script taskset useradd chpasswd userdel; do
     command -v "$tool" >/dev/null || { echo "bench/ftp/client.sh: $tool is missing (see the Needs line at the top)" >&2; exit 2; }
 done
 export TMPDIR=${TMPDIR:-/dev/shm}
@@ -77,7 +77,8 @@ require_ssl_reuse=YES
 force_local_logins_ssl=NO
 force_local_data_ssl=NO
 CONF
-"$VSFTPD" "$WORK/vsftpd.conf" >"$WORK/server.log" 2>&1 &
+# vsftpd (and its session processes) on CPU 0, the clients on CPU 1, as in bench/ftp/run.sh.
+taskset -c 0 "$VSFTPD" "$WORK/vsftpd.conf" >"$WORK/server.log" 2>&1 &
 SERVER_PID=$!
 ready=
 for _ in $(seq 150); do
@@ -88,18 +89,44 @@ done
 [[ -n "$ready" ]] || { echo "bench/ftp/client.sh: vsftpd did not start; its output:" >&2; cat "$WORK/server.log" >&2; exit 1; }
 
 export SOCKSERV_FTP_PASSWORD=$PASSWORD
-# seconds of one run of "$@"
+# One run of a client: prints "WHOLE TRANSFER", seconds of the whole command (start-up and login included) and of
+# the transfer alone: curl's time_total less its time_pretransfer; sockserv's own line for the finished
+# transfer ("1.0 GiB in 1.234 s (…)", printed when stdout is not a terminal), which starts before the
+# data connection is opened, so it is the larger of the two scopes.
+run_client() { # sockserv|curl args...
+    local kind=$1 start end out
+    shift
+    start=$(date +%s.%N)
+    out=$(taskset -c 1 "$@" 2>"$WORK/client.err") || { echo "bench/ftp/client.sh: failed: $*" >&2; cat "$WORK/client.err" >&2; exit 1; }
+    end=$(date +%s.%N)
+    local transfer
+    if [[ $kind == curl ]]; then
+        transfer=$(awk '{ print $2 - $1 }' <<<"$out")
+    else
+        transfer=$(grep -o ' in [0-9.]* s' <<<"$out" | tail -1 | awk '{ print $2 }')
+    fi
+    [[ -n "$transfer" ]] || { echo "bench/ftp/client.sh: no transfer time in what $kind printed: $out" >&2; exit 1; }
+    echo "$(echo "$end - $start" | bc -l) $transfer"
+}
+# seconds of one whole run of "$@" (the pty rows)
 timed() {
     local start end
     start=$(date +%s.%N)
-    "$@" >/dev/null 2>"$WORK/client.err" || { echo "bench/ftp/client.sh: failed: $*" >&2; cat "$WORK/client.err" >&2; exit 1; }
+    taskset -c 1 "$@" >/dev/null 2>"$WORK/client.err" || { echo "bench/ftp/client.sh: failed: $*" >&2; cat "$WORK/client.err" >&2; exit 1; }
     end=$(date +%s.%N)
     echo "$end - $start" | bc -l
 }
 mbps() { echo "scale=1; $BYTES / 1000000 / $1" | bc -l; }
 
-declare -A TOTAL
+declare -A TOTAL XFER
 add() { TOTAL[$1]=$(echo "${TOTAL[$1]:-0} + $2" | bc -l); }
+add2() { # key "WHOLE TRANSFER"
+    local whole transfer
+    read -r whole transfer <<<"$2"
+    add "$1" "$whole"
+    XFER[$1]=$(echo "${XFER[$1]:-0} + $transfer" | bc -l)
+}
+CURL_TIMES=(-w '%{time_pretransfer} %{time_total}\n')
 for round in $(seq "$REPEATS"); do
     echo "bench/ftp/client.sh: round $round of $REPEATS" >&2
     for scheme in ftp ftps; do
@@ -110,11 +137,11 @@ for round in $(seq "$REPEATS"); do
         url="$scheme://$BENCH_USER@localhost:$PORT"
         curl_url="ftp://127.0.0.1:$PORT"
         rm -f "$WORK/out/got.bin"
-        add "$scheme get sockserv" "$(timed "$SOCKSERV" ftp get --quiet "${tls[@]}" "$url/big.bin" "$WORK/out/got.bin")"
+        add2 "$scheme get sockserv" "$(run_client sockserv "$SOCKSERV" ftp get "${tls[@]}" "$url/big.bin" "$WORK/out/got.bin")"
         rm -f "$WORK/out/got.bin"
-        add "$scheme get curl" "$(timed curl -sS --netrc-file "$WORK/netrc" "${curl_tls[@]}" -o "$WORK/out/got.bin" "$curl_url/big.bin")"
-        add "$scheme put sockserv" "$(timed "$SOCKSERV" ftp put --quiet "${tls[@]}" "$WORK/big.bin" "$url/up.bin")"
-        add "$scheme put curl" "$(timed curl -sS --netrc-file "$WORK/netrc" "${curl_tls[@]}" -T "$WORK/big.bin" "$curl_url/up.bin")"
+        add2 "$scheme get curl" "$(run_client curl curl -sS --netrc-file "$WORK/netrc" "${curl_tls[@]}" "${CURL_TIMES[@]}" -o "$WORK/out/got.bin" "$curl_url/big.bin")"
+        add2 "$scheme put sockserv" "$(run_client sockserv "$SOCKSERV" ftp put "${tls[@]}" "$WORK/big.bin" "$url/up.bin")"
+        add2 "$scheme put curl" "$(run_client curl curl -sS --netrc-file "$WORK/netrc" "${curl_tls[@]}" "${CURL_TIMES[@]}" -T "$WORK/big.bin" "$curl_url/up.bin")"
     done
     # The progress display's cost: the same get on a pseudo-terminal, with the bar and with --quiet.
     rm -f "$WORK/out/got.bin"
@@ -127,12 +154,14 @@ avg() { echo "${TOTAL[$1]} / $REPEATS" | bc -l; }
 echo
 echo "FTP client against vsftpd ($(dpkg-query -W -f '${Version}' vsftpd 2>/dev/null || echo '?')), $BIG_MIB MiB, $REPEATS interleaved rounds, $(nproc) cores, load at start $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
-echo "| transfer | TLS | sockserv MB/s | curl MB/s | sockserv / curl |"
-echo "|---|---|---:|---:|---:|"
+echo "| transfer | TLS | sockserv MB/s | curl MB/s | sockserv / curl | transfer alone: sockserv MB/s | curl MB/s | sockserv / curl |"
+echo "|---|---|---:|---:|---:|---:|---:|---:|"
 for scheme in ftp ftps; do
     for dir in get put; do
         s=$(mbps "$(avg "$scheme $dir sockserv")"); c=$(mbps "$(avg "$scheme $dir curl")")
-        printf '| %s | %s | %s | %s | %s |\n' "$dir" "$([[ $scheme == ftps ]] && echo "explicit, session reuse" || echo no)" "$s" "$c" "$(echo "scale=3; $s / $c" | bc -l)"
+        xs=$(mbps "$(echo "${XFER[$scheme $dir sockserv]} / $REPEATS" | bc -l)"); xc=$(mbps "$(echo "${XFER[$scheme $dir curl]} / $REPEATS" | bc -l)")
+        printf '| %s | %s | %s | %s | %s | %s | %s | %s |\n' "$dir" "$([[ $scheme == ftps ]] && echo "explicit, session reuse" || echo no)" \
+            "$s" "$c" "$(echo "scale=3; $s / $c" | bc -l)" "$xs" "$xc" "$(echo "scale=3; $xs / $xc" | bc -l)"
     done
 done
 echo

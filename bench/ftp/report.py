@@ -1,6 +1,6 @@
 """Turns bench/ftp/run.sh's measurements into its section of docs/benchmarks.md.
 
-    python3 bench/ftp/report.py RESULTS.tsv MACHINE REPEATS BIG_MIB SMALL_MIB CLIENTS HASH_METHOD RAMP
+    python3 bench/ftp/report.py RESULTS.tsv MACHINE REPEATS BIG_MIB SMALL_MIB CLIENTS HASH_METHOD RAMP [TRANSFERS]
 
 RESULTS has one line per measurement: server, shape, round, value (a number, "failed" or
 "skipped"), note (key=value pairs, or why it failed). Prints the section: medians with the spread,
@@ -11,6 +11,7 @@ import statistics
 import sys
 
 path, machine, repeats, big, small, clients, hash_method, ramp = sys.argv[1:9]
+transfers = sys.argv[9] if len(sys.argv) > 9 else "1"
 
 rows = [line.rstrip("\n").split("\t") for line in open(path, encoding="utf-8") if line.strip()]
 servers = list(dict.fromkeys(r[0] for r in rows))
@@ -80,7 +81,10 @@ lines.append(
     f"Measured by `bench/ftp/run.sh` on {machine}. Each server pinned to CPU 0 (vsftpd's session processes "
     "with it), the clients to CPU 1, on loopback; the files in a tmpfs, so the disk is not measured. "
     f"The median of {repeats} rounds (lowest–highest in brackets), the servers in a new shuffled order each round, "
-    "each started afresh per round. MB/s are 10⁶ bytes per second of the transfer itself, as curl times it "
+    "each started afresh per round. "
+    + (f"Each big transfer is made {transfers} times a round, all of them in the median (one GiB into a tmpfs moves by 2–3× "
+       f"from one transfer to the next, for every server). " if transfers != "1" else "") +
+    "MB/s are 10⁶ bytes per second of the transfer itself, as curl times it "
     "(time_total less time_pretransfer: connecting and logging in are not counted); the big file is "
     f"{big} MiB, written by the server to its tmpfs on STOR. TLS: AUTH TLS then PROT P, curl's defaults "
     f"(`--ssl-reqd`), one RSA 2048 certificate for all. {clients} clients: `bench/ftp/ftpload.c` (C, one epoll "

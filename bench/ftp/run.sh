@@ -25,7 +25,8 @@
 # and python3-openssl), taskset, useradd/chpasswd/userdel.
 # Usage: bench/ftp/run.sh [SERVER-FILTER]
 #   SERVER-FILTER: a regular expression on server names; with one, docs/benchmarks.md is left alone.
-#   Environment: REPEATS (default 3), BIG_MIB (1024), SMALL_MIB (10), CLIENTS (300), RAMP (32: the many-client
+#   Environment: REPEATS (default 3), BIG_MIB (1024), SMALL_MIB (10), CLIENTS (300), TRANSFERS (3 of each big
+#   file's transfers a round, each one a sample of the median), RAMP (32: the many-client
 #   shapes open at most this many connections not yet greeted at a time, vsftpd's fixed listen backlog; one more
 #   burst opens all CLIENTS at once and counts how many the server served), for a quick look
 #   e.g. REPEATS=1 BIG_MIB=64 CLIENTS=30 bench/ftp/run.sh 'vsftpd|async'.
@@ -37,6 +38,7 @@ BIG_MIB=${BIG_MIB:-1024}
 SMALL_MIB=${SMALL_MIB:-10}
 CLIENTS=${CLIENTS:-300}
 RAMP=${RAMP:-32}
+TRANSFERS=${TRANSFERS:-3}
 if [[ $(id -u) -ne 0 ]]; then
     echo "bench/ftp/run.sh: run it as root: vsftpd starts as root, and a system user is made for its logins" >&2
     exit 2
@@ -281,11 +283,13 @@ measure_server() { # name command home round
     served=$(sed -n 's/.* count=\([0-9]*\).*/\1/p' <<<"$line")
     record "$name" "$CLIENTS at once" "$round" "${served:-0}" "$line"
 
-    # The big file, plain.
+    # The big file, plain; TRANSFERS times each (one transfer of a GiB into a tmpfs moves by 2-3x from one to the next).
     for direction in retr stor; do
-        line=$(big_transfer "$direction" 0 "$home" curl)
-        if [[ $line == failed* ]]; then record "$name" "${direction^^} ${BIG_MIB} MiB" "$round" "failed" "$line"
-        else record "$name" "${direction^^} ${BIG_MIB} MiB" "$round" "${line%% *}" "client_${line#* }"; fi
+        for _ in $(seq "$TRANSFERS"); do
+            line=$(big_transfer "$direction" 0 "$home" curl)
+            if [[ $line == failed* ]]; then record "$name" "${direction^^} ${BIG_MIB} MiB" "$round" "failed" "$line"
+            else record "$name" "${direction^^} ${BIG_MIB} MiB" "$round" "${line%% *}" "client_${line#* }"; fi
+        done
     done
 
     # The big file over TLS, when the server takes AUTH TLS.
@@ -299,9 +303,11 @@ measure_server() { # name command home round
         local client=${tls%% *} negotiated=${tls#* }
         client=${client%:}
         [[ $client == ftplib ]] && negotiated="curl_failed:_${negotiated// /_}"
-        line=$(big_transfer "$direction" 1 "$home" "$client")
-        if [[ $line == failed* ]]; then record "$name" "TLS ${direction^^} ${BIG_MIB} MiB" "$round" "failed" "$line ($tls)"
-        else record "$name" "TLS ${direction^^} ${BIG_MIB} MiB" "$round" "${line%% *}" "client_${line#* } client=$client tls=${negotiated// /_}"; fi
+        for _ in $(seq "$TRANSFERS"); do
+            line=$(big_transfer "$direction" 1 "$home" "$client")
+            if [[ $line == failed* ]]; then record "$name" "TLS ${direction^^} ${BIG_MIB} MiB" "$round" "failed" "$line ($tls)"
+            else record "$name" "TLS ${direction^^} ${BIG_MIB} MiB" "$round" "${line%% *}" "client_${line#* } client=$client tls=${negotiated// /_}"; fi
+        done
     done
 
     # Many clients, each RETR of the small file at once.
@@ -354,7 +360,7 @@ done
 
 LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
 MACHINE="$(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //'), $(uname -sr), .NET $(dotnet --version), $(curl --version | head -1 | cut -d' ' -f1-2), $(openssl version | cut -d' ' -f1-2), $(date -u +%Y-%m-%d); load average $LOAD_START at the start, $LOAD_END at the end"
-SECTION=$(python3 bench/ftp/report.py "$RESULTS" "$MACHINE" "$REPEATS" "$BIG_MIB" "$SMALL_MIB" "$CLIENTS" "$HASH_METHOD" "$RAMP")
+SECTION=$(python3 bench/ftp/report.py "$RESULTS" "$MACHINE" "$REPEATS" "$BIG_MIB" "$SMALL_MIB" "$CLIENTS" "$HASH_METHOD" "$RAMP" "$TRANSFERS")
 echo "$SECTION"
 cp "$RESULTS" "${TMPDIR}/ftp-bench-results.$$.tsv" && echo "raw results: ${TMPDIR}/ftp-bench-results.$$.tsv" >&2
 if [[ -z "$FILTER" ]]; then

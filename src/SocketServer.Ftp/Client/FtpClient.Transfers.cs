@@ -101,7 +101,7 @@ public sealed partial class FtpClient
 
         await TransferAsync($"RETR {remotePath}", remotePath, Direction.Download, offset, total, progress, (data, transfer, token) =>
             PipelinedCopyAsync(
-                (buffer, t) => transfer.ReadAsync(data, buffer, t),
+                (buffer, t) => transfer.FillAsync(data, buffer, t),
                 (bytes, t) => destination.WriteAsync(bytes, t).AsTask(),
                 transfer,
                 token), cancellationToken).ConfigureAwait(false);
@@ -217,7 +217,7 @@ public sealed partial class FtpClient
     {
         await ClearRestAsync(rest, cancellationToken).ConfigureAwait(false);
         var data = await OpenDataAsync(cancellationToken).ConfigureAwait(false);
-        var transfer = new Transfer(this, path, progressStart ?? rest, total, progress);
+        using var transfer = new Transfer(this, path, progressStart ?? rest, total, progress);
         var sent = false;
         try
         {
@@ -245,7 +245,7 @@ public sealed partial class FtpClient
             try
             {
                 await data.OpenAsync(DataTls, _options.ConnectTimeout, cancellationToken).ConfigureAwait(false);
-                transfer.Start();
+                transfer.Start(() => data.HasWaitingBytes);
                 await body(data.Stream, transfer, cancellationToken).ConfigureAwait(false);
                 await data.CloseAsync(cancellationToken).ConfigureAwait(false);
             }
@@ -412,7 +412,7 @@ public sealed partial class FtpClient
     private static partial Regex AnnouncedBytes();
 
     /// <summary>One transfer's moving parts: the stall deadline, progress, and keep-alives.</summary>
-    internal sealed class Transfer(FtpClient client, string path, long start, long? total, IProgress<FtpTransferProgress>? progress)
+    internal sealed class Transfer(FtpClient client, string path, long start, long? total, IProgress<FtpTransferProgress>? progress) : IDisposable
     {
         private readonly Stopwatch _clock = new();
         private readonly Stopwatch _sinceKeepAlive = new();
@@ -427,8 +427,12 @@ public sealed partial class FtpClient
 
         public TimeSpan Elapsed => _clock.Elapsed;
 
-        public void Start()
+        /// <summary>Whether the data connection has bytes waiting to be read (see <see cref="FillAsync"/>).</summary>
+        private Func<bool> _waiting = static () => false;
+
+        public void Start(Func<bool> waiting)
         {
+            _waiting = waiting;
             _clock.Start();
             _sinceKeepAlive.Start();
             progress?.Report(new FtpTransferProgress(start, Total));
@@ -450,13 +454,72 @@ public sealed partial class FtpClient
             }
         }
 
-        public async Task<int> ReadAsync(Stream data, byte[] buffer, CancellationToken cancellationToken)
+        /// <summary>
+        /// Reads into <paramref name="buffer"/> what has come: after the first read (which waits), more reads while
+        /// bytes already wait on the socket, until it is full or <see cref="FillTime"/> has passed. A TLS stream gives
+        /// one 16 KiB record a read, and a chunk that small would cost a file write, a progress report and a hop each
+        /// (1 GiB is 65,536 records); no read after the first waits for the network, so a slow server's bytes are
+        /// written and reported as they come. Returns 0 at the end.
+        /// </summary>
+        public async Task<int> FillAsync(Stream data, byte[] buffer, CancellationToken cancellationToken)
         {
-            using var stall = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            stall.CancelAfter(client._options.ReplyTimeout);
+            var filled = await ReadAsync(data, buffer, cancellationToken).ConfigureAwait(false);
+            var first = Stopwatch.GetTimestamp();
+            while (filled > 0 && filled < buffer.Length && _waiting() && Stopwatch.GetElapsedTime(first) < FillTime)
+            {
+                var read = await ReadAsync(data, buffer.AsMemory(filled), cancellationToken).ConfigureAwait(false);
+                if (read == 0)
+                {
+                    break;
+                }
+
+                filled += read;
+            }
+
+            return filled;
+        }
+
+        /// <summary>How long <see cref="FillAsync"/> keeps filling one chunk: progress is reported at least this often.</summary>
+        private static readonly TimeSpan FillTime = TimeSpan.FromMilliseconds(100);
+
+        public Task<int> ReadAsync(Stream data, byte[] buffer, CancellationToken cancellationToken) => ReadAsync(data, buffer.AsMemory(), cancellationToken);
+
+        /// <summary>
+        /// The stall deadline of the data connection's current read or write: one token source for the transfer,
+        /// its timer moved forward at each call (a source, a link and a timer per call cost more than a TLS record).
+        /// A deadline that fired between calls (while a file write took long) is replaced by a fresh one.
+        /// </summary>
+        private CancellationToken Arm(CancellationToken cancellationToken)
+        {
+            var timeout = client._options.ReplyTimeout;
+            if (_stall is not null && _stallFor == cancellationToken)
+            {
+                // Moved first, then checked: a deadline that fired before the move is not this call's.
+                _stall.CancelAfter(timeout);
+                if (!_stall.IsCancellationRequested)
+                {
+                    return _stall.Token;
+                }
+            }
+
+            _stall?.Dispose();
+            _stall = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            _stallFor = cancellationToken;
+            _stall.CancelAfter(timeout);
+            return _stall.Token;
+        }
+
+        private CancellationTokenSource? _stall;
+        private CancellationToken _stallFor;
+
+        public void Dispose() => _stall?.Dispose();
+
+        private async Task<int> ReadAsync(Stream data, Memory<byte> buffer, CancellationToken cancellationToken)
+        {
+            var stall = Arm(cancellationToken);
             try
             {
-                var read = await data.ReadAsync(buffer, stall.Token).ConfigureAwait(false);
+                var read = await data.ReadAsync(buffer, stall).ConfigureAwait(false);
                 if (read > 0)
                 {
                     FtpClientMetrics.Received(read);
@@ -476,11 +539,10 @@ public sealed partial class FtpClient
 
         public async Task WriteAsync(Stream data, ReadOnlyMemory<byte> bytes, CancellationToken cancellationToken)
         {
-            using var stall = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            stall.CancelAfter(client._options.ReplyTimeout);
+            var stall = Arm(cancellationToken);
             try
             {
-                await data.WriteAsync(bytes, stall.Token).ConfigureAwait(false);
+                await data.WriteAsync(bytes, stall).ConfigureAwait(false);
                 FtpClientMetrics.Sent(bytes.Length);
             }
             catch (OperationCanceledException e) when (!cancellationToken.IsCancellationRequested)

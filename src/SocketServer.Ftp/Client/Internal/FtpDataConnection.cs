@@ -39,6 +39,23 @@ internal sealed class FtpDataConnection : IAsyncDisposable
     /// <summary>True when the stream is TLS.</summary>
     public bool IsTls => _stream is SslStream;
 
+    /// <summary>Bytes have arrived on the socket and wait to be read (FIONREAD): a read now would not wait for the network.</summary>
+    public bool HasWaitingBytes
+    {
+        get
+        {
+            try
+            {
+                return _socket is { } socket && socket.Available > 0;
+            }
+            catch (Exception e) when (e is ObjectDisposedException or SocketException)
+            {
+                // Closed or aborted meanwhile: the next read says how.
+                return false;
+            }
+        }
+    }
+
     /// <summary>
     /// Accepts the server's connection (active mode; only from the server's address, as a bounce guard) and does
     /// the TLS handshake when <paramref name="authenticate"/> is given.
