@@ -106,6 +106,22 @@ for server in servers:
     lines.append(f"| {server} | " + " | ".join(text(server, shape, unit) for shape, unit in COLUMNS) + " |")
 lines.append("")
 
+# The server's CPU time per GiB it moved: what each transfer cost it, which a busy neighbour moves less than MB/s.
+BIG_SHAPES = (RETR, STOR, TRETR, TSTOR)
+if any(notes(s, shape, "server_ms_gib") for s in servers for shape in BIG_SHAPES):
+    lines.append("Server CPU time per GiB moved, in ms (user and system time of its whole process family, vsftpd's "
+                 "session processes included; the median of the transfers, lowest–highest in brackets):")
+    lines.append("")
+    lines.append("| server | " + " | ".join(BIG_SHAPES) + " |")
+    lines.append("|---|" + "---|" * len(BIG_SHAPES))
+    for server in servers:
+        row = []
+        for shape in BIG_SHAPES:
+            values = [float(x) for x in notes(server, shape, "server_ms_gib")]
+            row.append(f"{statistics.median(values):,.0f} ({min(values):,.0f}–{max(values):,.0f})" if values else "—")
+        lines.append(f"| {server} | " + " | ".join(row) + " |")
+    lines.append("")
+
 # How each server was set up, as far as this run can tell.
 tls_seen = {s: sorted(set(t.replace("_", " ") for t in notes(s, TRETR, "tls") + notes(s, TSTOR, "tls"))) for s in servers}
 setup, fallback = [], []
