@@ -29,7 +29,11 @@
 #   file's transfers a round, each one a sample of the median), RAMP (32: the many-client
 #   shapes open at most this many connections not yet greeted at a time, vsftpd's fixed listen backlog; one more
 #   burst opens all CLIENTS at once and counts how many the server served), for a quick look
-#   e.g. REPEATS=1 BIG_MIB=64 CLIENTS=30 bench/ftp/run.sh 'vsftpd|async'.
+#   e.g. REPEATS=1 BIG_MIB=64 CLIENTS=30 bench/ftp/run.sh 'vsftpd|async'. SHAPES=big runs the big
+#   transfers alone. PROFILE=1 (needs perf) samples CPU 0, the server's (run it on a quiet machine: whatever else
+#   runs there is sampled too), during each big transfer and writes the top of
+#   `perf report` to $TMPDIR/ftp-profile/ (one file a server, shape, round and transfer; .NET code named
+#   through the runtime's perf map). Each big transfer also records the server's CPU time per GiB.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 FILTER=${1:-}
@@ -39,12 +43,24 @@ SMALL_MIB=${SMALL_MIB:-10}
 CLIENTS=${CLIENTS:-300}
 RAMP=${RAMP:-32}
 TRANSFERS=${TRANSFERS:-3}
+SHAPES=${SHAPES:-all}
+PROFILE=${PROFILE:-0}
+TICKS=$(getconf CLK_TCK)
 if [[ $(id -u) -ne 0 ]]; then
     echo "bench/ftp/run.sh: run it as root: vsftpd starts as root, and a system user is made for its logins" >&2
     exit 2
 fi
 VSFTPD=$(command -v vsftpd || echo /usr/sbin/vsftpd)
-for tool in "$VSFTPD" curl openssl gcc taskset useradd chpasswd userdel; do
+TOOLS=("$VSFTPD" curl openssl gcc taskset useradd chpasswd userdel)
+if [[ $PROFILE == 1 ]]; then
+    TOOLS+=(perf)
+    # perf names JIT-compiled methods from /tmp/perf-PID.map; precompiled (ReadyToRun) code would stay unnamed.
+    export DOTNET_PerfMapEnabled=1 DOTNET_EnableWriteXorExecute=0 DOTNET_ReadyToRun=0
+    PROFILE_DIR=${TMPDIR:-/dev/shm}/ftp-profile
+    rm -rf "$PROFILE_DIR" && mkdir -p "$PROFILE_DIR"
+    PERF_MAPS_SINCE=$(mktemp /tmp/ftp-bench-since.XXXX)
+fi
+for tool in "${TOOLS[@]}"; do
     command -v "$tool" >/dev/null || { echo "bench/ftp/run.sh: $tool is missing (see the Needs line at the top)" >&2; exit 2; }
 done
 /usr/bin/python3 -c 'import pyftpdlib, OpenSSL' 2>/dev/null ||
@@ -83,6 +99,9 @@ stop_server() {
 }
 finish() {
     stop_server
+    # The runtime's perf maps of the servers this run started (PROFILE=1).
+    [[ -n ${PERF_MAPS_SINCE:-} ]] && find /tmp -maxdepth 1 -name 'perf-*.map' -newer "$PERF_MAPS_SINCE" -delete 2>/dev/null
+    rm -f "${PERF_MAPS_SINCE:-}"
     userdel "$BENCH_USER" 2>/dev/null || true
     cleanup
 }
@@ -210,9 +229,49 @@ ftpload() { # mode n [path]   (RAMP_NOW, when set, replaces RAMP)
     FTPLOAD_PASSWORD=$PASSWORD TIMEOUT=300 RAMP=${RAMP_NOW:-$RAMP} taskset -c 1 "$WORK/ftpload" 127.0.0.1 "$PORT" "$BENCH_USER" "$@"
 }
 
-# One transfer of the big file: prints "MB/s cpu=SHARE" or "failed: why". The client is curl, or Python's ftplib
-# (bench/ftp/ftplib_big.py) for a server that takes AUTH TLS but fails with curl.
+# CPU time of the server's family in clock ticks: user and system time of each process, and of its reaped children
+# (vsftpd's ended sessions land in its listener's cutime and cstime).
+server_ticks() {
+    local total=0 pid t
+    for pid in $(family "$SERVER_PID"); do
+        t=$(awk '{ sub(/^.*\) /, ""); print $12 + $13 + $14 + $15 }' /proc/"$pid"/stat 2>/dev/null || echo 0)
+        total=$((total + ${t:-0}))
+    done
+    echo "$total"
+}
+# The server's family back to the processes it had before a transfer (vsftpd's session gone and reaped).
+wait_sessions_gone() { # count
+    for _ in $(seq 50); do
+        [[ $(family "$SERVER_PID" | wc -l) -le $1 ]] && return 0
+        sleep 0.1
+    done
+}
+
+# One transfer of the big file: prints "MB/s cpu=SHARE server_ms_gib=N" or "failed: why" (see client_transfer);
+# with PROFILE=1, perf samples CPU 0 (the server's) meanwhile and PROFILE_OUT gets the top of its report.
 big_transfer() { # retr|stor tls(0|1) home client(curl|ftplib)
+    local processes ticks_before ticks_after line perf_pid=
+    processes=$(family "$SERVER_PID" | wc -l)
+    ticks_before=$(server_ticks)
+    if [[ $PROFILE == 1 ]]; then
+        perf record -q -F 999 -e cpu-clock -a -C 0 -o "$WORK/perf.data" 2>/dev/null &
+        perf_pid=$!
+    fi
+    line=$(client_transfer "$@")
+    if [[ -n $perf_pid ]]; then
+        kill -INT "$perf_pid" 2>/dev/null || true
+        wait "$perf_pid" 2>/dev/null || true
+        perf report -i "$WORK/perf.data" --stdio --sort comm,dso,sym 2>/dev/null | grep -v '^#' | grep -v '^$' | head -40 >"$PROFILE_OUT" || true
+    fi
+    wait_sessions_gone "$processes"
+    ticks_after=$(server_ticks)
+    if [[ $line == failed* ]]; then echo "$line"; return; fi
+    echo "$line server_ms_gib=$(awk -v t=$((ticks_after - ticks_before)) -v hz="$TICKS" -v b="$BIG_BYTES" 'BEGIN { printf "%.0f", t * 1000 / hz / (b / 1073741824) }')"
+}
+
+# The transfer itself: prints "MB/s cpu=SHARE" or "failed: why". The client is curl, or Python's ftplib
+# (bench/ftp/ftplib_big.py) for a server that takes AUTH TLS but fails with curl.
+client_transfer() { # retr|stor tls(0|1) home client(curl|ftplib)
     local direction=$1 tls=$2 home=$3 client=$4 url="ftp://127.0.0.1:$PORT/" code=0 out bytes seconds share
     if [[ $client == ftplib ]]; then
         local args=("$PORT" "$BENCH_USER" "$direction")
@@ -267,25 +326,28 @@ measure_server() { # name command home round
     local name=$1 command=$2 home=$3 round=$4 line seconds cpu before before_pss rss pss
     start_server "$command"
 
-    # Logins: the first burst after the start, then another (caches and JIT warm).
-    for burst in first again; do
-        line=$(ftpload login "$CLIENTS" 2>>"$WORK/load.err" || true)
-        seconds=$(awk '{ print $2 }' <<<"$line")
-        if [[ $line == *"errors=0"* ]]; then
-            cpu=$(sed -n 's/.*cpu=\([0-9.]*\).*/\1/p' <<<"$line")
-            record "$name" "$CLIENTS logins, $burst" "$round" "$seconds" "loader_cpu=$(awk -v c="$cpu" -v s="$seconds" 'BEGIN { printf "%.2f", (s > 0 ? c / s : 0) }')"
-        else
-            record "$name" "$CLIENTS logins, $burst" "$round" "failed" "$line $(tail -3 "$WORK/load.err" | tr '\n' ' ')"
-        fi
-    done
-    # All at once: how many of them the server serves (a listen backlog shorter than the burst drops the rest unseen).
-    line=$(RAMP_NOW=0 ftpload login "$CLIENTS" 2>>"$WORK/load.err" || true)
-    served=$(sed -n 's/.* count=\([0-9]*\).*/\1/p' <<<"$line")
-    record "$name" "$CLIENTS at once" "$round" "${served:-0}" "$line"
+    if [[ $SHAPES != big ]]; then
+        # Logins: the first burst after the start, then another (caches and JIT warm).
+        for burst in first again; do
+            line=$(ftpload login "$CLIENTS" 2>>"$WORK/load.err" || true)
+            seconds=$(awk '{ print $2 }' <<<"$line")
+            if [[ $line == *"errors=0"* ]]; then
+                cpu=$(sed -n 's/.*cpu=\([0-9.]*\).*/\1/p' <<<"$line")
+                record "$name" "$CLIENTS logins, $burst" "$round" "$seconds" "loader_cpu=$(awk -v c="$cpu" -v s="$seconds" 'BEGIN { printf "%.2f", (s > 0 ? c / s : 0) }')"
+            else
+                record "$name" "$CLIENTS logins, $burst" "$round" "failed" "$line $(tail -3 "$WORK/load.err" | tr '\n' ' ')"
+            fi
+        done
+        # All at once: how many of them the server serves (a listen backlog shorter than the burst drops the rest unseen).
+        line=$(RAMP_NOW=0 ftpload login "$CLIENTS" 2>>"$WORK/load.err" || true)
+        served=$(sed -n 's/.* count=\([0-9]*\).*/\1/p' <<<"$line")
+        record "$name" "$CLIENTS at once" "$round" "${served:-0}" "$line"
+    fi
 
     # The big file, plain; TRANSFERS times each (one transfer of a GiB into a tmpfs moves by 2-3x from one to the next).
     for direction in retr stor; do
-        for _ in $(seq "$TRANSFERS"); do
+        for transfer in $(seq "$TRANSFERS"); do
+            PROFILE_OUT="${PROFILE_DIR:-}/${name// /_},${direction^^},$round.$transfer.txt"
             line=$(big_transfer "$direction" 0 "$home" curl)
             if [[ $line == failed* ]]; then record "$name" "${direction^^} ${BIG_MIB} MiB" "$round" "failed" "$line"
             else record "$name" "${direction^^} ${BIG_MIB} MiB" "$round" "${line%% *}" "client_${line#* }"; fi
@@ -303,12 +365,15 @@ measure_server() { # name command home round
         local client=${tls%% *} negotiated=${tls#* }
         client=${client%:}
         [[ $client == ftplib ]] && negotiated="curl_failed:_${negotiated// /_}"
-        for _ in $(seq "$TRANSFERS"); do
+        for transfer in $(seq "$TRANSFERS"); do
+            PROFILE_OUT="${PROFILE_DIR:-}/${name// /_},TLS_${direction^^},$round.$transfer.txt"
             line=$(big_transfer "$direction" 1 "$home" "$client")
             if [[ $line == failed* ]]; then record "$name" "TLS ${direction^^} ${BIG_MIB} MiB" "$round" "failed" "$line ($tls)"
             else record "$name" "TLS ${direction^^} ${BIG_MIB} MiB" "$round" "${line%% *}" "client_${line#* } client=$client tls=${negotiated// /_}"; fi
         done
     done
+
+    if [[ $SHAPES == big ]]; then stop_server; return; fi
 
     # Many clients, each RETR of the small file at once.
     line=$(ftpload retr "$CLIENTS" /small.bin 2>>"$WORK/load.err" || true)

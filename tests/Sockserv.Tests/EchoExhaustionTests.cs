@@ -31,7 +31,8 @@ public sealed partial class EchoExhaustionTests
         using var server = SockservProcess.StartEchoUnder(
             ["prlimit", $"--nofile={Limit}:{Limit}", "--"],
             "--upper", "--port", "0", "--mode", mode, "--max-connections", "100000", "--max-children", "2");
-        Assert.Matches("MaxConnections 100000 is more than the 32 connections the descriptor limit \\(160\\) leaves room for: serving at most 32", server.Stderr);
+        // The warning goes to stderr before the serving line to stdout, but the two pipes are read apart: wait for it.
+        server.WaitForStderr(new Regex("MaxConnections 100000 is more than the 32 connections the descriptor limit \\(160\\) leaves room for: serving at most 32"), "the lowered limit's warning");
         using var steady = Connect(server.Port);
         Assert.Equal("BEFORE\n", Exchange(steady, "before\n"));
 

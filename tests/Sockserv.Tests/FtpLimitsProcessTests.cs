@@ -143,6 +143,8 @@ public sealed partial class FtpLimitsProcessTests : IDisposable
                 }
             }
 
+            // The refusals were answered (421 above); their log lines come through stderr's pipe a moment later.
+            server.WaitForStderr(new Regex("Refused"), "a refusal's log line");
             Assert.DoesNotContain("is more than the", server.Stderr);
             Assert.InRange(Regex.Count(server.Stderr, "Refused"), 1, 4);
             server.StopsCleanlyOn(SockservProcess.SigTerm);

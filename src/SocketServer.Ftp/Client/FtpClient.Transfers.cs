@@ -299,17 +299,25 @@ public sealed partial class FtpClient
     /// literal (RFC 6066 §3 forbids it), so it clears the target host, and its OpenSSL client session cache is
     /// keyed by that host and turned off without one: the data connection's handshake cannot resume.
     /// </summary>
+    /// <remarks>
+    /// By a DNS name the cache works, but it holds one session per name for the whole process: another TLS
+    /// connection of this process to a different server under the same name (a second port on localhost)
+    /// replaces the session the data connection needed. That refusal gets its own hint.
+    /// </remarks>
     private FtpReplyException TransferRefused(string command, FtpReply reply)
     {
-        if (IsSecure && _options.ProtectData && IPAddress.TryParse(_options.Host, out _) &&
-            (reply.Code == 522 || reply.Text.Contains("reuse", StringComparison.OrdinalIgnoreCase)))
+        if (!IsSecure || !_options.ProtectData ||
+            (reply.Code != 522 && !reply.Text.Contains("reuse", StringComparison.OrdinalIgnoreCase)))
         {
-            return new FtpReplyException(reply,
-                $"{command}: {reply.Code} {reply.Text} (the server requires the data connection to resume the control connection's TLS session; " +
-                $".NET resumes TLS sessions only with a server named by a DNS name, not an IP address such as {_options.Host}: connect by its name)");
+            return new FtpReplyException(command, reply);
         }
 
-        return new FtpReplyException(command, reply);
+        var hint = IPAddress.TryParse(_options.Host, out _)
+            ? $".NET resumes TLS sessions only with a server named by a DNS name, not an IP address such as {_options.Host}: connect by its name"
+            : $".NET keeps one TLS session per host name for the whole process, so another TLS connection of this process to a different server named {_options.Host} may have replaced it: " +
+              "give each server its own name, or talk to one server at a time";
+        return new FtpReplyException(reply,
+            $"{command}: {reply.Code} {reply.Text} (the server requires the data connection to resume the control connection's TLS session; {hint})");
     }
 
     /// <summary>

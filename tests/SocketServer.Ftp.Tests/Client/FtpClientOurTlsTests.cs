@@ -9,6 +9,7 @@ namespace SocketServer.Ftp.Tests.Client;
 /// Our client against our own FTPS server, with the server as strict as vsftpd: every data connection must resume
 /// the control connection's TLS session (RequireDataSessionReuse), explicit and implicit, passive and active.
 /// </summary>
+[Collection(nameof(TlsClientSessionCache))]
 public sealed class FtpClientOurTlsTests
 {
     private static Task<FtpServerFixture> StartAsync() => FtpServerFixture.StartAsync(o =>
