@@ -321,6 +321,71 @@ public abstract class FtpClientSuite
     }
 
     [Fact]
+    public async Task A_local_file_uploads_with_sendfile_and_resumes_from_its_position()
+    {
+        // 9 MiB and a bit: three sendfile chunks, the last one short.
+        var content = Content(9 * 1024 * 1024 + 13, seed: 11);
+        var remote = RemotePath("sendfile.bin");
+        var local = Path.Combine(Directory.CreateTempSubdirectory("sockserv-ftp-sendfile-").FullName, "up.bin");
+        File.WriteAllBytes(local, content);
+        var log = new ListLoggerFactory();
+        using var timeout = Bounded.Token();
+        await using var client = await LoginAsync(log: log);
+        await client.UploadAsync(new MemoryStream(content, 0, 400_000), remote, cancellationToken: timeout.Token);
+
+        await using (var file = new FileStream(local, FileMode.Open, FileAccess.Read) { Position = 400_000 })
+        {
+            var progress = new ProgressLog();
+            await client.UploadAsync(file, remote, offset: 400_000, progress, timeout.Token);
+            Assert.Equal(file.Length, file.Position);
+            Assert.Equal(new FtpTransferProgress(400_000, content.Length), progress.Reports[0]);
+            Assert.Equal(new FtpTransferProgress(content.Length, content.Length), progress.Reports[^1]);
+            Assert.True(progress.Reports.Count >= 4, $"{progress.Reports.Count} reports");
+        }
+
+        Assert.Contains(log.Lines, l => l.Contains($"with sendfile: {content.Length - 400_000} bytes from offset 400000", StringComparison.Ordinal));
+        Assert.Equal(SHA256.HashData(content), SHA256.HashData(File.ReadAllBytes(Server.LocalPath(remote))));
+        await client.QuitAsync(timeout.Token);
+        Directory.Delete(Path.GetDirectoryName(local)!, recursive: true);
+    }
+
+    [Fact]
+    public async Task A_cancelled_sendfile_upload_sends_ABOR_and_leaves_a_resumable_part()
+    {
+        var content = Content(16 * 1024 * 1024, seed: 12);
+        var remote = RemotePath("sendfile-cut.bin");
+        var local = Path.Combine(Directory.CreateTempSubdirectory("sockserv-ftp-sendfile-").FullName, "cut.bin");
+        File.WriteAllBytes(local, content);
+        var log = new ListLoggerFactory();
+        using var timeout = Bounded.Token();
+        await using var client = await LoginAsync(log: log);
+        using var cancel = CancellationTokenSource.CreateLinkedTokenSource(timeout.Token);
+        var progress = new ProgressLog(p =>
+        {
+            if (p.Transferred > 0)
+            {
+                cancel.Cancel();
+            }
+        });
+        await using (var file = new FileStream(local, FileMode.Open, FileAccess.Read))
+        {
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => client.UploadAsync(file, remote, progress: progress, cancellationToken: cancel.Token));
+        }
+
+        Assert.Contains(log.Lines, l => l.Contains("with sendfile", StringComparison.Ordinal));
+        Assert.Contains(log.Lines, l => l.Contains("> ABOR", StringComparison.Ordinal));
+        var size = (await client.GetInfoAsync(remote, timeout.Token))?.Size ?? 0;
+        Assert.InRange(size, 0, content.Length - 1);
+        await using (var file = new FileStream(local, FileMode.Open, FileAccess.Read) { Position = size })
+        {
+            await client.UploadAsync(file, remote, offset: size, cancellationToken: timeout.Token);
+        }
+
+        Assert.Equal(SHA256.HashData(content), SHA256.HashData(File.ReadAllBytes(Server.LocalPath(remote))));
+        Directory.Delete(Path.GetDirectoryName(local)!, recursive: true);
+    }
+
+    [Fact]
     public async Task Progress_rises_monotonically_to_the_total()
     {
         var content = Content(2 * 1024 * 1024 + 3, seed: 8);
