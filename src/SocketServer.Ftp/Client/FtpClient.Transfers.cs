@@ -2,11 +2,9 @@ using System.Buffers;
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
-using System.Net.Sockets;
 using System.Text;
 using System.Text.RegularExpressions;
 using SocketServer.Ftp.Client.Internal;
-using SocketServer.Ftp.Session;
 
 namespace SocketServer.Ftp.Client;
 
@@ -146,13 +144,11 @@ public sealed partial class FtpClient
     {
         long? total = source.CanSeek ? start + Math.Max(0, source.Length - source.Position) : null;
         return TransferAsync(command, remotePath, Direction.Upload, rest, total, progress, (data, transfer, token) =>
-            data is NetworkStream network && source is FileStream { CanSeek: true } file && SendFile.Reopen(file) is { } sendable
-                ? transfer.SendFileAsync(network.Socket, file, sendable, token)
-                : PipelinedCopyAsync(
-                    (buffer, t) => source.ReadAsync(buffer.AsMemory(0, ChunkBytes), t).AsTask(),
-                    (bytes, t) => transfer.WriteAsync(data, bytes, t),
-                    transfer,
-                    token), cancellationToken, progressStart: start);
+            PipelinedCopyAsync(
+                (buffer, t) => source.ReadAsync(buffer.AsMemory(0, ChunkBytes), t).AsTask(),
+                (bytes, t) => transfer.WriteAsync(data, bytes, t),
+                transfer,
+                token), cancellationToken, progressStart: start);
     }
 
     /// <summary>
@@ -566,51 +562,6 @@ public sealed partial class FtpClient
                 throw new DataConnectionException($"the data connection failed: {e.Message.TrimEnd('.')}", e);
             }
         }
-
-        /// <summary>
-        /// A plain upload of a local file with <c>sendfile(2)</c>, as the server sends a plain RETR: the bytes go from
-        /// the page cache to the socket without a read, a copy and a write of ours. <paramref name="sendable"/> is
-        /// <paramref name="file"/> reopened (see <see cref="SendFile.Reopen"/>); the upload runs from the file's
-        /// position to its length then, in chunks that each move the stall deadline, the progress and the keep-alive,
-        /// and the file's position ends where the sending did.
-        /// </summary>
-        public async Task SendFileAsync(Socket socket, FileStream file, FileStream sendable, CancellationToken cancellationToken)
-        {
-            using var owned = sendable;
-            var offset = file.Position;
-            FtpClientLog.SendingFile(client._logger, path, file.Length - offset, offset);
-            for (var count = file.Length - offset; count > 0;)
-            {
-                var chunk = (int)Math.Min(count, SendFileChunkBytes);
-                var stall = Arm(cancellationToken);
-                try
-                {
-                    await SendFile.SendAsync(socket, sendable, offset, chunk, static _ => { }, stall).ConfigureAwait(false);
-                }
-                catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException or SocketException && !cancellationToken.IsCancellationRequested)
-                {
-                    // A stall closes the socket (the only way to stop a send), so it may surface as any of the three.
-                    throw stall.IsCancellationRequested
-                        ? new DataConnectionException($"the data connection stalled: the server took nothing for {client._options.ReplyTimeout.TotalSeconds:0.###} s", e)
-                        : new DataConnectionException($"the data connection failed: {e.Message.TrimEnd('.')}", e);
-                }
-                catch (Exception e) when (e is ObjectDisposedException or SocketException && cancellationToken.IsCancellationRequested)
-                {
-                    throw new OperationCanceledException("the upload was cancelled", e, cancellationToken);
-                }
-
-                FtpClientMetrics.Sent(chunk);
-                offset += chunk;
-                count -= chunk;
-                file.Position = offset;
-                Advance(chunk);
-                await KeepAliveAsync(cancellationToken).ConfigureAwait(false);
-            }
-        }
-
-        // A chunk bounds the time between progress reports and stall checks: 4 MiB is 5 ms on loopback, and
-        // under a second down to a 5 MB/s link.
-        private const int SendFileChunkBytes = 4 * 1024 * 1024;
 
         /// <summary>A NOOP on the control connection when it has been quiet for the keep-alive interval; its reply is read after the transfer.</summary>
         public async Task KeepAliveAsync(CancellationToken cancellationToken)

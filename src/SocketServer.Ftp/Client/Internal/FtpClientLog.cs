@@ -52,7 +52,4 @@ internal static partial class FtpClientLog
 
     [LoggerMessage(515, LogLevel.Warning, "The abort of {Path} did not end cleanly: {Reason}")]
     public static partial void AbortFailed(ILogger logger, string path, string reason);
-
-    [LoggerMessage(516, LogLevel.Debug, "Uploading {Path} with sendfile: {Bytes} bytes from offset {Offset}")]
-    public static partial void SendingFile(ILogger logger, string path, long bytes, long offset);
 }
