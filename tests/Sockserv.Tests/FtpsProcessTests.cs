@@ -64,6 +64,51 @@ public sealed partial class FtpsProcessTests : IDisposable
     }
 
     [Fact]
+    public void Serve_presents_the_pem_certificate_it_is_given_on_the_host_it_is_given()
+    {
+        var python = Peer.Require("python3");
+        var openssl = Peer.Require("openssl");
+        var cert = _directory.File("cert.pem");
+        var key = _directory.File("key.pem");
+        var (made, _, madeErr) = Peer.Run(openssl, string.Empty, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+            "-days", "2", "-subj", "/CN=localhost", "-keyout", key, "-out", cert);
+        Assert.True(made == 0, madeErr);
+        using var expected = System.Security.Cryptography.X509Certificates.X509Certificate2.CreateFromPemFile(cert, key);
+        var expectedHash = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(expected.RawData));
+
+        using var server = SockservProcess.WhenServing(SockservProcess.Start("ftp", "serve", "--host", "127.0.0.2", "--port", "0", "--tls-cert", cert, "--tls-key", key,
+            "--state-dir", _directory.File("state"), "--root", _directory.File("data")));
+        Assert.Contains("127.0.0.2:", server.Stdout);
+        Assert.False(File.Exists(Path.Combine(_directory.File("state"), "server.pfx")), "a self-signed certificate was made though one was given");
+        var password = AdminLine().Match(server.Stdout).Groups["password"].Value;
+        var (code, stdout, stderr) = Peer.Run(python, string.Empty, "-c", """
+            import ftplib, hashlib, io, socket, ssl, sys
+            port = int(sys.argv[1])
+            # Bound to the host it was given: nothing listens on 127.0.0.1 at that port.
+            probe = socket.socket()
+            try:
+                probe.connect(("127.0.0.1", port)); print("reachable on 127.0.0.1")
+            except ConnectionRefusedError:
+                pass
+            finally:
+                probe.close()
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
+            ftp = ftplib.FTP_TLS(context=ctx, timeout=30)
+            ftp.connect("127.0.0.2", port)
+            ftp.login("admin", sys.argv[2])
+            ftp.prot_p()
+            ftp.storbinary("STOR pem.txt", io.BytesIO(b"served with the given certificate"))
+            lines = []; ftp.retrlines("LIST", lines.append)
+            assert any(l.endswith(" pem.txt") for l in lines), lines
+            print(hashlib.sha256(ftp.sock.getpeercert(True)).hexdigest())
+            ftp.quit()
+            """, server.Port.ToString(CultureInfo.InvariantCulture), password);
+        Assert.True(code == 0, stderr + server.Stderr);
+        Assert.Equal(expectedHash, stdout.Trim());
+        server.StopsCleanlyOn(SockservProcess.SigTerm);
+    }
+
+    [Fact]
     public void No_tls_serves_plain_ftp_only()
     {
         var python = Peer.Require("python3");

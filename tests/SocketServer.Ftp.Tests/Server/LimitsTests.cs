@@ -190,6 +190,56 @@ public sealed partial class LimitsTests
     }
 
     [Fact]
+    public async Task The_file_quota_refuses_the_file_too_many_and_an_append_or_resume_over_the_byte_quota_goes_back()
+    {
+        await using var server = await FtpServerFixture.StartAsync();
+        foreach (var (name, bytes, files) in new[] { ("dave", (long?)null, (long?)2), ("erin", 300_000L, null) })
+        {
+            var home = Path.Combine(server.Root, "homes", name);
+            Directory.CreateDirectory(home);
+            await server.Store.AddUserAsync(name, FtpServerFixture.Password, new FtpUserSettings { Home = home, QuotaBytes = bytes, QuotaFiles = files }, TestContext.Current.CancellationToken);
+        }
+
+        var output = await FtpPeerTools.PythonAsync(server, """
+            def code(f, *args):
+                # The server stops reading at the quota: the client may hear it as a broken pipe before the 552.
+                try:
+                    f(*args); return "226"
+                except (ftplib.error_perm, ftplib.error_temp) as e:
+                    return str(e)[:3]
+                except OSError:
+                    try:
+                        return ftp.getresp()[:3]
+                    except (ftplib.error_perm, ftplib.error_temp) as e:
+                        return str(e)[:3]
+            ftp = login("dave")
+            assert code(ftp.storbinary, "STOR a.bin", io.BytesIO(b"a")) == "226"
+            assert code(ftp.storbinary, "STOR b.bin", io.BytesIO(b"b")) == "226"
+            assert code(ftp.storbinary, "STOR c.bin", io.BytesIO(b"c")) == "552"
+            # Replacing a file the user has is not a new file.
+            assert code(ftp.storbinary, "STOR a.bin", io.BytesIO(b"aa")) == "226"
+            assert sorted(ftp.nlst()) == ["a.bin", "b.bin"], ftp.nlst()
+            ftp.quit()
+
+            ftp = login("erin")
+            first = os.urandom(200_000)
+            assert code(ftp.storbinary, "STOR f.bin", io.BytesIO(first)) == "226"
+            assert code(ftp.storbinary, "APPE f.bin", io.BytesIO(os.urandom(200_000))) == "552"
+            ftp.voidcmd("TYPE I")
+            assert ftp.size("f.bin") == 200_000, ftp.size("f.bin")
+            assert code(ftp.storbinary, "STOR f.bin", io.BytesIO(os.urandom(200_000)), 8192, None, 200_000) == "552"
+            assert ftp.size("f.bin") == 200_000, ftp.size("f.bin")
+            got = io.BytesIO(); ftp.retrbinary("RETR f.bin", got.write)
+            assert got.getvalue() == first, "the file is not what it was before the refused uploads"
+            ftp.quit()
+            print("ok")
+            """);
+        Assert.Equal("ok", output.Trim());
+        Assert.Equal(["a.bin", "b.bin"], Directory.GetFileSystemEntries(Path.Combine(server.Root, "homes", "dave")).Select(Path.GetFileName).Order());
+        Assert.Equal(["f.bin"], Directory.GetFileSystemEntries(Path.Combine(server.Root, "homes", "erin")).Select(Path.GetFileName));
+    }
+
+    [Fact]
     public async Task A_flood_of_refused_connections_is_logged_once_with_a_count_of_the_rest()
     {
         const int flood = 60;

@@ -96,6 +96,27 @@ public sealed class ControlConnectionTests
     }
 
     [Fact]
+    public async Task A_failed_login_waits_the_default_delay_before_its_530_for_a_known_user_or_not()
+    {
+        // Only lower bounds are asserted: a slow machine can make a reply late, never early.
+        await using var server = await FtpServerFixture.StartAsync();
+        Assert.Equal(TimeSpan.FromSeconds(1), server.Server.Options.FailedLoginDelay);
+        await using var client = await server.ConnectAsync();
+        Assert.StartsWith("220", await client.ReadReplyAsync());
+        Assert.StartsWith("331", await client.CommandAsync("USER alice"));
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        Assert.StartsWith("530", await client.CommandAsync("PASS wrong"));
+        Assert.True(clock.Elapsed >= TimeSpan.FromMilliseconds(990), $"the 530 came after {clock.Elapsed.TotalMilliseconds:0} ms, before the 1 s delay");
+        Assert.StartsWith("331", await client.CommandAsync("USER nobody"));
+        clock.Restart();
+        Assert.StartsWith("530", await client.CommandAsync("PASS wrong"));
+        Assert.True(clock.Elapsed >= TimeSpan.FromMilliseconds(990), $"an unknown user's 530 came after {clock.Elapsed.TotalMilliseconds:0} ms, before the 1 s delay");
+        Assert.StartsWith("331", await client.CommandAsync("USER alice"));
+        Assert.StartsWith("230", await client.CommandAsync("PASS " + FtpServerFixture.Password));
+        Assert.StartsWith("257", await client.CommandAsync("PWD"));
+    }
+
+    [Fact]
     public async Task An_address_that_keeps_failing_is_banned_and_unknown_users_count_more()
     {
         await using var server = await FtpServerFixture.StartAsync(o =>
