@@ -24,7 +24,7 @@
 # curl, openssl, vsftpd, /usr/bin/python3 with pyftpdlib and pyOpenSSL (Debian's python3-pyftpdlib
 # and python3-openssl), taskset, useradd/chpasswd/userdel.
 # Usage: bench/ftp/run.sh [SERVER-FILTER]
-#   SERVER-FILTER: a regular expression on server names; with one, docs/benchmarks.md is left alone.
+#   SERVER-FILTER: a regular expression on server names; with one (or SHAPES=big, or PROFILE=1), docs/benchmarks.md is left alone.
 #   Environment: REPEATS (default 3), BIG_MIB (1024), SMALL_MIB (10), CLIENTS (300), TRANSFERS (3 of each big
 #   file's transfers a round, each one a sample of the median), RAMP (32: the many-client
 #   shapes open at most this many connections not yet greeted at a time, vsftpd's fixed listen backlog; one more
@@ -428,6 +428,8 @@ MACHINE="$(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')
 SECTION=$(python3 bench/ftp/report.py "$RESULTS" "$MACHINE" "$REPEATS" "$BIG_MIB" "$SMALL_MIB" "$CLIENTS" "$HASH_METHOD" "$RAMP" "$TRANSFERS")
 echo "$SECTION"
 cp "$RESULTS" "${TMPDIR}/ftp-bench-results.$$.tsv" && echo "raw results: ${TMPDIR}/ftp-bench-results.$$.tsv" >&2
-if [[ -z "$FILTER" ]]; then
+# Only a whole run goes into the docs: not one filtered to some servers, nor a partial or profiled one (perf and
+# the runtime's JIT-only mode that PROFILE=1 sets slow the servers down).
+if [[ -z "$FILTER" && $SHAPES != big && $PROFILE != 1 ]]; then
     python3 bench/write_section.py docs/benchmarks.md ftp "$SECTION"
 fi
