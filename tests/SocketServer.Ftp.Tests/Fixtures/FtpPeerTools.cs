@@ -96,6 +96,18 @@ public static class FtpPeerTools
                 assert str(e).startswith(code), f"expected {code}, got {e}"
                 return str(e)
             raise AssertionError(f"expected {code}, got success")
+        def transfer_code(ftp, f, *args):
+            # "226", or the code of the refusal. A server that stops reading (at a quota, say) may be heard as a
+            # broken pipe before its reply, which is then read.
+            try:
+                f(*args); return "226"
+            except (ftplib.error_perm, ftplib.error_temp) as e:
+                return str(e)[:3]
+            except OSError:
+                try:
+                    return ftp.getresp()[:3]
+                except (ftplib.error_perm, ftplib.error_temp) as e:
+                    return str(e)[:3]
 
         """;
 }
