@@ -27,6 +27,25 @@ public sealed partial class SystemdTests : IDisposable
         return Peer.Receive(socket, message.Length + 1).TrimEnd('\n');
     }
 
+    /// <summary>
+    /// Whether something listens on <paramref name="path"/> yet. bind(2) makes the file before listen(2) is
+    /// called, and a connect in between is refused: the file alone does not say systemd-socket-activate is ready.
+    /// The probe connection is closed at once; systemd-socket-activate starts its program for it, as for any.
+    /// </summary>
+    private static bool Listening(string path)
+    {
+        using var probe = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        try
+        {
+            probe.Connect(new UnixDomainSocketEndPoint(path));
+            return true;
+        }
+        catch (SocketException e) when (e.SocketErrorCode is SocketError.ConnectionRefused or SocketError.AddressNotAvailable)
+        {
+            return false;
+        }
+    }
+
     [Theory]
     [InlineData("async")]
     [InlineData("forking")]
@@ -35,9 +54,9 @@ public sealed partial class SystemdTests : IDisposable
         var activate = PeerTools.Require("systemd-socket-activate");
         var path = _directory.File("echo.sock");
         using var server = SockservProcess.StartUnder([activate, "-l", path], "echo", "--upper", "--mode", mode, "--port", "1");
-        Bounded.WaitFor(() => File.Exists(path), "systemd-socket-activate to listen");
+        Bounded.WaitFor(() => File.Exists(path) && Listening(path), "systemd-socket-activate to listen");
 
-        // The first connection is what makes systemd-socket-activate start sockserv, which then answers it.
+        // The first connection (the probe above) is what makes systemd-socket-activate start sockserv; it answers this one.
         Assert.Equal("HELLO", Ask(path, "hello"));
         server.WaitForStdout(ActivatedLine(), "the serving line naming systemd's socket");
         Assert.Equal(path, ActivatedLine().Match(server.Stdout).Groups["path"].Value);
