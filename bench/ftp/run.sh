@@ -46,6 +46,13 @@ TRANSFERS=${TRANSFERS:-3}
 SHAPES=${SHAPES:-all}
 PROFILE=${PROFILE:-0}
 TICKS=$(getconf CLK_TCK)
+usage_error() { echo "bench/ftp/run.sh: $*" >&2; exit 2; }
+for knob in REPEATS BIG_MIB SMALL_MIB CLIENTS TRANSFERS; do
+    [[ ${!knob} =~ ^[1-9][0-9]{0,5}$ ]] || usage_error "$knob must be a whole number from 1 to 999999, not '${!knob}'"
+done
+[[ $RAMP =~ ^[0-9]{1,6}$ ]] || usage_error "RAMP must be a whole number (0: no ramp), not '$RAMP'"
+[[ $SHAPES == all || $SHAPES == big ]] || usage_error "SHAPES must be all or big, not '$SHAPES'"
+[[ $PROFILE == 0 || $PROFILE == 1 ]] || usage_error "PROFILE must be 0 or 1, not '$PROFILE'"
 if [[ $(id -u) -ne 0 ]]; then
     echo "bench/ftp/run.sh: run it as root: vsftpd starts as root, and a system user is made for its logins" >&2
     exit 2
@@ -188,6 +195,7 @@ SERVERS=(
 if [[ -n "$FILTER" ]]; then
     kept=()
     for entry in "${SERVERS[@]}"; do [[ "${entry%%|*}" =~ $FILTER ]] && kept+=("$entry"); done
+    [[ ${#kept[@]} -gt 0 ]] || usage_error "no server's name matches '$FILTER' (the names: $(for e in "${SERVERS[@]}"; do printf '%s; ' "${e%%|*}"; done))"
     SERVERS=("${kept[@]}")
 fi
 
