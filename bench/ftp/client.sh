@@ -1,38 +1,65 @@
 #!/usr/bin/env bash
 # The FTP client against vsftpd: `sockserv ftp get` and `ftp put` of one big file beside curl's
 # `-o` and `-T`, plain and explicit TLS (vsftpd's require_ssl_reuse=YES, its default), in
-# interleaved rounds; then the progress display's cost: `ftp get` under a pseudo-terminal
-# (script -qfc) with the bar, against the same with --quiet. Prints a markdown table (MB/s).
+# interleaved rounds (which client goes first alternates); then the progress display's cost:
+# `ftp get` under a pseudo-terminal (script -qfc) with the bar, against the same with --quiet.
+# Prints markdown tables: the median MB/s of the rounds and their range, timed two ways, the
+# whole command (start-up and login included) and the transfer alone as vsftpd's own log
+# clocks it (the same clock for both clients: from its data connection's start to its end).
+#
+# Free page reporting: on a VM whose balloon driver reports freed memory to the host at once
+# (this one: /sys/module/page_reporting, min_free_ms 0), every GiB written into a tmpfs after
+# one was deleted faults its pages back in from the host, and `dd` of 1 GiB into /dev/shm takes
+# 0.5 s or 2.5 s. The script holds reporting off while it runs (page_reporting_order above the
+# largest block) and puts the old value back at exit; PAGE_REPORTING=keep leaves it alone.
 #
 # Needs: root (vsftpd starts as root; a system user is made and removed), the .NET SDK, curl,
 # openssl, bc, vsftpd, script (util-linux), taskset, useradd/chpasswd/userdel.
-# Usage: sudo bench/ftp/client.sh   (REPEATS=3, BIG_MIB=1024 by default)
+# Usage: sudo bench/ftp/client.sh   (REPEATS=5, BIG_MIB=1024, PAGE_REPORTING=hold by default)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-REPEATS=${REPEATS:-3}
+REPEATS=${REPEATS:-5}
 BIG_MIB=${BIG_MIB:-1024}
+PAGE_REPORTING=${PAGE_REPORTING:-hold}
+[[ $REPEATS =~ ^[1-9][0-9]?$ ]] || { echo "bench/ftp/client.sh: REPEATS must be 1 to 99, not '$REPEATS'" >&2; exit 2; }
+[[ $BIG_MIB =~ ^[1-9][0-9]{0,4}$ ]] || { echo "bench/ftp/client.sh: BIG_MIB must be 1 to 99999, not '$BIG_MIB'" >&2; exit 2; }
+[[ $PAGE_REPORTING == hold || $PAGE_REPORTING == keep ]] || { echo "bench/ftp/client.sh: PAGE_REPORTING must be hold or keep, not '$PAGE_REPORTING'" >&2; exit 2; }
 if [[ $(id -u) -ne 0 ]]; then
     echo "bench/ftp/client.sh: run it as root: vsftpd starts as root, and a system user is made for its logins" >&2
     exit 2
 fi
 VSFTPD=$(command -v vsftpd || echo /usr/sbin/vsftpd)
-for tool in "$VSFTPD" curl openssl bc script taskset useradd chpasswd userdel; do
+for tool in "$VSFTPD" curl openssl python3 script taskset useradd chpasswd userdel; do
     command -v "$tool" >/dev/null || { echo "bench/ftp/client.sh: $tool is missing (see the Needs line at the top)" >&2; exit 2; }
 done
 export TMPDIR=${TMPDIR:-/dev/shm}
 # shellcheck source=bench/common.sh
 source bench/common.sh
 BENCH_USER=sockserv-ftpclient
+REPORTING=/sys/module/page_reporting/parameters/page_reporting_order
+REPORTING_WAS=
 finish() {
     [[ -n "$SERVER_PID" ]] && { kill "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; }
     SERVER_PID=
     userdel "$BENCH_USER" 2>/dev/null || true
+    [[ -n "$REPORTING_WAS" ]] && echo "$REPORTING_WAS" >"$REPORTING"
     cleanup
 }
 trap finish EXIT
 trap 'exit 143' TERM INT
 
 userdel "$BENCH_USER" 2>/dev/null || true
+MEMORY="free page reporting: none on this machine"
+if [[ -w $REPORTING ]]; then
+    if [[ $PAGE_REPORTING == hold ]]; then
+        REPORTING_WAS=$(cat "$REPORTING")
+        # No free block is of order 11 (the largest is 10, 4 MiB), so nothing is reported until it is put back.
+        echo 11 >"$REPORTING"
+        MEMORY="free page reporting held off during the run (page_reporting_order $REPORTING_WAS -> 11)"
+    else
+        MEMORY="free page reporting left on (page_reporting_order $(cat "$REPORTING"))"
+    fi
+fi
 PASSWORD=$(openssl rand -hex 16)
 mkdir -p "$WORK/home" "$WORK/empty" "$WORK/out"
 chmod 755 "$WORK"
@@ -76,6 +103,9 @@ ssl_ciphers=HIGH
 require_ssl_reuse=YES
 force_local_logins_ssl=NO
 force_local_data_ssl=NO
+xferlog_enable=YES
+xferlog_std_format=NO
+vsftpd_log_file=$WORK/xfer.log
 CONF
 # vsftpd (and its session processes) on CPU 0, the clients on CPU 1, as in bench/ftp/run.sh.
 taskset -c 0 "$VSFTPD" "$WORK/vsftpd.conf" >"$WORK/server.log" 2>&1 &
@@ -89,46 +119,42 @@ done
 [[ -n "$ready" ]] || { echo "bench/ftp/client.sh: vsftpd did not start; its output:" >&2; cat "$WORK/server.log" >&2; exit 1; }
 
 export SOCKSERV_FTP_PASSWORD=$PASSWORD
-# One run of a client: prints "WHOLE TRANSFER", seconds of the whole command (start-up and login included) and of
-# the transfer alone: curl's time_total less its time_pretransfer; sockserv's own line for the finished
-# transfer ("1.0 GiB in 1.234 s (…)", printed when stdout is not a terminal), which starts before the
-# data connection is opened, so it is the larger of the two scopes.
-run_client() { # sockserv|curl args...
-    local kind=$1 start end out
+touch "$WORK/xfer.log"
+SAMPLES=$WORK/samples.tsv
+: >"$SAMPLES"
+# The rate vsftpd logged for the transfer just made ("OK DOWNLOAD: Client "127.0.0.1", "/big.bin", 1073741824
+# bytes, 912345.67Kbyte/sec"), in MB/s. Its log line may come a moment after the 226 the client exits on:
+# waited for, 10 s at most.
+server_rate() { # N: the Nth transfer logged
+    local line
+    for _ in $(seq 100); do
+        line=$(grep -E 'OK (UP|DOWN)LOAD:' "$WORK/xfer.log" | sed -n "${1}p")
+        [[ -n "$line" ]] && break
+        sleep 0.1
+    done
+    [[ -n "$line" ]] || { echo "bench/ftp/client.sh: vsftpd logged no transfer $1; its log:" >&2; tail -5 "$WORK/xfer.log" >&2; exit 1; }
+    grep -q " $BYTES bytes" <<<"$line" || { echo "bench/ftp/client.sh: vsftpd moved the wrong size: $line" >&2; exit 1; }
+    sed -E 's/.* ([0-9.]+)Kbyte\/sec.*/\1/' <<<"$line" | awk '{ printf "%.1f\n", $1 * 1024 / 1000000 }'
+}
+# One run of a client on CPU 1: a sample line "KEY WHOLE_MBPS SERVER_MBPS CPU_S" (CPU: user + system of the
+# command and its children).
+run_client() { # key command...
+    local key=$1 times logged
     shift
-    start=$(date +%s.%N)
-    out=$(taskset -c 1 "$@" 2>"$WORK/client.err") || { echo "bench/ftp/client.sh: failed: $*" >&2; cat "$WORK/client.err" >&2; exit 1; }
-    end=$(date +%s.%N)
-    local transfer
-    if [[ $kind == curl ]]; then
-        transfer=$(awk '{ print $2 - $1 }' <<<"$out")
-    else
-        transfer=$(grep -o ' in [0-9.]* s' <<<"$out" | tail -1 | awk '{ print $2 }')
-    fi
-    [[ -n "$transfer" ]] || { echo "bench/ftp/client.sh: no transfer time in what $kind printed: $out" >&2; exit 1; }
-    echo "$(echo "$end - $start" | bc -l) $transfer"
-}
-# One whole run of "$@" (the pty rows): prints "WALL CPU", seconds, CPU being user + system time of it and its
-# children (script, sockserv): the display's cost shows in CPU far above the noise that moves the wall clock.
-timed() {
-    local times
-    times=$( { TIMEFORMAT='%R %U %S'; time taskset -c 1 "$@" >/dev/null 2>"$WORK/client.err"; } 2>&1 ) ||
+    logged=$(grep -cE 'OK (UP|DOWN)LOAD:' "$WORK/xfer.log" || true)
+    times=$( { TIMEFORMAT='%R %U %S'; time taskset -c 1 "$@" >"$WORK/client.out" 2>"$WORK/client.err"; } 2>&1 ) ||
         { echo "bench/ftp/client.sh: failed: $*" >&2; cat "$WORK/client.err" >&2; exit 1; }
-    awk '{ print $1, $2 + $3 }' <<<"$(tail -1 <<<"$times")"
+    read -r wall user sys <<<"$(tail -1 <<<"$times")"
+    printf '%s\t%s\t%s\t%s\n' "$key" "$(awk -v b="$BYTES" -v t="$wall" 'BEGIN { printf "%.1f", b / 1000000 / t }')" \
+        "$(server_rate $((logged + 1)))" "$(awk -v u="$user" -v s="$sys" 'BEGIN { printf "%.3f", u + s }')" >>"$SAMPLES"
 }
-mbps() { echo "scale=1; $BYTES / 1000000 / $1" | bc -l; }
 
-declare -A TOTAL XFER
-add() { TOTAL[$1]=$(echo "${TOTAL[$1]:-0} + $2" | bc -l); }
-add2() { # key "WHOLE TRANSFER"
-    local whole transfer
-    read -r whole transfer <<<"$2"
-    add "$1" "$whole"
-    XFER[$1]=$(echo "${XFER[$1]:-0} + $transfer" | bc -l)
-}
-CURL_TIMES=(-w '%{time_pretransfer} %{time_total}\n')
+CURL=(curl -sS --netrc-file "$WORK/netrc")
 for round in $(seq "$REPEATS"); do
     echo "bench/ftp/client.sh: round $round of $REPEATS" >&2
+    # Odd rounds sockserv first, even rounds curl first: neither always meets the state the other left.
+    order=(sockserv curl)
+    ((round % 2 == 0)) && order=(curl sockserv)
     for scheme in ftp ftps; do
         tls=(); curl_tls=()
         [[ $scheme == ftps ]] && { tls=(--insecure); curl_tls=(--ssl-reqd -k); }
@@ -136,38 +162,52 @@ for round in $(seq "$REPEATS"); do
         # require_ssl_reuse refuses data connections that do not resume (localhost is 127.0.0.1 here).
         url="$scheme://$BENCH_USER@localhost:$PORT"
         curl_url="ftp://127.0.0.1:$PORT"
-        rm -f "$WORK/out/got.bin"
-        add2 "$scheme get sockserv" "$(run_client sockserv "$SOCKSERV" ftp get "${tls[@]}" "$url/big.bin" "$WORK/out/got.bin")"
-        rm -f "$WORK/out/got.bin"
-        add2 "$scheme get curl" "$(run_client curl curl -sS --netrc-file "$WORK/netrc" "${curl_tls[@]}" "${CURL_TIMES[@]}" -o "$WORK/out/got.bin" "$curl_url/big.bin")"
-        add2 "$scheme put sockserv" "$(run_client sockserv "$SOCKSERV" ftp put "${tls[@]}" "$WORK/big.bin" "$url/up.bin")"
-        add2 "$scheme put curl" "$(run_client curl curl -sS --netrc-file "$WORK/netrc" "${curl_tls[@]}" "${CURL_TIMES[@]}" -T "$WORK/big.bin" "$curl_url/up.bin")"
+        for dir in get put; do
+            for client in "${order[@]}"; do
+                rm -f "$WORK/out/got.bin"
+                case $client/$dir in
+                    sockserv/get) run_client "$scheme get sockserv" "$SOCKSERV" ftp get "${tls[@]}" "$url/big.bin" "$WORK/out/got.bin" ;;
+                    curl/get) run_client "$scheme get curl" "${CURL[@]}" "${curl_tls[@]}" -o "$WORK/out/got.bin" "$curl_url/big.bin" ;;
+                    sockserv/put) run_client "$scheme put sockserv" "$SOCKSERV" ftp put "${tls[@]}" "$WORK/big.bin" "$url/up.bin" ;;
+                    curl/put) run_client "$scheme put curl" "${CURL[@]}" "${curl_tls[@]}" -T "$WORK/big.bin" "$curl_url/up.bin" ;;
+                esac
+            done
+        done
     done
     # The progress display's cost: the same get on a pseudo-terminal, with the bar and with --quiet.
-    rm -f "$WORK/out/got.bin"
-    add2 "pty bar" "$(timed script -qfc "$SOCKSERV ftp get ftp://$BENCH_USER@127.0.0.1:$PORT/big.bin $WORK/out/got.bin" /dev/null)"
-    rm -f "$WORK/out/got.bin"
-    add2 "pty quiet" "$(timed script -qfc "$SOCKSERV ftp get --quiet ftp://$BENCH_USER@127.0.0.1:$PORT/big.bin $WORK/out/got.bin" /dev/null)"
-done
-
-avg() { echo "${TOTAL[$1]} / $REPEATS" | bc -l; }
-echo
-echo "FTP client against vsftpd ($(dpkg-query -W -f '${Version}' vsftpd 2>/dev/null || echo '?')), $BIG_MIB MiB, $REPEATS interleaved rounds, $(nproc) cores, load at start $(cut -d' ' -f1-3 /proc/loadavg)"
-echo
-echo "| transfer | TLS | sockserv MB/s | curl MB/s | sockserv / curl | transfer alone: sockserv MB/s | curl MB/s | sockserv / curl |"
-echo "|---|---|---:|---:|---:|---:|---:|---:|"
-for scheme in ftp ftps; do
-    for dir in get put; do
-        s=$(mbps "$(avg "$scheme $dir sockserv")"); c=$(mbps "$(avg "$scheme $dir curl")")
-        xs=$(mbps "$(echo "${XFER[$scheme $dir sockserv]} / $REPEATS" | bc -l)"); xc=$(mbps "$(echo "${XFER[$scheme $dir curl]} / $REPEATS" | bc -l)")
-        printf '| %s | %s | %s | %s | %s | %s | %s | %s |\n' "$dir" "$([[ $scheme == ftps ]] && echo "explicit, session reuse" || echo no)" \
-            "$s" "$c" "$(echo "scale=3; $s / $c" | bc -l)" "$xs" "$xc" "$(echo "scale=3; $xs / $xc" | bc -l)"
+    for display in bar quiet; do
+        quiet=
+        [[ $display == quiet ]] && quiet=--quiet
+        rm -f "$WORK/out/got.bin"
+        run_client "pty $display" script -qfc "$SOCKSERV ftp get $quiet ftp://$BENCH_USER@127.0.0.1:$PORT/big.bin $WORK/out/got.bin" /dev/null
     done
 done
+
 echo
-echo "| ftp get on a pty | MB/s | CPU s a run (user + system) |"
-echo "|---|---:|---:|"
-bar=$(mbps "$(avg "pty bar")"); quiet=$(mbps "$(avg "pty quiet")")
-bar_cpu=$(echo "scale=3; ${XFER[pty bar]} / $REPEATS" | bc -l); quiet_cpu=$(echo "scale=3; ${XFER[pty quiet]} / $REPEATS" | bc -l)
-printf '| progress bar | %s | %s |\n| --quiet | %s | %s |\n| bar / quiet | %s | %s |\n' "$bar" "$bar_cpu" "$quiet" "$quiet_cpu" \
-    "$(echo "scale=3; $bar / $quiet" | bc -l)" "$(echo "scale=3; $bar_cpu / $quiet_cpu" | bc -l)"
+echo "FTP client against vsftpd ($(dpkg-query -W -f '${Version}' vsftpd 2>/dev/null || echo '?')), $BIG_MIB MiB, $REPEATS interleaved rounds, $(nproc) cores, load at start $(cut -d' ' -f1-3 /proc/loadavg), $MEMORY"
+echo
+python3 - "$SAMPLES" <<'PY'
+import statistics, sys
+rows = {}
+for line in open(sys.argv[1]):
+    key, whole, server, cpu = line.rstrip("\n").split("\t")
+    rows.setdefault(key, []).append((float(whole), float(server), float(cpu)))
+def med(key, i):
+    return statistics.median(v[i] for v in rows[key])
+def spread(key, i):
+    values = [v[i] for v in rows[key]]
+    return f"{min(values):,.0f}–{max(values):,.0f}"
+print("MB/s, the median of the rounds; the ranges are of the transfer alone.\n")
+print("| transfer | TLS | whole command: sockserv | curl | sockserv ÷ curl | transfer alone (vsftpd's clock): sockserv | curl | sockserv ÷ curl | sockserv range | curl range |")
+print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+for scheme in ("ftp", "ftps"):
+    for d in ("get", "put"):
+        s, c = f"{scheme} {d} sockserv", f"{scheme} {d} curl"
+        print(f"| {d} | {'explicit, session reuse' if scheme == 'ftps' else 'no'} | {med(s, 0):,.1f} | {med(c, 0):,.1f} | {med(s, 0) / med(c, 0):.2f}× "
+              f"| {med(s, 1):,.1f} | {med(c, 1):,.1f} | {med(s, 1) / med(c, 1):.2f}× | {spread(s, 1)} | {spread(c, 1)} |")
+print("\n| `ftp get` on a pty | whole command MB/s | transfer alone MB/s | CPU s a run (user + system) |")
+print("|---|---:|---:|---:|")
+for name, key in (("progress bar", "pty bar"), ("--quiet", "pty quiet")):
+    print(f"| {name} | {med(key, 0):,.1f} | {med(key, 1):,.1f} | {med(key, 2):.3f} |")
+print(f"| bar ÷ quiet | {med('pty bar', 0) / med('pty quiet', 0):.3f} | {med('pty bar', 1) / med('pty quiet', 1):.3f} | {med('pty bar', 2) / med('pty quiet', 2):.3f} |")
+PY

@@ -17,6 +17,7 @@ internal sealed class FtpDataConnection : IAsyncDisposable
     private readonly ILogger _logger;
     private Socket? _socket;
     private Stream? _stream;
+    private ReadAheadStream? _readAhead;
 
     private FtpDataConnection(Socket? connected, Socket? listener, IPAddress server, TimeSpan timeout, ILogger logger)
     {
@@ -39,14 +40,17 @@ internal sealed class FtpDataConnection : IAsyncDisposable
     /// <summary>True when the stream is TLS.</summary>
     public bool IsTls => _stream is SslStream;
 
-    /// <summary>Bytes have arrived on the socket and wait to be read (FIONREAD): a read now would not wait for the network.</summary>
+    /// <summary>
+    /// Bytes have arrived and wait to be read (in the TLS read-ahead, else FIONREAD on the socket): a read now would
+    /// not wait for the network.
+    /// </summary>
     public bool HasWaitingBytes
     {
         get
         {
             try
             {
-                return _socket is { } socket && socket.Available > 0;
+                return _readAhead is { Buffered: > 0 } || (_socket is { } socket && socket.Available > 0);
             }
             catch (Exception e) when (e is ObjectDisposedException or SocketException)
             {
@@ -105,7 +109,9 @@ internal sealed class FtpDataConnection : IAsyncDisposable
         _stream = network;
         if (authenticate is not null)
         {
-            _stream = await authenticate(network, cancellationToken).ConfigureAwait(false);
+            _readAhead = new ReadAheadStream(network);
+            _stream = _readAhead; // disposed, if the handshake fails
+            _stream = await authenticate(_readAhead, cancellationToken).ConfigureAwait(false);
         }
     }
 
@@ -200,6 +206,11 @@ internal sealed class FtpDataConnection : IAsyncDisposable
         if (_stream is not null)
         {
             await _stream.DisposeAsync().ConfigureAwait(false);
+        }
+
+        if (_readAhead is not null)
+        {
+            await _readAhead.DisposeAsync().ConfigureAwait(false);
         }
 
         _socket?.Dispose();
