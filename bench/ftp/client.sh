@@ -38,8 +38,10 @@ source bench/common.sh
 BENCH_USER=sockserv-ftpclient
 REPORTING=/sys/module/page_reporting/parameters/page_reporting_order
 REPORTING_WAS=
+SLOW_PID=
 finish() {
     [[ -n "$SERVER_PID" ]] && { kill "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; }
+    [[ -n "$SLOW_PID" ]] && { kill "$SLOW_PID" 2>/dev/null || true; wait "$SLOW_PID" 2>/dev/null || true; }
     SERVER_PID=
     userdel "$BENCH_USER" 2>/dev/null || true
     [[ -n "$REPORTING_WAS" ]] && echo "$REPORTING_WAS" >"$REPORTING"
@@ -76,9 +78,17 @@ SOCKSERV=$WORK/sockserv/sockserv
 openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=localhost \
     -keyout "$WORK/key.pem" -out "$WORK/cert.pem" 2>/dev/null
 BYTES=$((BIG_MIB << 20))
+if [[ -n "$REPORTING_WAS" ]]; then
+    # Memory reported to the host before the hold is still not backed there: touch four files' worth of it once
+    # (written, then freed while reporting is held), so that the transfers' writes land on pages the host holds.
+    head -c $((4 * BYTES)) /dev/zero >"$WORK/touch.bin"
+    rm -f "$WORK/touch.bin"
+fi
 head -c "$BYTES" /dev/urandom >"$WORK/big.bin"
 cp "$WORK/big.bin" "$WORK/home/big.bin"
-chown "$BENCH_USER:" "$WORK/home/big.bin"
+SLOW_BYTES=$((BYTES < 100 << 20 ? BYTES : 100 << 20))
+head -c "$SLOW_BYTES" "$WORK/big.bin" >"$WORK/home/slow.bin"
+chown "$BENCH_USER:" "$WORK/home/big.bin" "$WORK/home/slow.bin"
 
 PORT=$(free_port)
 cat >"$WORK/vsftpd.conf" <<CONF
@@ -107,33 +117,46 @@ xferlog_enable=YES
 xferlog_std_format=NO
 vsftpd_log_file=$WORK/xfer.log
 CONF
-# vsftpd (and its session processes) on CPU 0, the clients on CPU 1, as in bench/ftp/run.sh.
-taskset -c 0 "$VSFTPD" "$WORK/vsftpd.conf" >"$WORK/server.log" 2>&1 &
-SERVER_PID=$!
-ready=
-for _ in $(seq 150); do
-    if (exec 3<>"/dev/tcp/127.0.0.1/$PORT" && read -r -t 5 line <&3 && [[ $line == 220* ]]) 2>/dev/null; then ready=1; break; fi
-    kill -0 "$SERVER_PID" 2>/dev/null || break
-    sleep 0.1
-done
-[[ -n "$ready" ]] || { echo "bench/ftp/client.sh: vsftpd did not start; its output:" >&2; cat "$WORK/server.log" >&2; exit 1; }
+# vsftpd (and its session processes) on CPU 0, the clients on CPU 1, as in bench/ftp/run.sh. The second one
+# sends at most SLOW_RATE bytes a second (vsftpd's local_max_rate): a transfer long enough for the display's
+# cost while it runs to show apart from its cost once, at the start.
+start_vsftpd() { # conf port name: sets STARTED_PID
+    taskset -c 0 "$VSFTPD" "$1" >"$WORK/$3.out" 2>&1 &
+    STARTED_PID=$!
+    local ready=
+    for _ in $(seq 150); do
+        if (exec 3<>"/dev/tcp/127.0.0.1/$2" && read -r -t 5 line <&3 && [[ $line == 220* ]]) 2>/dev/null; then ready=1; break; fi
+        kill -0 "$STARTED_PID" 2>/dev/null || break
+        sleep 0.1
+    done
+    [[ -n "$ready" ]] || { echo "bench/ftp/client.sh: vsftpd ($3) did not start; its output:" >&2; cat "$WORK/$3.out" >&2; exit 1; }
+}
+start_vsftpd "$WORK/vsftpd.conf" "$PORT" server
+SERVER_PID=$STARTED_PID
+SLOW_RATE=$((20 * 1000 * 1000))
+SLOW_PORT=$(free_port)
+sed -e "s/^listen_port=.*/listen_port=$SLOW_PORT/" -e "s|^vsftpd_log_file=.*|vsftpd_log_file=$WORK/slow.log|" "$WORK/vsftpd.conf" >"$WORK/slow.conf"
+echo "local_max_rate=$SLOW_RATE" >>"$WORK/slow.conf"
+start_vsftpd "$WORK/slow.conf" "$SLOW_PORT" slow
+SLOW_PID=$STARTED_PID
 
 export SOCKSERV_FTP_PASSWORD=$PASSWORD
-touch "$WORK/xfer.log"
+touch "$WORK/xfer.log" "$WORK/slow.log"
+LOG=$WORK/xfer.log # the log of the vsftpd the next run_client talks to
 SAMPLES=$WORK/samples.tsv
 : >"$SAMPLES"
 # The rate vsftpd logged for the transfer just made ("OK DOWNLOAD: Client "127.0.0.1", "/big.bin", 1073741824
 # bytes, 912345.67Kbyte/sec"), in MB/s. Its log line may come a moment after the 226 the client exits on:
 # waited for, 10 s at most.
-server_rate() { # N: the Nth transfer logged
+server_rate() { # N BYTES: the Nth transfer logged, of BYTES
     local line
     for _ in $(seq 100); do
-        line=$(grep -E 'OK (UP|DOWN)LOAD:' "$WORK/xfer.log" | sed -n "${1}p")
+        line=$(grep -E 'OK (UP|DOWN)LOAD:' "$LOG" | sed -n "${1}p")
         [[ -n "$line" ]] && break
         sleep 0.1
     done
-    [[ -n "$line" ]] || { echo "bench/ftp/client.sh: vsftpd logged no transfer $1; its log:" >&2; tail -5 "$WORK/xfer.log" >&2; exit 1; }
-    grep -q " $BYTES bytes" <<<"$line" || { echo "bench/ftp/client.sh: vsftpd moved the wrong size: $line" >&2; exit 1; }
+    [[ -n "$line" ]] || { echo "bench/ftp/client.sh: vsftpd logged no transfer $1; its log:" >&2; tail -5 "$LOG" >&2; exit 1; }
+    grep -q " $2 bytes" <<<"$line" || { echo "bench/ftp/client.sh: vsftpd moved the wrong size: $line" >&2; exit 1; }
     sed -E 's/.* ([0-9.]+)Kbyte\/sec.*/\1/' <<<"$line" | awk '{ printf "%.1f\n", $1 * 1024 / 1000000 }'
 }
 # One run of a client on CPU 1: a sample line "KEY WHOLE_MBPS SERVER_MBPS CPU_S" (CPU: user + system of the
@@ -141,12 +164,16 @@ server_rate() { # N: the Nth transfer logged
 run_client() { # key command...
     local key=$1 times logged
     shift
-    logged=$(grep -cE 'OK (UP|DOWN)LOAD:' "$WORK/xfer.log" || true)
+    logged=$(grep -cE 'OK (UP|DOWN)LOAD:' "$LOG" || true)
     times=$( { TIMEFORMAT='%R %U %S'; time taskset -c 1 "$@" >"$WORK/client.out" 2>"$WORK/client.err"; } 2>&1 ) ||
         { echo "bench/ftp/client.sh: failed: $*" >&2; cat "$WORK/client.err" >&2; exit 1; }
     read -r wall user sys <<<"$(tail -1 <<<"$times")"
-    printf '%s\t%s\t%s\t%s\n' "$key" "$(awk -v b="$BYTES" -v t="$wall" 'BEGIN { printf "%.1f", b / 1000000 / t }')" \
-        "$(server_rate $((logged + 1)))" "$(awk -v u="$user" -v s="$sys" 'BEGIN { printf "%.3f", u + s }')" >>"$SAMPLES"
+    local bytes=$BYTES
+    [[ $LOG == "$WORK/slow.log" ]] && bytes=$SLOW_BYTES
+    local rate
+    rate=$(server_rate $((logged + 1)) "$bytes") || exit 1
+    printf '%s\t%s\t%s\t%s\n' "$key" "$(awk -v b="$bytes" -v t="$wall" 'BEGIN { printf "%.1f", b / 1000000 / t }')" \
+        "$rate" "$(awk -v u="$user" -v s="$sys" 'BEGIN { printf "%.3f", u + s }')" >>"$SAMPLES"
 }
 
 CURL=(curl -sS --netrc-file "$WORK/netrc")
@@ -180,13 +207,18 @@ for round in $(seq "$REPEATS"); do
         [[ $display == quiet ]] && quiet=--quiet
         rm -f "$WORK/out/got.bin"
         run_client "pty $display" script -qfc "$SOCKSERV ftp get $quiet ftp://$BENCH_USER@127.0.0.1:$PORT/big.bin $WORK/out/got.bin" /dev/null
+        # And a transfer of 100 MiB (at most BIG_MIB) held to 20 MB/s: five seconds of redrawing.
+        LOG=$WORK/slow.log
+        rm -f "$WORK/out/got.bin"
+        run_client "slow $display" script -qfc "$SOCKSERV ftp get $quiet ftp://$BENCH_USER@127.0.0.1:$SLOW_PORT/slow.bin $WORK/out/got.bin" /dev/null
+        LOG=$WORK/xfer.log
     done
 done
 
 echo
 echo "FTP client against vsftpd ($(dpkg-query -W -f '${Version}' vsftpd 2>/dev/null || echo '?')), $BIG_MIB MiB, $REPEATS interleaved rounds, $(nproc) cores, load at start $(cut -d' ' -f1-3 /proc/loadavg), $MEMORY"
 echo
-python3 - "$SAMPLES" <<'PY'
+python3 - "$SAMPLES" "$SLOW_BYTES" <<'PY'
 import statistics, sys
 rows = {}
 for line in open(sys.argv[1]):
@@ -210,4 +242,12 @@ print("|---|---:|---:|---:|")
 for name, key in (("progress bar", "pty bar"), ("--quiet", "pty quiet")):
     print(f"| {name} | {med(key, 0):,.1f} | {med(key, 1):,.1f} | {med(key, 2):.3f} |")
 print(f"| bar ÷ quiet | {med('pty bar', 0) / med('pty quiet', 0):.3f} | {med('pty bar', 1) / med('pty quiet', 1):.3f} | {med('pty bar', 2) / med('pty quiet', 2):.3f} |")
+print(f"\n| `ftp get` of {int(sys.argv[2]) >> 20} MiB held to 20 MB/s, on a pty | whole command MB/s | transfer alone MB/s | CPU s a run |")
+print("|---|---:|---:|---:|")
+for name, key in (("progress bar", "slow bar"), ("--quiet", "slow quiet")):
+    print(f"| {name} | {med(key, 0):,.1f} | {med(key, 1):,.1f} | {med(key, 2):.3f} |")
+seconds = int(sys.argv[2]) / 1e6 / med("slow quiet", 1)
+extra = med("slow bar", 2) - med("slow quiet", 2)
+print(f"\nThe bar's CPU over the {seconds:.1f} s transfer: {extra * 1000:.0f} ms more than --quiet (the first draw included), "
+      f"{extra / seconds * 100:.2f}% of one core while it runs.")
 PY
