@@ -169,10 +169,10 @@ internal static class Cli
 
     /// <summary>
     /// The FTP client commands keep one or two tasks moving (a socket, a file), and each time the thread pool runs
-    /// out of work its idle workers spin before they sleep: on one core, 326,000 <c>sched_yield</c> calls in a GiB's
-    /// TLS download, and a third of a core through a download held to 20 MB/s (docs/benchmarks.md, FTP client).
-    /// They do not spin for them. Read once, when the pool makes its first worker, so it is set before anything runs;
-    /// the servers keep the runtime's default, which serves many connections at once better.
+    /// out of work its idle workers spin before they sleep: 124,000 <c>sched_yield</c> calls and about 8% of a core
+    /// through a 64 MiB download held to 20 MB/s (docs/benchmarks.md, FTP client). They do not spin for them. Read
+    /// once, when the pool makes its first worker, so it is set before anything runs; the servers keep the
+    /// runtime's default, which serves many connections at once better.
     /// </summary>
     public static void TuneThreadPool(string[] args)
     {

@@ -35,8 +35,9 @@ internal sealed class DeferredLoggerFactory(LogLevel minimum, Func<ILoggerFactor
 
         public bool IsEnabled(LogLevel logLevel) => logLevel != LogLevel.None && logLevel >= factory.Minimum && !factory._disposed;
 
+        // A scope before anything was logged builds nothing: the console provider prints no scopes here anyway.
         public IDisposable? BeginScope<TState>(TState state)
-            where TState : notnull => Real()?.BeginScope(state);
+            where TState : notnull => factory._real.IsValueCreated ? Real()?.BeginScope(state) : null;
 
         public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
         {

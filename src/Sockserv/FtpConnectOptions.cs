@@ -17,7 +17,7 @@ internal sealed class FtpConnectOptions
 {
     private readonly TlsConnectOptions _tls = new("an ftps:// URL");
 
-    /// <summary>The command moves files with a progress bar (get, put, mirror, shell): the bar is readied while it logs in.</summary>
+    /// <summary>The command moves files with a progress bar (get, put, shell; mirror draws none): the bar is readied while it logs in.</summary>
     public bool Transfers { get; init; }
 
     public Option<bool> Implicit { get; } = new("--implicit")

@@ -177,7 +177,7 @@ internal static class FtpMirror
         var delete = new Option<bool>("--delete") { Description = "Also delete what the destination has and the source does not" };
         var noVerify = new Option<bool>("--no-verify") { Description = "Do not compare the server's hash of each file copied with ours" };
         var parallel = NumberOptions.Integer("--parallel", "Files copied at once, each on a connection of its own (more only for a tree of many files)", 4, 1, 16);
-        var connect = new FtpConnectOptions { Transfers = true };
+        var connect = new FtpConnectOptions();
         var command = new Command(
             "mirror",
             "Copy a directory tree from the server (mirror URL DIR) or to it (mirror --reverse DIR URL), only what is new or changed (size and modification time); a second mirror moves nothing. Each file copied is checked by hash.");

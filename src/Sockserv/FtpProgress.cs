@@ -80,7 +80,8 @@ internal sealed class FtpOutput
 
         if (_warmUp is not null)
         {
-            await _warmUp;
+            // Only a head start: whatever became of it, the bar below is drawn the same way.
+            await _warmUp.ContinueWith(static _ => { }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         }
 
         var progress = CreateProgress(AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Out) }), meter);

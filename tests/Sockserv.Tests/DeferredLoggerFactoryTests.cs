@@ -45,6 +45,11 @@ public sealed class DeferredLoggerFactoryTests
         Assert.True(logger.IsEnabled(LogLevel.Error));
         logger.LogWarning("not shown");
         logger.LogDebug("not shown either");
+        using (logger.BeginScope("a scope"))
+        {
+            Assert.Equal(0, built);
+        }
+
         Assert.Equal(0, built);
 
         logger.LogError("the data connection failed");

@@ -41,8 +41,8 @@ internal sealed class FtpDataConnection : IAsyncDisposable
     public bool IsTls => _stream is SslStream;
 
     /// <summary>
-    /// Bytes have arrived and wait to be read (in the TLS read-ahead, else FIONREAD on the socket): a read now would
-    /// not wait for the network.
+    /// Bytes have arrived and wait to be read (a whole TLS record's worth in the read-ahead, else FIONREAD on the
+    /// socket): a read now would not wait for the network.
     /// </summary>
     public bool HasWaitingBytes
     {
@@ -50,7 +50,7 @@ internal sealed class FtpDataConnection : IAsyncDisposable
         {
             try
             {
-                return _readAhead is { Buffered: > 0 } || (_socket is { } socket && socket.Available > 0);
+                return _readAhead is { Buffered: >= ReadAheadStream.LargestTlsRecord } || (_socket is { } socket && socket.Available > 0);
             }
             catch (Exception e) when (e is ObjectDisposedException or SocketException)
             {

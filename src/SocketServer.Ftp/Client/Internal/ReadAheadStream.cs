@@ -15,6 +15,9 @@ internal sealed class ReadAheadStream(Stream inner) : Stream
     /// <summary>What one read of the socket takes at most: small enough to stay in a core's L2 cache.</summary>
     internal const int BufferBytes = 128 * 1024;
 
+    /// <summary>The most a TLS record takes on the wire: its header and 2^14 bytes plus the most TLS 1.2 lets a cipher add (RFC 5246 §6.2.3).</summary>
+    internal const int LargestTlsRecord = 5 + 16384 + 2048;
+
     private byte[]? _buffer = ArrayPool<byte>.Shared.Rent(BufferBytes);
     private int _start;
     private int _end;
@@ -40,14 +43,29 @@ internal sealed class ReadAheadStream(Stream inner) : Stream
         set => throw new NotSupportedException();
     }
 
+    public override bool CanTimeout => inner.CanTimeout;
+
+    public override int ReadTimeout
+    {
+        get => inner.ReadTimeout;
+        set => inner.ReadTimeout = value;
+    }
+
+    public override int WriteTimeout
+    {
+        get => inner.WriteTimeout;
+        set => inner.WriteTimeout = value;
+    }
+
     public override async ValueTask<int> ReadAsync(Memory<byte> destination, CancellationToken cancellationToken = default)
     {
+        var buffer = _buffer ?? throw new ObjectDisposedException(nameof(ReadAheadStream));
         if (destination.IsEmpty)
         {
-            return 0;
+            // A zero-byte read waits until there is something to read (SslStream's way to wait without a buffer).
+            return _start == _end ? await inner.ReadAsync(destination, cancellationToken).ConfigureAwait(false) : 0;
         }
 
-        var buffer = _buffer ?? throw new ObjectDisposedException(nameof(ReadAheadStream));
         if (_start == _end)
         {
             if (destination.Length >= buffer.Length)
@@ -79,12 +97,12 @@ internal sealed class ReadAheadStream(Stream inner) : Stream
 
     public override int Read(Span<byte> destination)
     {
+        var buffer = _buffer ?? throw new ObjectDisposedException(nameof(ReadAheadStream));
         if (destination.IsEmpty)
         {
-            return 0;
+            return _start == _end ? inner.Read(destination) : 0;
         }
 
-        var buffer = _buffer ?? throw new ObjectDisposedException(nameof(ReadAheadStream));
         if (_start == _end)
         {
             _start = 0;
