@@ -10,10 +10,10 @@ namespace Sockserv;
 /// </summary>
 internal sealed class DeferredLoggerFactory(LogLevel minimum, Func<ILoggerFactory> create) : ILoggerFactory
 {
-    private LogLevel Minimum => minimum;
-
     private readonly Lazy<ILoggerFactory> _real = new(create, LazyThreadSafetyMode.ExecutionAndPublication);
     private bool _disposed;
+
+    private LogLevel Minimum => minimum;
 
     public ILogger CreateLogger(string categoryName) => new DeferredLogger(this, categoryName);
 
