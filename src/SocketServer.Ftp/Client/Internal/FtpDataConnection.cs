@@ -44,6 +44,9 @@ internal sealed class FtpDataConnection : IAsyncDisposable
     /// Bytes have arrived and wait to be read (a whole TLS record's worth in the read-ahead, else FIONREAD on the
     /// socket): a read now would not wait for the network.
     /// </summary>
+    /// <summary>The TLS read-ahead holds a whole record: a read of the TLS stream now is served from memory.</summary>
+    public bool HasWholeTlsRecord => _readAhead is { Buffered: >= ReadAheadStream.LargestTlsRecord } && _stream is SslStream;
+
     public bool HasWaitingBytes
     {
         get
