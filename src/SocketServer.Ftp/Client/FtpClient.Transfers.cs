@@ -245,7 +245,7 @@ public sealed partial class FtpClient
             try
             {
                 await data.OpenAsync(DataTls, _options.ConnectTimeout, cancellationToken).ConfigureAwait(false);
-                transfer.Start(() => data.HasWaitingBytes, () => data.HasWholeTlsRecord);
+                transfer.Start(data);
                 await body(data.Stream, transfer, cancellationToken).ConfigureAwait(false);
                 await data.CloseAsync(cancellationToken).ConfigureAwait(false);
             }
@@ -435,16 +435,12 @@ public sealed partial class FtpClient
 
         public TimeSpan Elapsed => _clock.Elapsed;
 
-        /// <summary>Whether the data connection has bytes waiting to be read (see <see cref="FillAsync"/>).</summary>
-        private Func<bool> _waiting = static () => false;
+        /// <summary>The open data connection: what waits on it decides how <see cref="FillAsync"/> reads.</summary>
+        private FtpDataConnection? _data;
 
-        /// <summary>Whether a read of the data connection is sure to be served from memory (see <see cref="FillAsync"/>).</summary>
-        private Func<bool> _inMemory = static () => false;
-
-        public void Start(Func<bool> waiting, Func<bool> inMemory)
+        public void Start(FtpDataConnection data)
         {
-            _waiting = waiting;
-            _inMemory = inMemory;
+            _data = data;
             _clock.Start();
             _sinceKeepAlive.Start();
             progress?.Report(new FtpTransferProgress(start, Total));
@@ -477,11 +473,11 @@ public sealed partial class FtpClient
         {
             var filled = await ReadAsync(data, buffer, cancellationToken).ConfigureAwait(false);
             var first = Stopwatch.GetTimestamp();
-            while (filled > 0 && filled < buffer.Length && _waiting() && Stopwatch.GetElapsedTime(first) < FillTime)
+            while (filled > 0 && filled < buffer.Length && _data is { HasWaitingBytes: true } && Stopwatch.GetElapsedTime(first) < FillTime)
             {
                 // A whole TLS record already read from the socket decrypts without waiting: read it at once,
                 // without the asynchronous machinery each of a GiB's 65,536 records would otherwise go through.
-                var read = _inMemory()
+                var read = _data.HasWholeTlsRecord
                     ? ReadNow(data, buffer.AsSpan(filled))
                     : await ReadAsync(data, buffer.AsMemory(filled), cancellationToken).ConfigureAwait(false);
                 if (read == 0)
@@ -549,9 +545,11 @@ public sealed partial class FtpClient
             }
             catch (IOException e) when (!cancellationToken.IsCancellationRequested)
             {
-                throw new DataConnectionException($"the data connection failed: {e.Message.TrimEnd('.')}", e);
+                throw Failed(e);
             }
         }
+
+        private static DataConnectionException Failed(IOException e) => new($"the data connection failed: {e.Message.TrimEnd('.')}", e);
 
         private int ReadNow(Stream data, Span<byte> buffer)
         {
@@ -567,7 +565,7 @@ public sealed partial class FtpClient
             }
             catch (IOException e)
             {
-                throw new DataConnectionException($"the data connection failed: {e.Message.TrimEnd('.')}", e);
+                throw Failed(e);
             }
         }
 
@@ -585,7 +583,7 @@ public sealed partial class FtpClient
             }
             catch (IOException e) when (!cancellationToken.IsCancellationRequested)
             {
-                throw new DataConnectionException($"the data connection failed: {e.Message.TrimEnd('.')}", e);
+                throw Failed(e);
             }
         }
 

@@ -53,7 +53,7 @@ internal sealed class FtpDataConnection : IAsyncDisposable
         {
             try
             {
-                return _readAhead is { Buffered: >= ReadAheadStream.LargestTlsRecord } || (_socket is { } socket && socket.Available > 0);
+                return HasWholeTlsRecord || (_socket is { } socket && socket.Available > 0);
             }
             catch (Exception e) when (e is ObjectDisposedException or SocketException)
             {
