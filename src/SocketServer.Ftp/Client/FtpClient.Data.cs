@@ -180,6 +180,27 @@ public sealed partial class FtpClient
         IsSecure && _options.ProtectData ? (inner, cancellationToken) => AuthenticateAsync(inner, "data", cancellationToken) : null;
 
     /// <summary>
+    /// How a TLS data connection this side only reads is done by OpenSSL on the socket (see
+    /// <see cref="OpenSslDataStream"/>), or null, for SslStream: when data is not protected, OpenSSL's path is not
+    /// available, the TLS options ask for what only SslStream does here (a client certificate, ALPN, other
+    /// protocol versions than the default), or the control connection's session cannot be had. Called while the
+    /// control connection is quiet.
+    /// </summary>
+    private NativeDataTls? NativeDataTls()
+    {
+        if (DataTls is null || _options.DataTlsBySslStream || !OpenSsl.IsAvailable ||
+            _tls is not { ClientCertificate: null, ApplicationProtocols.Count: 0 } tls || tls.Protocols != TlsOptions.DefaultProtocols ||
+            _control.Tls is not { RemoteCertificate: { } certificate } control || OpenSsl.SessionOf(control) is not { } session)
+        {
+            return null;
+        }
+
+        // SNI as SslStream sends it: a DNS name, never an IP literal (RFC 6066 §3).
+        var name = IPAddress.TryParse(tls.Host, out _) ? null : tls.Host;
+        return new NativeDataTls(session, name, certificate.GetRawCertData(), tls.HandshakeTimeout);
+    }
+
+    /// <summary>
     /// The TLS handshake through the core's client, the one trust path. For data connections the options are the
     /// control connection's own, the same target host above all: .NET keys its client TLS session cache by it, so
     /// the handshake resumes the control connection's session (RFC 4217 §10.2; vsftpd's require_ssl_reuse).

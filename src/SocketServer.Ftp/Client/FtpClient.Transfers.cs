@@ -244,7 +244,8 @@ public sealed partial class FtpClient
 
             try
             {
-                await data.OpenAsync(DataTls, _options.ConnectTimeout, cancellationToken).ConfigureAwait(false);
+                using var native = direction == Direction.Upload ? null : NativeDataTls();
+                await data.OpenAsync(DataTls, native, _options.ConnectTimeout, cancellationToken).ConfigureAwait(false);
                 transfer.Start(data);
                 await body(data.Stream, transfer, cancellationToken).ConfigureAwait(false);
                 await data.CloseAsync(cancellationToken).ConfigureAwait(false);

@@ -56,4 +56,13 @@ public sealed class FtpClientOptions
 
     /// <summary>Where the client logs (event ids 500–549); null: nowhere.</summary>
     public ILoggerFactory? LoggerFactory { get; set; }
+
+    /// <summary>
+    /// False (the default, where it can be done): a TLS data connection this side only reads (downloads, listings)
+    /// is done by OpenSSL on the socket, resuming the control connection's session; true: by SslStream, as
+    /// uploads always are. The AppContext switch <c>SocketServer.Ftp.Client.DataTlsBySslStream</c> sets it for a
+    /// process.
+    /// </summary>
+    internal bool DataTlsBySslStream { get; set; } =
+        AppContext.TryGetSwitch("SocketServer.Ftp.Client.DataTlsBySslStream", out var bySslStream) && bySslStream;
 }

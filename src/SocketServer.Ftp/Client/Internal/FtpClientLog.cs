@@ -52,4 +52,7 @@ internal static partial class FtpClientLog
 
     [LoggerMessage(515, LogLevel.Warning, "The abort of {Path} did not end cleanly: {Reason}")]
     public static partial void AbortFailed(ILogger logger, string path, string reason);
+
+    [LoggerMessage(516, LogLevel.Debug, "TLS on the data connection, by OpenSSL on the socket: {Protocol}, {Cipher}, session resumed: {Resumed}")]
+    public static partial void NativeTlsEstablished(ILogger logger, string protocol, string cipher, bool resumed);
 }

@@ -38,22 +38,22 @@ internal sealed class FtpDataConnection : IAsyncDisposable
     public Stream Stream => _stream ?? throw new InvalidOperationException("the data connection is not open");
 
     /// <summary>True when the stream is TLS.</summary>
-    public bool IsTls => _stream is SslStream;
+    public bool IsTls => _stream is SslStream or OpenSslDataStream;
 
-    /// <summary>
-    /// Bytes have arrived and wait to be read (a whole TLS record's worth in the read-ahead, else FIONREAD on the
-    /// socket): a read now would not wait for the network.
-    /// </summary>
     /// <summary>The TLS read-ahead holds a whole record: a read of the TLS stream now is served from memory.</summary>
     public bool HasWholeTlsRecord => _readAhead is { Buffered: >= ReadAheadStream.LargestTlsRecord } && _stream is SslStream;
 
+    /// <summary>
+    /// Bytes have arrived and wait to be read (a whole TLS record's worth in the read-ahead, bytes inside OpenSSL,
+    /// else FIONREAD on the socket): a read now would not wait for the network.
+    /// </summary>
     public bool HasWaitingBytes
     {
         get
         {
             try
             {
-                return HasWholeTlsRecord || (_socket is { } socket && socket.Available > 0);
+                return HasWholeTlsRecord || _stream is OpenSslDataStream { HasPending: true } || (_socket is { } socket && socket.Available > 0);
             }
             catch (Exception e) when (e is ObjectDisposedException or SocketException)
             {
@@ -65,9 +65,10 @@ internal sealed class FtpDataConnection : IAsyncDisposable
 
     /// <summary>
     /// Accepts the server's connection (active mode; only from the server's address, as a bounce guard) and does
-    /// the TLS handshake when <paramref name="authenticate"/> is given.
+    /// the TLS handshake when <paramref name="authenticate"/> is given: by OpenSSL on the socket when
+    /// <paramref name="native"/> is given too (a connection this side only reads), else by SslStream.
     /// </summary>
-    public async Task OpenAsync(Func<Stream, CancellationToken, Task<SslStream>>? authenticate, TimeSpan connectTimeout, CancellationToken cancellationToken)
+    public async Task OpenAsync(Func<Stream, CancellationToken, Task<SslStream>>? authenticate, NativeDataTls? native, TimeSpan connectTimeout, CancellationToken cancellationToken)
     {
         if (_socket is null)
         {
@@ -108,6 +109,27 @@ internal sealed class FtpDataConnection : IAsyncDisposable
 
         _socket.NoDelay = true;
         FtpClientLog.DataConnected(_logger, _listener is null ? "passive" : "active", _socket.RemoteEndPoint?.ToString() ?? "?");
+        if (authenticate is not null && native is not null)
+        {
+            using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            deadline.CancelAfter(native.HandshakeTimeout);
+            try
+            {
+                var tls = await OpenSslDataStream.ConnectAsync(_socket, native.Session, native.ServerName, native.Certificate, deadline.Token).ConfigureAwait(false);
+                _stream = tls;
+                FtpClientLog.NativeTlsEstablished(_logger, tls.Description.Protocol, tls.Description.Cipher, tls.Resumed);
+                return;
+            }
+            catch (OperationCanceledException e) when (!cancellationToken.IsCancellationRequested)
+            {
+                throw new DataConnectionException($"TLS on the data connection: no handshake within {native.HandshakeTimeout.TotalSeconds:0.###} s", e);
+            }
+            catch (IOException e)
+            {
+                throw new DataConnectionException($"TLS on the data connection: {e.Message.Replace("TLS: ", "", StringComparison.Ordinal)}", e);
+            }
+        }
+
         var network = new NetworkStream(_socket, ownsSocket: true);
         _stream = network;
         if (authenticate is not null)
@@ -189,7 +211,19 @@ internal sealed class FtpDataConnection : IAsyncDisposable
 
     private async Task ShutdownTlsAsync(TimeSpan limit)
     {
-        if (_stream is SslStream tls)
+        if (_stream is OpenSslDataStream native)
+        {
+            using var deadline = new CancellationTokenSource(limit);
+            try
+            {
+                await native.ShutdownAsync(deadline.Token).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is IOException or OperationCanceledException)
+            {
+                FtpClientLog.TlsCloseFailed(_logger, "data", e.Message);
+            }
+        }
+        else if (_stream is SslStream tls)
         {
             try
             {
@@ -218,4 +252,14 @@ internal sealed class FtpDataConnection : IAsyncDisposable
 
         _socket?.Dispose();
     }
+}
+
+/// <summary>
+/// What a data connection needs for its TLS to be done by OpenSSL (<see cref="OpenSslDataStream"/>): the control
+/// connection's session to resume, the server name for SNI (null for an IP address), the certificate the control
+/// connection accepted (DER), and the handshake's time limit. The session is the caller's to dispose.
+/// </summary>
+internal sealed record NativeDataTls(SslSessionHandle Session, string? ServerName, byte[] Certificate, TimeSpan HandshakeTimeout) : IDisposable
+{
+    public void Dispose() => Session.Dispose();
 }

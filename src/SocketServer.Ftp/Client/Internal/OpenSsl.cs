@@ -1,0 +1,365 @@
+using System.Net.Security;
+using System.Reflection;
+using System.Runtime.InteropServices;
+using System.Security.Cryptography;
+
+namespace SocketServer.Ftp.Client.Internal;
+
+/// <summary>
+/// The few OpenSSL 3 calls the client's TLS download path is made of (see <see cref="OpenSslDataStream"/>), from
+/// the very libssl .NET itself loaded on Linux, and the one thing that path needs from .NET: the control
+/// connection's TLS session, to resume on the data connection.
+/// </summary>
+/// <remarks>
+/// .NET's SslStream has no public handle on its session, so <see cref="SessionOf"/> reads the SSL object out of
+/// a private field. Every step is checked (Linux, OpenSSL 3, the same library .NET uses, the field and its type);
+/// when any fails, <see cref="IsAvailable"/> or <see cref="SessionOf"/> says no and the client uses SslStream for
+/// the data connection as well, which is slower but needs none of this.
+/// </remarks>
+internal static unsafe partial class OpenSsl
+{
+    private const string Ssl = "libssl.so.3";
+    private const string Crypto = "libcrypto.so.3";
+
+    public const int ErrorNone = 0;
+    public const int ErrorSsl = 1;
+    public const int ErrorWantRead = 2;
+    public const int ErrorWantWrite = 3;
+    public const int ErrorSyscall = 5;
+    public const int ErrorZeroReturn = 6;
+
+    private const int CtrlSetReadAhead = 41;
+    private const ulong OpIgnoreUnexpectedEof = 0x80;
+    private const int CtrlSetTlsExtHostName = 55;
+    private const int TlsExtNameTypeHostName = 0;
+
+    // The socket's bytes are read 128 KiB at a time (SSL_CTX_set_default_read_buffer_len with read-ahead on):
+    // without it OpenSSL reads a record's header, then its body, two system calls a 16 KiB record.
+    private const int ReadBufferBytes = 128 * 1024;
+
+    private static readonly Lazy<IntPtr> Context = new(CreateContext);
+
+    private static readonly FieldInfo? SecurityContext =
+        typeof(SslStream).GetField("_securityContext", BindingFlags.NonPublic | BindingFlags.Instance);
+
+    /// <summary>
+    /// True when the OpenSSL path can be used in this process: Linux, OpenSSL 3 loaded by .NET (so that the
+    /// session taken from its SslStream belongs to the library this class calls), and SslStream's private field
+    /// where this runtime keeps the SSL object.
+    /// </summary>
+    public static bool IsAvailable { get; } = Probe();
+
+    private static bool Probe()
+    {
+        if (!OperatingSystem.IsLinux() || SecurityContext is null || !typeof(SafeHandle).IsAssignableFrom(SecurityContext.FieldType))
+        {
+            return false;
+        }
+
+        try
+        {
+            // .NET's own OpenSSL, by the version its shim loaded: ours must be the same one, not merely a libssl.so.3.
+            var dotnet = SafeEvpPKeyHandle.OpenSslVersion;
+            return dotnet >= 0x3000_0000 && NativeLibrary.TryLoad(Ssl, out _) && (long)OpenSSL_version_num() == dotnet;
+        }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException or PlatformNotSupportedException or TypeInitializationException or CryptographicException)
+        {
+            return false;
+        }
+    }
+
+    private static IntPtr CreateContext()
+    {
+        var context = SSL_CTX_new(TLS_client_method());
+        if (context == IntPtr.Zero)
+        {
+            throw new IOException($"TLS: OpenSSL could not make a client context: {LastError()}");
+        }
+
+        // No verification here: the data connection must show the certificate the control connection's
+        // handshake (SslStream, the core's trust path) already accepted, which OpenSslDataStream checks.
+        SSL_CTX_ctrl(context, CtrlSetReadAhead, 1, IntPtr.Zero);
+        // A close without close_notify reads as the end, as it does through SslStream: the server's reply on the
+        // control connection says whether the transfer was whole.
+        SSL_CTX_set_options(context, OpIgnoreUnexpectedEof);
+        SSL_CTX_set_default_read_buffer_len(context, ReadBufferBytes);
+        return context;
+    }
+
+    /// <summary>
+    /// The control connection's current session (a reference of its own, freed by the handle), or null when this
+    /// runtime's SslStream does not hold it where <see cref="IsAvailable"/> found the field, or it cannot resume.
+    /// Called only while nothing else reads or writes <paramref name="tls"/>: OpenSSL replaces a client's session
+    /// as new tickets come.
+    /// </summary>
+    public static SslSessionHandle? SessionOf(SslStream tls)
+    {
+        if (!IsAvailable || SecurityContext!.GetValue(tls) is not SafeHandle ssl || ssl.IsInvalid)
+        {
+            return null;
+        }
+
+        var added = false;
+        try
+        {
+            ssl.DangerousAddRef(ref added);
+            var session = SSL_get1_session(ssl.DangerousGetHandle());
+            if (session == IntPtr.Zero)
+            {
+                return null;
+            }
+
+            var handle = new SslSessionHandle(session);
+            return SSL_SESSION_is_resumable(session) == 1 ? handle : Discard(handle);
+        }
+        catch (ObjectDisposedException)
+        {
+            return null;
+        }
+        finally
+        {
+            if (added)
+            {
+                ssl.DangerousRelease();
+            }
+        }
+
+        static SslSessionHandle? Discard(SslSessionHandle handle)
+        {
+            handle.Dispose();
+            return null;
+        }
+    }
+
+    /// <summary>
+    /// A new SSL object for one connection on <paramref name="socket"/>, resuming <paramref name="session"/>, with
+    /// SNI when <paramref name="serverName"/> is given. The socket's descriptor stays open while the object lives
+    /// (it holds a reference), so a read that races a close cannot reach a descriptor since reused.
+    /// </summary>
+    public static SslHandle NewConnection(SafeHandle socket, SslSessionHandle session, string? serverName)
+    {
+        ERR_clear_error();
+        var p = SSL_new(Context.Value);
+        if (p == IntPtr.Zero)
+        {
+            throw new IOException($"TLS: OpenSSL could not make a connection: {LastError()}");
+        }
+
+        SslHandle ssl;
+        try
+        {
+            ssl = new SslHandle(p, socket);
+        }
+        catch
+        {
+            SSL_free(p);
+            throw;
+        }
+
+        if (SSL_set_fd(p, (int)socket.DangerousGetHandle()) != 1 || SSL_set_session(p, session.DangerousGetHandle()) != 1)
+        {
+            var why = LastError();
+            ssl.Dispose();
+            throw new IOException($"TLS: OpenSSL could not set up the connection: {why}");
+        }
+
+        if (serverName is not null)
+        {
+            var name = Marshal.StringToCoTaskMemUTF8(serverName);
+            try
+            {
+                SSL_ctrl(p, CtrlSetTlsExtHostName, TlsExtNameTypeHostName, name);
+            }
+            finally
+            {
+                Marshal.FreeCoTaskMem(name);
+            }
+        }
+
+        return ssl;
+    }
+
+    /// <summary>The peer's certificate, DER-encoded, or null when it sent none.</summary>
+    public static byte[]? PeerCertificate(IntPtr ssl)
+    {
+        var x509 = SSL_get1_peer_certificate(ssl);
+        if (x509 == IntPtr.Zero)
+        {
+            return null;
+        }
+
+        try
+        {
+            var length = i2d_X509(x509, null);
+            if (length <= 0)
+            {
+                return null;
+            }
+
+            var der = new byte[length];
+            fixed (byte* start = der)
+            {
+                var cursor = start;
+                return i2d_X509(x509, &cursor) == length ? der : null;
+            }
+        }
+        finally
+        {
+            X509_free(x509);
+        }
+    }
+
+    /// <summary>The protocol and cipher suite, as OpenSSL names them (<c>TLSv1.3</c>, <c>TLS_AES_256_GCM_SHA384</c>).</summary>
+    public static (string Protocol, string Cipher) Describe(IntPtr ssl) =>
+        (Marshal.PtrToStringUTF8(SSL_get_version(ssl)) ?? "?", Marshal.PtrToStringUTF8(SSL_CIPHER_get_name(SSL_get_current_cipher(ssl))) ?? "?");
+
+    /// <summary>OpenSSL's queued errors of this thread as one line (the queue is emptied), or "no detail".</summary>
+    public static string LastError()
+    {
+        var parts = new List<string>();
+        var buffer = stackalloc byte[256];
+        for (var i = 0; i < 8; i++)
+        {
+            var code = ERR_get_error();
+            if (code == 0)
+            {
+                break;
+            }
+
+            ERR_error_string_n(code, buffer, 256);
+            parts.Add(Marshal.PtrToStringUTF8((IntPtr)buffer) ?? code.ToString("x", System.Globalization.CultureInfo.InvariantCulture));
+        }
+
+        ERR_clear_error();
+        return parts.Count == 0 ? "no detail" : string.Join("; ", parts);
+    }
+
+    [LibraryImport(Crypto)]
+    private static partial nuint OpenSSL_version_num();
+
+    [LibraryImport(Ssl)]
+    private static partial IntPtr TLS_client_method();
+
+    [LibraryImport(Ssl)]
+    private static partial IntPtr SSL_CTX_new(IntPtr method);
+
+    [LibraryImport(Ssl)]
+    private static partial long SSL_CTX_ctrl(IntPtr context, int command, long larg, IntPtr parg);
+
+    [LibraryImport(Ssl)]
+    private static partial ulong SSL_CTX_set_options(IntPtr context, ulong options);
+
+    [LibraryImport(Ssl)]
+    private static partial void SSL_CTX_set_default_read_buffer_len(IntPtr context, nuint length);
+
+    [LibraryImport(Ssl)]
+    private static partial IntPtr SSL_new(IntPtr context);
+
+    [LibraryImport(Ssl)]
+    internal static partial void SSL_free(IntPtr ssl);
+
+    [LibraryImport(Ssl)]
+    private static partial int SSL_set_fd(IntPtr ssl, int fd);
+
+    [LibraryImport(Ssl)]
+    private static partial int SSL_set_session(IntPtr ssl, IntPtr session);
+
+    [LibraryImport(Ssl)]
+    private static partial IntPtr SSL_get1_session(IntPtr ssl);
+
+    [LibraryImport(Ssl)]
+    private static partial int SSL_SESSION_is_resumable(IntPtr session);
+
+    [LibraryImport(Ssl)]
+    internal static partial void SSL_SESSION_free(IntPtr session);
+
+    [LibraryImport(Ssl)]
+    private static partial long SSL_ctrl(IntPtr ssl, int command, long larg, IntPtr parg);
+
+    [LibraryImport(Ssl)]
+    public static partial int SSL_connect(IntPtr ssl);
+
+    [LibraryImport(Ssl)]
+    public static partial int SSL_read(IntPtr ssl, byte* buffer, int count);
+
+    [LibraryImport(Ssl)]
+    public static partial int SSL_shutdown(IntPtr ssl);
+
+    [LibraryImport(Ssl)]
+    public static partial int SSL_get_error(IntPtr ssl, int result);
+
+    [LibraryImport(Ssl)]
+    public static partial int SSL_has_pending(IntPtr ssl);
+
+    [LibraryImport(Ssl)]
+    public static partial int SSL_session_reused(IntPtr ssl);
+
+    [LibraryImport(Ssl)]
+    private static partial IntPtr SSL_get1_peer_certificate(IntPtr ssl);
+
+    [LibraryImport(Ssl)]
+    private static partial IntPtr SSL_get_version(IntPtr ssl);
+
+    [LibraryImport(Ssl)]
+    private static partial IntPtr SSL_get_current_cipher(IntPtr ssl);
+
+    [LibraryImport(Ssl)]
+    private static partial IntPtr SSL_CIPHER_get_name(IntPtr cipher);
+
+    [LibraryImport(Crypto)]
+    private static partial int i2d_X509(IntPtr x509, byte** output);
+
+    [LibraryImport(Crypto)]
+    private static partial void X509_free(IntPtr x509);
+
+    [LibraryImport(Crypto)]
+    private static partial nuint ERR_get_error();
+
+    [LibraryImport(Crypto)]
+    private static partial void ERR_error_string_n(nuint code, byte* buffer, nuint length);
+
+    [LibraryImport(Crypto)]
+    public static partial void ERR_clear_error();
+}
+
+/// <summary>
+/// An OpenSSL <c>SSL</c> object on a socket's descriptor, freed once no call holds it (every call takes a reference
+/// first); it holds a reference on the socket's handle until then.
+/// </summary>
+internal sealed class SslHandle : SafeHandle
+{
+    private readonly SafeHandle _socket;
+    private readonly bool _holdsSocket;
+
+    public SslHandle(IntPtr ssl, SafeHandle socket) : base(IntPtr.Zero, ownsHandle: true)
+    {
+        _socket = socket;
+        socket.DangerousAddRef(ref _holdsSocket);
+        SetHandle(ssl);
+    }
+
+    public override bool IsInvalid => handle == IntPtr.Zero;
+
+    protected override bool ReleaseHandle()
+    {
+        OpenSsl.SSL_free(handle);
+        if (_holdsSocket)
+        {
+            _socket.DangerousRelease();
+        }
+
+        return true;
+    }
+}
+
+/// <summary>A reference to an OpenSSL <c>SSL_SESSION</c>.</summary>
+internal sealed class SslSessionHandle(IntPtr session) : SafeHandle(session, ownsHandle: true)
+{
+    public override bool IsInvalid => handle == IntPtr.Zero;
+
+    protected override bool ReleaseHandle()
+    {
+        OpenSsl.SSL_SESSION_free(handle);
+        return true;
+    }
+}
