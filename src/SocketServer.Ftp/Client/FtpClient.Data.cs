@@ -180,17 +180,38 @@ public sealed partial class FtpClient
         IsSecure && _options.ProtectData ? (inner, cancellationToken) => AuthenticateAsync(inner, "data", cancellationToken) : null;
 
     /// <summary>
+    /// The control connection's TLS session, copied the first time a transfer starts: the OpenSSL data path
+    /// resumes this copy. Not the control connection's own object, which SslStream's session cache shares: once
+    /// any SslStream handshake offers it (an upload's data connection, another client's connection to the same
+    /// host name), OpenSSL marks a TLS 1.3 session used and it cannot be offered again.
+    /// </summary>
+    private SslSessionHandle? _dataSession;
+
+    private bool _dataSessionTaken;
+
+    /// <summary>Takes <see cref="_dataSession"/> once, when the OpenSSL data path may be used; called while the control connection is quiet.</summary>
+    private void TakeDataSession()
+    {
+        if (_dataSessionTaken || DataTls is null || _options.DataTlsBySslStream || !OpenSsl.IsAvailable || _control.Tls is not { } control)
+        {
+            return;
+        }
+
+        _dataSessionTaken = true;
+        _dataSession = OpenSsl.SessionOf(control);
+    }
+
+    /// <summary>
     /// How a TLS data connection this side only reads is done by OpenSSL on the socket (see
     /// <see cref="OpenSslDataStream"/>), or null, for SslStream: when data is not protected, OpenSSL's path is not
     /// available, the TLS options ask for what only SslStream does here (a client certificate, ALPN, other
-    /// protocol versions than the default), or the control connection's session cannot be had. Called while the
-    /// control connection is quiet.
+    /// protocol versions than the default), or no session of the control connection could be had.
     /// </summary>
     private NativeDataTls? NativeDataTls()
     {
-        if (DataTls is null || _options.DataTlsBySslStream || !OpenSsl.IsAvailable ||
-            _tls is not { ClientCertificate: null, ApplicationProtocols.Count: 0 } tls || tls.Protocols != TlsOptions.DefaultProtocols ||
-            _control.Tls is not { RemoteCertificate: { } certificate } control || OpenSsl.SessionOf(control) is not { } session)
+        TakeDataSession();
+        if (_dataSession is not { } session || _tls is not { ClientCertificate: null, ApplicationProtocols.Count: 0 } tls ||
+            tls.Protocols != TlsOptions.DefaultProtocols || _control.Tls is not { RemoteCertificate: { } certificate })
         {
             return null;
         }

@@ -216,6 +216,7 @@ public sealed partial class FtpClient
                                      Func<Stream, Transfer, CancellationToken, Task> body, CancellationToken cancellationToken, long? progressStart = null)
     {
         await ClearRestAsync(rest, cancellationToken).ConfigureAwait(false);
+        TakeDataSession();
         var data = await OpenDataAsync(cancellationToken).ConfigureAwait(false);
         using var transfer = new Transfer(this, path, progressStart ?? rest, total, progress);
         var sent = false;
@@ -244,7 +245,7 @@ public sealed partial class FtpClient
 
             try
             {
-                using var native = direction == Direction.Upload ? null : NativeDataTls();
+                var native = direction == Direction.Upload ? null : NativeDataTls();
                 await data.OpenAsync(DataTls, native, _options.ConnectTimeout, cancellationToken).ConfigureAwait(false);
                 transfer.Start(data);
                 await body(data.Stream, transfer, cancellationToken).ConfigureAwait(false);
@@ -255,7 +256,7 @@ public sealed partial class FtpClient
                 // The data connection failed or stalled; the server's reply says why, if it says anything.
                 await data.AbortAsync().ConfigureAwait(false);
                 var reply = await FinalReplyAsync(transfer.Noops, cancellationToken).ConfigureAwait(false);
-                throw reply.IsPositive ? failure : TransferRefused(command, reply);
+                throw reply.IsPositive ? failure : TransferRefused(command, reply, failure);
             }
             catch (Exception failure) when (failure is not FtpReplyException and not DataConnectionException and not OperationCanceledException && _control.Broken is null)
             {
@@ -305,12 +306,14 @@ public sealed partial class FtpClient
     /// connection of this process to a different server under the same name (a second port on localhost)
     /// replaces the session the data connection needed. That refusal gets its own hint.
     /// </remarks>
-    private FtpReplyException TransferRefused(string command, FtpReply reply)
+    private FtpReplyException TransferRefused(string command, FtpReply reply, DataConnectionException? failure = null)
     {
         if (!IsSecure || !_options.ProtectData ||
             (reply.Code != 522 && !reply.Text.Contains("reuse", StringComparison.OrdinalIgnoreCase)))
         {
-            return new FtpReplyException(command, reply);
+            // What this side found wrong with the data connection (its TLS, above all) says more than the
+            // server's "transfer aborted" does.
+            return failure is null ? new FtpReplyException(command, reply) : new FtpReplyException(reply, $"{command}: {reply.Code} {reply.Text} ({failure.Message})");
         }
 
         var hint = IPAddress.TryParse(_options.Host, out _)

@@ -403,6 +403,7 @@ public sealed partial class FtpClient : IAsyncDisposable
     {
         _quit = true;
         await _control.DisposeAsync().ConfigureAwait(false);
+        _dataSession?.Dispose();
     }
 
     private Task<FtpReply> CommandAsync(string line, CancellationToken cancellationToken) => CommandAsync(line, line, cancellationToken);

@@ -58,13 +58,21 @@ public sealed class FtpClientOurTlsTests
     }
 
     [Fact]
-    public async Task By_IP_address_the_session_is_not_resumed_and_our_server_refuses_as_vsftpd_does()
+    public async Task By_IP_address_an_upload_is_not_resumed_and_our_server_refuses_as_vsftpd_does_while_downloads_resume()
     {
         await using var server = await StartAsync();
         using var timeout = Bounded.Token();
+        File.WriteAllText(Path.Combine(server.Home("alice"), "by-ip.txt"), "by IP address");
         await using var client = await FtpClient.ConnectAsync(Options(server.Port, FtpSecurity.Explicit, host: "127.0.0.1"), timeout.Token);
         await client.LoginAsync("alice", FtpServerFixture.Password, timeout.Token);
-        var refused = await Assert.ThrowsAsync<FtpReplyException>(() => client.ListAsync("/", timeout.Token));
+        var back = new MemoryStream();
+        await client.DownloadAsync("/by-ip.txt", back, cancellationToken: timeout.Token);
+        Assert.Equal("by IP address", System.Text.Encoding.UTF8.GetString(back.ToArray()));
+        Assert.Contains(await client.ListAsync("/", timeout.Token), e => e.Name == "by-ip.txt");
+
+        // SslStream's data connection (an upload's) cannot resume by IP address: refused.
+        var refused = await Assert.ThrowsAsync<FtpReplyException>(() => client.UploadAsync(new MemoryStream("x"u8.ToArray()), "/up.txt", cancellationToken: timeout.Token));
         Assert.Equal(522, refused.Code);
+        Assert.False(File.Exists(Path.Combine(server.Home("alice"), "up.txt")));
     }
 }

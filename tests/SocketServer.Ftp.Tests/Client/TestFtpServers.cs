@@ -428,7 +428,8 @@ public sealed class PyftpdlibServer : ProcessTestServer
     /// <summary>What the server printed about data connections' ends, in order: "close_notify" or "eof".</summary>
     public IReadOnlyList<string> DataEnds => [.. Output.Where(l => l.StartsWith("DATA-END ", StringComparison.Ordinal)).Select(l => l[9..])];
 
-    public static async Task<PyftpdlibServer> StartAsync(bool tls = false, bool noRest = false)
+    /// <summary>Starts one; with <paramref name="dataCertificate"/> (certificate and key files), its TLS data connections show that one instead.</summary>
+    public static async Task<PyftpdlibServer> StartAsync(bool tls = false, bool noRest = false, (string Certificate, string Key)? dataCertificate = null)
     {
         const string python = "/usr/bin/python3";
         if (!File.Exists(python))
@@ -446,6 +447,10 @@ public sealed class PyftpdlibServer : ProcessTestServer
             if (tls)
             {
                 arguments.AddRange(["--tls", ClientCertificates.Shared.CertificateFile, ClientCertificates.Shared.KeyFile]);
+                if (dataCertificate is { } other)
+                {
+                    arguments.AddRange(["--data-tls", other.Certificate, other.Key]);
+                }
             }
 
             if (noRest)

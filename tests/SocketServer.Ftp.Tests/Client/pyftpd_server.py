@@ -1,9 +1,11 @@
 """pyftpdlib as a peer for the FTP client's tests (run by PyftpdlibServer.cs with Debian's /usr/bin/python3).
 
-argv: ROOT USER PASSWORD [--tls CERT KEY] [--no-rest]
+argv: ROOT USER PASSWORD [--tls CERT KEY [--data-tls CERT KEY]] [--no-rest]
 Prints "PORT <n>" once listening on 127.0.0.1 (port 0, chosen by the kernel), then, for every TLS data
 connection that ends while the server reads it (uploads), "DATA-END close_notify" when the client sent a
-TLS close_notify before closing, "DATA-END eof" when it only closed the socket. Runs until killed.
+TLS close_notify before closing, "DATA-END eof" when it only closed the socket. With --data-tls, data
+connections show another certificate than the control connection's (no session can resume across the two).
+Runs until killed.
 """
 import sys
 
@@ -34,6 +36,19 @@ if tls:
         plain_debug(msg, inst=inst)
 
     handlers.debug = watching_debug
+    if "--data-tls" in args:
+        from OpenSSL import SSL
+
+        data_cert, data_key = args[args.index("--data-tls") + 1], args[args.index("--data-tls") + 2]
+        data_context = SSL.Context(handler.ssl_protocol)
+        data_context.use_certificate_chain_file(data_cert)
+        data_context.use_privatekey_file(data_key)
+
+        class OtherCertificateDTPHandler(handlers.TLS_DTPHandler):
+            def secure_connection(self, ssl_context):
+                super().secure_connection(data_context)
+
+        handler.dtp_handler = OtherCertificateDTPHandler
 else:
     handler = handlers.FTPHandler
 

@@ -87,10 +87,10 @@ internal static unsafe partial class OpenSsl
     }
 
     /// <summary>
-    /// The control connection's current session (a reference of its own, freed by the handle), or null when this
-    /// runtime's SslStream does not hold it where <see cref="IsAvailable"/> found the field, or it cannot resume.
-    /// Called only while nothing else reads or writes <paramref name="tls"/>: OpenSSL replaces a client's session
-    /// as new tickets come.
+    /// A copy of <paramref name="tls"/>'s current session (freed by the handle), or null when this runtime's
+    /// SslStream does not hold it where <see cref="IsAvailable"/> found the field, or it cannot resume. Called
+    /// only while nothing else reads or writes <paramref name="tls"/>: OpenSSL replaces a client's session as new
+    /// tickets come.
     /// </summary>
     public static SslSessionHandle? SessionOf(SslStream tls)
     {
@@ -109,8 +109,10 @@ internal static unsafe partial class OpenSsl
                 return null;
             }
 
-            var handle = new SslSessionHandle(session);
-            return SSL_SESSION_is_resumable(session) == 1 ? handle : Discard(handle);
+            // A copy: the object itself is shared with SslStream's session cache (see FtpClient's _dataSession).
+            var copy = SSL_SESSION_is_resumable(session) == 1 ? SSL_SESSION_dup(session) : IntPtr.Zero;
+            SSL_SESSION_free(session);
+            return copy == IntPtr.Zero ? null : new SslSessionHandle(copy);
         }
         catch (ObjectDisposedException)
         {
@@ -122,12 +124,6 @@ internal static unsafe partial class OpenSsl
             {
                 ssl.DangerousRelease();
             }
-        }
-
-        static SslSessionHandle? Discard(SslSessionHandle handle)
-        {
-            handle.Dispose();
-            return null;
         }
     }
 
@@ -272,6 +268,9 @@ internal static unsafe partial class OpenSsl
 
     [LibraryImport(Ssl)]
     internal static partial void SSL_SESSION_free(IntPtr session);
+
+    [LibraryImport(Ssl)]
+    private static partial IntPtr SSL_SESSION_dup(IntPtr session);
 
     [LibraryImport(Ssl)]
     private static partial long SSL_ctrl(IntPtr ssl, int command, long larg, IntPtr parg);
