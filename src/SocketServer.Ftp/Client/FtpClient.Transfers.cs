@@ -100,7 +100,7 @@ public sealed partial class FtpClient
         }
 
         await TransferAsync($"RETR {remotePath}", remotePath, Direction.Download, offset, total, progress, (data, transfer, token) =>
-            PipelinedCopyAsync(
+            (transfer.Decrypts && Environment.ProcessorCount == 1 ? (CopyLoop)SequentialCopyAsync : PipelinedCopyAsync)(
                 (buffer, t) => transfer.FillAsync(data, buffer, t),
                 (bytes, t) => destination.WriteAsync(bytes, t).AsTask(),
                 transfer,
@@ -149,6 +149,34 @@ public sealed partial class FtpClient
                 (bytes, t) => transfer.WriteAsync(data, bytes, t),
                 transfer,
                 token), cancellationToken, progressStart: start);
+    }
+
+    private delegate Task CopyLoop(Func<byte[], CancellationToken, Task<int>> read, Func<ReadOnlyMemory<byte>, CancellationToken, Task> write, Transfer transfer, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Copies until <paramref name="read"/> gives 0, one chunk at a time: for a TLS download in a process with one
+    /// core, where reading is decryption and nothing can run beside it. The pipelined copy's second thread then
+    /// only takes turns with the first: on one core against vsftpd, 9 interleaved GiB downloads each way gave a
+    /// median of 641 MB/s this way against 597 MB/s pipelined (docs/benchmarks.md).
+    /// </summary>
+    private static async Task SequentialCopyAsync(Func<byte[], CancellationToken, Task<int>> read, Func<ReadOnlyMemory<byte>, CancellationToken, Task> write,
+                                                  Transfer transfer, CancellationToken cancellationToken)
+    {
+        var buffer = ArrayPool<byte>.Shared.Rent(ChunkBytes);
+        try
+        {
+            int count;
+            while ((count = await read(buffer, cancellationToken).ConfigureAwait(false)) > 0)
+            {
+                await write(buffer.AsMemory(0, count), cancellationToken).ConfigureAwait(false);
+                transfer.Advance(count);
+                await transfer.KeepAliveAsync(cancellationToken).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
     }
 
     /// <summary>
@@ -441,6 +469,9 @@ public sealed partial class FtpClient
 
         /// <summary>The open data connection: what waits on it decides how <see cref="FillAsync"/> reads.</summary>
         private FtpDataConnection? _data;
+
+        /// <summary>The data connection is TLS: reading it is decryption, work on this side's CPU.</summary>
+        public bool Decrypts => _data is { IsTls: true };
 
         public void Start(FtpDataConnection data)
         {

@@ -99,8 +99,19 @@ internal sealed class OpenSslDataStream : Stream
 
     public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
 
+    /// <summary>Reads what has come, waiting for the socket when nothing has; a zero-byte read waits until there is something to read.</summary>
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
+        if (buffer.IsEmpty)
+        {
+            if (!_ended && !HasPending)
+            {
+                await WaitAsync(OpenSsl.ErrorWantRead, cancellationToken).ConfigureAwait(false);
+            }
+
+            return 0;
+        }
+
         while (true)
         {
             var read = TryRead(buffer.Span, out var want);
