@@ -42,11 +42,21 @@ public sealed partial class FtpClientCliResumeTests : IDisposable
         // Disposing killed it (SIGKILL): the file holds a part.
         var part = new FileInfo(local).Length;
         Assert.InRange(part, 1 << 20, Size - 1);
-        using var resumed = RunClient(["get", "--resume", .. trust, UrlOf(server, "big.bin", tls), local]);
+        using var resumed = RunClient(["get", "--resume", "--verbose", .. trust, UrlOf(server, "big.bin", tls), local]);
         AssertOk(resumed);
         Assert.Contains("resumed at", resumed.Stdout);
         Assert.Contains("SHA-256 verified", resumed.Stdout);
         Assert.Equal(FtpCli.Sha256(original), FtpCli.Sha256(local));
+        if (tls)
+        {
+            // By IP address, to a server that requires reuse: OpenSSL's path, resumed; and, on one core, one chunk at a time.
+            Assert.Matches("by OpenSSL on the socket: TLSv1\\.[23], [^,]+, session resumed: True", resumed.Stderr);
+            Assert.Contains("one chunk at a time", resumed.Stderr);
+        }
+        else
+        {
+            Assert.DoesNotContain("one chunk at a time", resumed.Stderr);
+        }
 
         // Once complete, another --resume moves nothing.
         using var again = RunClient(["get", "--resume", .. trust, UrlOf(server, "big.bin", tls), local]);

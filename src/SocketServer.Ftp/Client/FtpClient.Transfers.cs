@@ -100,11 +100,19 @@ public sealed partial class FtpClient
         }
 
         await TransferAsync($"RETR {remotePath}", remotePath, Direction.Download, offset, total, progress, (data, transfer, token) =>
-            (transfer.Decrypts && Environment.ProcessorCount == 1 ? (CopyLoop)SequentialCopyAsync : PipelinedCopyAsync)(
+        {
+            var sequential = transfer.Decrypts && Environment.ProcessorCount == 1;
+            if (sequential)
+            {
+                FtpClientLog.SequentialCopy(_logger, remotePath);
+            }
+
+            return (sequential ? (CopyLoop)SequentialCopyAsync : PipelinedCopyAsync)(
                 (buffer, t) => transfer.FillAsync(data, buffer, t),
                 (bytes, t) => destination.WriteAsync(bytes, t).AsTask(),
                 transfer,
-                token), cancellationToken).ConfigureAwait(false);
+                token);
+        }, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -283,8 +291,18 @@ public sealed partial class FtpClient
             {
                 // The data connection failed or stalled; the server's reply says why, if it says anything.
                 await data.AbortAsync().ConfigureAwait(false);
-                var reply = await FinalReplyAsync(transfer.Noops, cancellationToken).ConfigureAwait(false);
-                throw reply.IsPositive ? failure : TransferRefused(command, reply, failure);
+                FtpReply reply;
+                try
+                {
+                    reply = await FinalReplyAsync(transfer.Noops, cancellationToken).ConfigureAwait(false);
+                }
+                catch (FtpException e) when (e is not FtpReplyException)
+                {
+                    // Silence after it too (a server that hangs): the data connection's failure is what to say first.
+                    throw new FtpException($"{failure.Message}; then {e.Message}", failure);
+                }
+
+                throw reply.IsPositive ? failure : TransferRefused(command, reply, data.TlsPath.Native, failure);
             }
             catch (Exception failure) when (failure is not FtpReplyException and not DataConnectionException and not OperationCanceledException && _control.Broken is null)
             {
@@ -297,7 +315,7 @@ public sealed partial class FtpClient
             var final = await FinalReplyAsync(transfer.Noops, cancellationToken).ConfigureAwait(false);
             if (!final.IsPositive)
             {
-                throw TransferRefused(command, final);
+                throw TransferRefused(command, final, data.TlsPath.Native);
             }
 
             transfer.Finish();
@@ -334,7 +352,7 @@ public sealed partial class FtpClient
     /// connection of this process to a different server under the same name (a second port on localhost)
     /// replaces the session the data connection needed. That refusal gets its own hint.
     /// </remarks>
-    private FtpReplyException TransferRefused(string command, FtpReply reply, DataConnectionException? failure = null)
+    private FtpReplyException TransferRefused(string command, FtpReply reply, bool native, DataConnectionException? failure = null)
     {
         if (!IsSecure || !_options.ProtectData ||
             (reply.Code != 522 && !reply.Text.Contains("reuse", StringComparison.OrdinalIgnoreCase)))
@@ -342,6 +360,14 @@ public sealed partial class FtpClient
             // What this side found wrong with the data connection (its TLS, above all) says more than the
             // server's "transfer aborted" does.
             return failure is null ? new FtpReplyException(command, reply) : new FtpReplyException(reply, $"{command}: {reply.Code} {reply.Text} ({failure.Message})");
+        }
+
+        if (native)
+        {
+            // OpenSSL offered the control connection's own session, whatever the host's name: the server did not take it.
+            return new FtpReplyException(reply,
+                $"{command}: {reply.Code} {reply.Text} (the server requires the data connection to resume the control connection's TLS session, and did not accept it: " +
+                "it may have expired, or the server may have forgotten it; logging in again starts a new one)");
         }
 
         var hint = IPAddress.TryParse(_options.Host, out _)

@@ -58,6 +58,31 @@ public sealed class FtpClientOurTlsTests
     }
 
     [Fact]
+    public async Task A_TLS_download_that_stalls_is_reported_as_stalled()
+    {
+        // 100 bytes a second: our server sends 4 KiB, then waits 40 s for the next slot; the client waits 3 s.
+        await using var server = await FtpServerFixture.StartAsync(o =>
+        {
+            o.Tls = new TlsOptions { CertificateFile = ClientCertificates.Shared.CertificateFile, KeyFile = ClientCertificates.Shared.KeyFile };
+            o.RequireDataSessionReuse = true;
+            o.MaxDownloadBytesPerSecond = 100;
+        });
+        File.WriteAllBytes(Path.Combine(server.Home("alice"), "slow.bin"), new byte[1 << 20]);
+        using var timeout = Bounded.Token();
+        var log = new ListLoggerFactory();
+        var options = Options(server.Port, FtpSecurity.Explicit, host: "127.0.0.1");
+        options.ReplyTimeout = TimeSpan.FromSeconds(3);
+        options.LoggerFactory = log;
+        await using var client = await FtpClient.ConnectAsync(options, timeout.Token);
+        await client.LoginAsync("alice", FtpServerFixture.Password, timeout.Token);
+        var back = new MemoryStream();
+        var stalled = await Assert.ThrowsAnyAsync<FtpException>(() => client.DownloadAsync("/slow.bin", back, cancellationToken: timeout.Token));
+        Assert.StartsWith("the data connection stalled: nothing came for 3 s", stalled.Message, StringComparison.Ordinal);
+        Assert.InRange(back.Length, 0, (1 << 20) - 1);
+        Assert.Contains(log.Lines, l => l.Contains("by OpenSSL on the socket", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task By_IP_address_an_upload_is_not_resumed_and_our_server_refuses_as_vsftpd_does_while_downloads_resume()
     {
         await using var server = await StartAsync();

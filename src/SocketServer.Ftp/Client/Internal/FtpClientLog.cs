@@ -55,4 +55,7 @@ internal static partial class FtpClientLog
 
     [LoggerMessage(516, LogLevel.Debug, "TLS on the data connection, by OpenSSL on the socket: {Protocol}, {Cipher}, session resumed: {Resumed}")]
     public static partial void NativeTlsEstablished(ILogger logger, string protocol, string cipher, bool resumed);
+
+    [LoggerMessage(517, LogLevel.Debug, "Download {Path}: one chunk at a time, as reading is decryption and this process has one core")]
+    public static partial void SequentialCopy(ILogger logger, string path);
 }

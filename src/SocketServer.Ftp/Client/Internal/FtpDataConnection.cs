@@ -40,6 +40,9 @@ internal sealed class FtpDataConnection : IAsyncDisposable
     /// <summary>True when the stream is TLS.</summary>
     public bool IsTls => _stream is SslStream or OpenSslDataStream;
 
+    /// <summary>Whether its TLS is OpenSSL's on the socket (<see cref="OpenSslDataStream"/>), and then whether the handshake resumed the session.</summary>
+    public (bool Native, bool Resumed) TlsPath => _stream is OpenSslDataStream native ? (true, native.Resumed) : (false, false);
+
     /// <summary>The TLS read-ahead holds a whole record: a read of the TLS stream now is served from memory.</summary>
     public bool HasWholeTlsRecord => _readAhead is { Buffered: >= ReadAheadStream.LargestTlsRecord } && _stream is SslStream;
 
@@ -240,6 +243,8 @@ internal sealed class FtpDataConnection : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         _listener?.Dispose();
+        // The stream first: an OpenSSL stream holds a reference on the socket's handle, which the socket's
+        // Dispose below waits for.
         if (_stream is not null)
         {
             await _stream.DisposeAsync().ConfigureAwait(false);

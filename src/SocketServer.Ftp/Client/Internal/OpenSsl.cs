@@ -12,9 +12,10 @@ namespace SocketServer.Ftp.Client.Internal;
 /// </summary>
 /// <remarks>
 /// .NET's SslStream has no public handle on its session, so <see cref="SessionOf"/> reads the SSL object out of
-/// a private field. Every step is checked (Linux, OpenSSL 3, the same library .NET uses, the field and its type);
-/// when any fails, <see cref="IsAvailable"/> or <see cref="SessionOf"/> says no and the client uses SslStream for
-/// the data connection as well, which is slower but needs none of this.
+/// a private field. Every step is checked: Linux, a 64-bit process, OpenSSL 3 loaded by .NET and bound here by its
+/// soname (so the very library .NET uses), the field, and the type of what it holds. When any fails,
+/// <see cref="IsAvailable"/> or <see cref="SessionOf"/> says no and the client uses SslStream for the data
+/// connection as well, which is slower but needs none of this.
 /// </remarks>
 internal static unsafe partial class OpenSsl
 {
@@ -29,7 +30,10 @@ internal static unsafe partial class OpenSsl
     public const int ErrorZeroReturn = 6;
 
     private const int CtrlSetReadAhead = 41;
+    private const int CtrlSetMinProtoVersion = 123;
+    private const int Tls12Version = 0x0303;
     private const ulong OpIgnoreUnexpectedEof = 0x80;
+    private const ulong OpNoRenegotiation = 0x4000_0000;
     private const int CtrlSetTlsExtHostName = 55;
     private const int TlsExtNameTypeHostName = 0;
 
@@ -37,34 +41,51 @@ internal static unsafe partial class OpenSsl
     // without it OpenSSL reads a record's header, then its body, two system calls a 16 KiB record.
     private const int ReadBufferBytes = 128 * 1024;
 
-    private static readonly Lazy<IntPtr> Context = new(CreateContext);
+    /// <summary>What SslStream's <c>_securityContext</c> holds on Linux when it is the SSL object itself (.NET 8 and later).</summary>
+    private const string SslHandleType = "Microsoft.Win32.SafeHandles.SafeSslHandle";
 
     private static readonly FieldInfo? SecurityContext =
         typeof(SslStream).GetField("_securityContext", BindingFlags.NonPublic | BindingFlags.Instance);
 
-    /// <summary>
-    /// True when the OpenSSL path can be used in this process: Linux, OpenSSL 3 loaded by .NET (so that the
-    /// session taken from its SslStream belongs to the library this class calls), and SslStream's private field
-    /// where this runtime keeps the SSL object.
-    /// </summary>
-    public static bool IsAvailable { get; } = Probe();
+    /// <summary>The process's client context (set up once by <see cref="Probe"/>), or zero when the path is not available.</summary>
+    private static readonly IntPtr Context = Probe();
 
-    private static bool Probe()
+    /// <summary>
+    /// True when the OpenSSL path can be used in this process: Linux, 64-bit, OpenSSL 3 loaded by .NET (so that the
+    /// session taken from its SslStream belongs to the library this class calls), SslStream's private field
+    /// where this runtime keeps the SSL object, and a client context made.
+    /// </summary>
+    public static bool IsAvailable => Context != IntPtr.Zero;
+
+    private static IntPtr Probe()
     {
-        if (!OperatingSystem.IsLinux() || SecurityContext is null || !typeof(SafeHandle).IsAssignableFrom(SecurityContext.FieldType))
+        // 64-bit only: SSL_ctrl's C long is declared CLong, but the path has been tried on x86-64 and AArch64 alone.
+        if (!OperatingSystem.IsLinux() || !Environment.Is64BitProcess || SecurityContext is null || !typeof(SafeHandle).IsAssignableFrom(SecurityContext.FieldType))
         {
-            return false;
+            return IntPtr.Zero;
         }
 
         try
         {
-            // .NET's own OpenSSL, by the version its shim loaded: ours must be the same one, not merely a libssl.so.3.
+            // .NET's own OpenSSL, loaded first by asking its version; then this assembly's imports bound to the
+            // libraries of those sonames already in the process, never to copies found elsewhere first.
             var dotnet = SafeEvpPKeyHandle.OpenSslVersion;
-            return dotnet >= 0x3000_0000 && NativeLibrary.TryLoad(Ssl, out _) && (long)OpenSSL_version_num() == dotnet;
+            if (dotnet < 0x3000_0000 || !NativeLibrary.TryLoad(Ssl, out var ssl) || !NativeLibrary.TryLoad(Crypto, out var crypto))
+            {
+                return IntPtr.Zero;
+            }
+
+            NativeLibrary.SetDllImportResolver(typeof(OpenSsl).Assembly, (name, _, _) => name switch
+            {
+                Ssl => ssl,
+                Crypto => crypto,
+                _ => IntPtr.Zero,
+            });
+            return (long)OpenSSL_version_num() == dotnet ? CreateContext() : IntPtr.Zero;
         }
-        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException or PlatformNotSupportedException or TypeInitializationException or CryptographicException)
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException or PlatformNotSupportedException or TypeInitializationException or CryptographicException or InvalidOperationException)
         {
-            return false;
+            return IntPtr.Zero;
         }
     }
 
@@ -73,15 +94,19 @@ internal static unsafe partial class OpenSsl
         var context = SSL_CTX_new(TLS_client_method());
         if (context == IntPtr.Zero)
         {
-            throw new IOException($"TLS: OpenSSL could not make a client context: {LastError()}");
+            ERR_clear_error();
+            return IntPtr.Zero;
         }
 
         // No verification here: the data connection must show the certificate the control connection's
-        // handshake (SslStream, the core's trust path) already accepted, which OpenSslDataStream checks.
-        SSL_CTX_ctrl(context, CtrlSetReadAhead, 1, IntPtr.Zero);
+        // handshake (SslStream, the core's trust path) already accepted, which OpenSslDataStream checks. TLS 1.2
+        // at least, whatever the system's openssl.cnf allows, as the core's TlsOptions.DefaultProtocols; and no
+        // renegotiation, which could bring another certificate after that check.
+        SSL_CTX_ctrl(context, CtrlSetReadAhead, new CLong(1), IntPtr.Zero);
+        SSL_CTX_ctrl(context, CtrlSetMinProtoVersion, new CLong(Tls12Version), IntPtr.Zero);
         // A close without close_notify reads as the end, as it does through SslStream: the server's reply on the
         // control connection says whether the transfer was whole.
-        SSL_CTX_set_options(context, OpIgnoreUnexpectedEof);
+        SSL_CTX_set_options(context, OpIgnoreUnexpectedEof | OpNoRenegotiation);
         SSL_CTX_set_default_read_buffer_len(context, ReadBufferBytes);
         return context;
     }
@@ -94,7 +119,8 @@ internal static unsafe partial class OpenSsl
     /// </summary>
     public static SslSessionHandle? SessionOf(SslStream tls)
     {
-        if (!IsAvailable || SecurityContext!.GetValue(tls) is not SafeHandle ssl || ssl.IsInvalid)
+        // The type, not only SafeHandle: in other layouts the field holds a wrapper whose own handle is no SSL object.
+        if (!IsAvailable || SecurityContext!.GetValue(tls) is not SafeHandle ssl || ssl.GetType().FullName != SslHandleType || ssl.IsInvalid)
         {
             return null;
         }
@@ -128,14 +154,21 @@ internal static unsafe partial class OpenSsl
     }
 
     /// <summary>
-    /// A new SSL object for one connection on <paramref name="socket"/>, resuming <paramref name="session"/>, with
-    /// SNI when <paramref name="serverName"/> is given. The socket's descriptor stays open while the object lives
-    /// (it holds a reference), so a read that races a close cannot reach a descriptor since reused.
+    /// A new SSL object for one connection on <paramref name="socket"/>, resuming a copy of
+    /// <paramref name="session"/> (OpenSSL marks the session it was given unusable when a connection fails, and
+    /// the next connection needs it whole), with SNI when <paramref name="serverName"/> is given. The socket's
+    /// descriptor stays open while the object lives (it holds a reference), so a read that races a close cannot
+    /// reach a descriptor since reused.
     /// </summary>
     public static SslHandle NewConnection(SafeHandle socket, SslSessionHandle session, string? serverName)
     {
+        if (!IsAvailable)
+        {
+            throw new InvalidOperationException("the OpenSSL data path is not available in this process");
+        }
+
         ERR_clear_error();
-        var p = SSL_new(Context.Value);
+        var p = SSL_new(Context);
         if (p == IntPtr.Zero)
         {
             throw new IOException($"TLS: OpenSSL could not make a connection: {LastError()}");
@@ -152,7 +185,7 @@ internal static unsafe partial class OpenSsl
             throw;
         }
 
-        if (SSL_set_fd(p, (int)socket.DangerousGetHandle()) != 1 || SSL_set_session(p, session.DangerousGetHandle()) != 1)
+        if (SSL_set_fd(p, (int)socket.DangerousGetHandle()) != 1 || !Resume(p, session))
         {
             var why = LastError();
             ssl.Dispose();
@@ -164,7 +197,7 @@ internal static unsafe partial class OpenSsl
             var name = Marshal.StringToCoTaskMemUTF8(serverName);
             try
             {
-                SSL_ctrl(p, CtrlSetTlsExtHostName, TlsExtNameTypeHostName, name);
+                SSL_ctrl(p, CtrlSetTlsExtHostName, new CLong(TlsExtNameTypeHostName), name);
             }
             finally
             {
@@ -173,6 +206,32 @@ internal static unsafe partial class OpenSsl
         }
 
         return ssl;
+    }
+
+    /// <summary>Sets a copy of <paramref name="session"/> on <paramref name="ssl"/> (which takes its own reference to it).</summary>
+    private static bool Resume(IntPtr ssl, SslSessionHandle session)
+    {
+        var added = false;
+        try
+        {
+            session.DangerousAddRef(ref added);
+            var copy = SSL_SESSION_dup(session.DangerousGetHandle());
+            if (copy == IntPtr.Zero)
+            {
+                return false;
+            }
+
+            var set = SSL_set_session(ssl, copy) == 1;
+            SSL_SESSION_free(copy);
+            return set;
+        }
+        finally
+        {
+            if (added)
+            {
+                session.DangerousRelease();
+            }
+        }
     }
 
     /// <summary>The peer's certificate, DER-encoded, or null when it sent none.</summary>
@@ -240,7 +299,7 @@ internal static unsafe partial class OpenSsl
     private static partial IntPtr SSL_CTX_new(IntPtr method);
 
     [LibraryImport(Ssl)]
-    private static partial long SSL_CTX_ctrl(IntPtr context, int command, long larg, IntPtr parg);
+    private static partial CLong SSL_CTX_ctrl(IntPtr context, int command, CLong larg, IntPtr parg);
 
     [LibraryImport(Ssl)]
     private static partial ulong SSL_CTX_set_options(IntPtr context, ulong options);
@@ -273,7 +332,7 @@ internal static unsafe partial class OpenSsl
     private static partial IntPtr SSL_SESSION_dup(IntPtr session);
 
     [LibraryImport(Ssl)]
-    private static partial long SSL_ctrl(IntPtr ssl, int command, long larg, IntPtr parg);
+    private static partial CLong SSL_ctrl(IntPtr ssl, int command, CLong larg, IntPtr parg);
 
     [LibraryImport(Ssl)]
     public static partial int SSL_connect(IntPtr ssl);
@@ -319,46 +378,4 @@ internal static unsafe partial class OpenSsl
 
     [LibraryImport(Crypto)]
     public static partial void ERR_clear_error();
-}
-
-/// <summary>
-/// An OpenSSL <c>SSL</c> object on a socket's descriptor, freed once no call holds it (every call takes a reference
-/// first); it holds a reference on the socket's handle until then.
-/// </summary>
-internal sealed class SslHandle : SafeHandle
-{
-    private readonly SafeHandle _socket;
-    private readonly bool _holdsSocket;
-
-    public SslHandle(IntPtr ssl, SafeHandle socket) : base(IntPtr.Zero, ownsHandle: true)
-    {
-        _socket = socket;
-        socket.DangerousAddRef(ref _holdsSocket);
-        SetHandle(ssl);
-    }
-
-    public override bool IsInvalid => handle == IntPtr.Zero;
-
-    protected override bool ReleaseHandle()
-    {
-        OpenSsl.SSL_free(handle);
-        if (_holdsSocket)
-        {
-            _socket.DangerousRelease();
-        }
-
-        return true;
-    }
-}
-
-/// <summary>A reference to an OpenSSL <c>SSL_SESSION</c>.</summary>
-internal sealed class SslSessionHandle(IntPtr session) : SafeHandle(session, ownsHandle: true)
-{
-    public override bool IsInvalid => handle == IntPtr.Zero;
-
-    protected override bool ReleaseHandle()
-    {
-        OpenSsl.SSL_SESSION_free(handle);
-        return true;
-    }
 }

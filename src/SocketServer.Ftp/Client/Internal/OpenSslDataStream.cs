@@ -20,6 +20,9 @@ internal sealed class OpenSslDataStream : Stream
     private readonly SslHandle _ssl;
     private bool _ended;
 
+    // A fatal error (an alert, a broken connection): OpenSSL then must not be asked for a close_notify.
+    private bool _failed;
+
     private OpenSslDataStream(Socket socket, SslHandle ssl)
     {
         _socket = socket;
@@ -127,6 +130,7 @@ internal sealed class OpenSslDataStream : Stream
     public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
         ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
 
+    /// <summary>As NetworkStream's: waits as long as the socket's <see cref="Socket.ReceiveTimeout"/> allows (0: without end).</summary>
     public override int Read(Span<byte> buffer)
     {
         while (true)
@@ -137,7 +141,11 @@ internal sealed class OpenSslDataStream : Stream
                 return read;
             }
 
-            _socket.Poll(-1, want == OpenSsl.ErrorWantWrite ? SelectMode.SelectWrite : SelectMode.SelectRead);
+            var timeout = _socket.ReceiveTimeout;
+            if (!_socket.Poll(timeout > 0 ? TimeSpan.FromMilliseconds(timeout) : Timeout.InfiniteTimeSpan, want == OpenSsl.ErrorWantWrite ? SelectMode.SelectWrite : SelectMode.SelectRead))
+            {
+                throw new IOException("TLS: the data connection timed out", new SocketException((int)SocketError.TimedOut));
+            }
         }
     }
 
@@ -149,6 +157,11 @@ internal sealed class OpenSslDataStream : Stream
     /// </summary>
     public async Task ShutdownAsync(CancellationToken cancellationToken)
     {
+        if (_failed)
+        {
+            return;
+        }
+
         for (var i = 0; i < 4; i++)
         {
             var added = false;
@@ -220,6 +233,7 @@ internal sealed class OpenSslDataStream : Stream
                     _ended = true;
                     return 0;
                 default:
+                    _failed = true;
                     throw new IOException($"TLS: the data connection failed: {OpenSsl.LastError()}");
             }
         }
@@ -259,6 +273,7 @@ internal sealed class OpenSslDataStream : Stream
                 return false;
             }
 
+            _failed = true;
             var detail = OpenSsl.LastError();
             throw new IOException(error == OpenSsl.ErrorSyscall || detail == "no detail"
                 ? "TLS: the server closed the data connection during the handshake"
@@ -298,10 +313,11 @@ internal sealed class OpenSslDataStream : Stream
             if (want == OpenSsl.ErrorWantWrite)
             {
                 // Only a handshake's, close_notify's or key update's few bytes are written, into an empty send
-                // buffer: this waits in practice never, and then briefly.
-                while (!_socket.Poll(100_000, SelectMode.SelectWrite))
+                // buffer: this waits in practice never, and then briefly. No thread is held meanwhile, and the
+                // caller's deadline (the stall or handshake timeout) bounds it.
+                while (!_socket.Poll(0, SelectMode.SelectWrite))
                 {
-                    cancellationToken.ThrowIfCancellationRequested();
+                    await Task.Delay(10, cancellationToken).ConfigureAwait(false);
                 }
 
                 return;
