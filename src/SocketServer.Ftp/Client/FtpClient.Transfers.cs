@@ -302,7 +302,7 @@ public sealed partial class FtpClient
                     throw new FtpException($"{failure.Message}; then {e.Message}", failure);
                 }
 
-                throw reply.IsPositive ? failure : TransferRefused(command, reply, data.TlsPath.Native, failure);
+                throw reply.IsPositive ? failure : TransferRefused(command, reply, data.IsNativeTls, failure);
             }
             catch (Exception failure) when (failure is not FtpReplyException and not DataConnectionException and not OperationCanceledException && _control.Broken is null)
             {
@@ -315,7 +315,7 @@ public sealed partial class FtpClient
             var final = await FinalReplyAsync(transfer.Noops, cancellationToken).ConfigureAwait(false);
             if (!final.IsPositive)
             {
-                throw TransferRefused(command, final, data.TlsPath.Native);
+                throw TransferRefused(command, final, data.IsNativeTls);
             }
 
             transfer.Finish();

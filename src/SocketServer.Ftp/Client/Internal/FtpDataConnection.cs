@@ -40,8 +40,8 @@ internal sealed class FtpDataConnection : IAsyncDisposable
     /// <summary>True when the stream is TLS.</summary>
     public bool IsTls => _stream is SslStream or OpenSslDataStream;
 
-    /// <summary>Whether its TLS is OpenSSL's on the socket (<see cref="OpenSslDataStream"/>), and then whether the handshake resumed the session.</summary>
-    public (bool Native, bool Resumed) TlsPath => _stream is OpenSslDataStream native ? (true, native.Resumed) : (false, false);
+    /// <summary>True when its TLS is OpenSSL's on the socket (<see cref="OpenSslDataStream"/>), not SslStream's.</summary>
+    public bool IsNativeTls => _stream is OpenSslDataStream;
 
     /// <summary>The TLS read-ahead holds a whole record: a read of the TLS stream now is served from memory.</summary>
     public bool HasWholeTlsRecord => _readAhead is { Buffered: >= ReadAheadStream.LargestTlsRecord } && _stream is SslStream;
@@ -258,10 +258,3 @@ internal sealed class FtpDataConnection : IAsyncDisposable
         _socket?.Dispose();
     }
 }
-
-/// <summary>
-/// What a data connection needs for its TLS to be done by OpenSSL (<see cref="OpenSslDataStream"/>): the control
-/// connection's session to resume, the server name for SNI (null for an IP address), the certificate the control
-/// connection accepted (DER), and the handshake's time limit. The session stays the client's.
-/// </summary>
-internal sealed record NativeDataTls(SslSessionHandle Session, string? ServerName, byte[] Certificate, TimeSpan HandshakeTimeout);

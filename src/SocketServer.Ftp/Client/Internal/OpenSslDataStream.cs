@@ -40,22 +40,14 @@ internal sealed class OpenSslDataStream : Stream
     {
         get
         {
-            var added = false;
             try
             {
-                _ssl.DangerousAddRef(ref added);
-                return OpenSsl.SSL_has_pending(_ssl.DangerousGetHandle()) == 1;
+                return Call(static p => OpenSsl.SSL_has_pending(p) == 1);
             }
             catch (ObjectDisposedException)
             {
+                // Closed meanwhile: the next read says how.
                 return false;
-            }
-            finally
-            {
-                if (added)
-                {
-                    _ssl.DangerousRelease();
-                }
             }
         }
     }
