@@ -40,8 +40,8 @@ internal sealed class FtpDataConnection : IAsyncDisposable
     /// <summary>True when the stream is TLS.</summary>
     public bool IsTls => _stream is SslStream or OpenSslDataStream;
 
-    /// <summary>True when its TLS is OpenSSL's on the socket (<see cref="OpenSslDataStream"/>), not SslStream's.</summary>
-    public bool IsNativeTls => _stream is OpenSslDataStream;
+    /// <summary>True when its TLS is, or was to be (the handshake failed), OpenSSL's on the socket (<see cref="OpenSslDataStream"/>), not SslStream's.</summary>
+    public bool IsNativeTls { get; private set; }
 
     /// <summary>The TLS read-ahead holds a whole record: a read of the TLS stream now is served from memory.</summary>
     public bool HasWholeTlsRecord => _readAhead is { Buffered: >= ReadAheadStream.LargestTlsRecord } && _stream is SslStream;
@@ -114,6 +114,7 @@ internal sealed class FtpDataConnection : IAsyncDisposable
         FtpClientLog.DataConnected(_logger, _listener is null ? "passive" : "active", _socket.RemoteEndPoint?.ToString() ?? "?");
         if (authenticate is not null && native is not null)
         {
+            IsNativeTls = true;
             using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             deadline.CancelAfter(native.HandshakeTimeout);
             try

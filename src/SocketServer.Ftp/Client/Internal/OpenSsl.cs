@@ -59,7 +59,7 @@ internal static unsafe partial class OpenSsl
 
     private static IntPtr Probe()
     {
-        // 64-bit only: SSL_ctrl's C long is declared CLong, but the path has been tried on x86-64 and AArch64 alone.
+        // 64-bit only: C long is declared CLong, but the path has run in x86-64 processes alone, never in a 32-bit one.
         if (!OperatingSystem.IsLinux() || !Environment.Is64BitProcess || SecurityContext is null || !typeof(SafeHandle).IsAssignableFrom(SecurityContext.FieldType))
         {
             return IntPtr.Zero;
