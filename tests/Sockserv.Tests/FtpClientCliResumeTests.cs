@@ -17,6 +17,9 @@ public sealed partial class FtpClientCliResumeTests : IDisposable
 
     private readonly FtpCli _cli = new();
 
+    // Set by RateLimitedAsync for TLS: the client runs as a one-core process.
+    private bool _oneCore;
+
     public void Dispose() => _cli.Dispose();
 
     private static void AssertOk(SockservProcess process)
@@ -24,6 +27,49 @@ public sealed partial class FtpClientCliResumeTests : IDisposable
         Assert.True(process.ExitCode == 0, $"exit {process.ExitCode}\nstdout: {process.Stdout}\nstderr: {process.Stderr}");
         Assert.DoesNotContain("   at ", process.Stderr);
     }
+
+    /// <summary>
+    /// Our server rate-limited; with <paramref name="tls"/>, explicit FTPS that requires data connections to resume
+    /// the control connection's session (as vsftpd does), reached by IP address, and the arguments that trust it.
+    /// </summary>
+    private async Task<(CliFtpServer Server, string[] Trust)> RateLimitedAsync(bool tls)
+    {
+        if (!tls)
+        {
+            return (await CliFtpServer.StartAsync(o => o.MaxDownloadBytesPerSecond = Rate), []);
+        }
+
+        // The client as a one-core process (.NET's DOTNET_PROCESSOR_COUNT): a TLS download then copies one chunk
+        // at a time, the path the library's tests, on more cores, do not take.
+        _oneCore = true;
+
+        var pem = TestCertificates.Write(_cli.Home);
+        var server = await CliFtpServer.StartAsync(o =>
+        {
+            o.MaxDownloadBytesPerSecond = Rate;
+            o.Tls = new SocketServer.Tls.TlsOptions { CertificateFile = pem.Certificate, KeyFile = pem.Key };
+            o.RequireDataSessionReuse = true;
+        });
+        return (server, ["--ca", pem.Certificate]);
+    }
+
+    private static string UrlOf(CliFtpServer server, string path, bool tls) =>
+        tls ? "ftps" + server.Url(path)["ftp".Length..] : server.Url(path);
+
+    private Dictionary<string, string?> ClientEnvironment()
+    {
+        var environment = _cli.Environment();
+        if (_oneCore)
+        {
+            environment["DOTNET_PROCESSOR_COUNT"] = "1";
+        }
+
+        return environment;
+    }
+
+    private SockservProcess StartClient(params string[] arguments) => SockservProcess.StartWith(ClientEnvironment(), ["ftp", .. arguments]);
+
+    private SockservProcess RunClient(params string[] arguments) => FtpCli.RunWith(ClientEnvironment(), string.Empty, arguments);
 
     [Theory]
     [InlineData(false)]
@@ -63,51 +109,6 @@ public sealed partial class FtpClientCliResumeTests : IDisposable
         AssertOk(again);
         Assert.Contains("already complete", again.Stdout);
     }
-
-    /// <summary>
-    /// Our server rate-limited; with <paramref name="tls"/>, explicit FTPS that requires data connections to resume
-    /// the control connection's session (as vsftpd does), reached by IP address, and the arguments that trust it.
-    /// </summary>
-    private async Task<(CliFtpServer Server, string[] Trust)> RateLimitedAsync(bool tls)
-    {
-        if (!tls)
-        {
-            return (await CliFtpServer.StartAsync(o => o.MaxDownloadBytesPerSecond = Rate), []);
-        }
-
-        // The client as a one-core process (.NET's DOTNET_PROCESSOR_COUNT): a TLS download then copies one chunk
-        // at a time, the path the library's tests, on more cores, do not take.
-        _oneCore = true;
-
-        var pem = TestCertificates.Write(_cli.Home);
-        var server = await CliFtpServer.StartAsync(o =>
-        {
-            o.MaxDownloadBytesPerSecond = Rate;
-            o.Tls = new SocketServer.Tls.TlsOptions { CertificateFile = pem.Certificate, KeyFile = pem.Key };
-            o.RequireDataSessionReuse = true;
-        });
-        return (server, ["--ca", pem.Certificate]);
-    }
-
-    private static string UrlOf(CliFtpServer server, string path, bool tls) =>
-        tls ? "ftps" + server.Url(path)["ftp".Length..] : server.Url(path);
-
-    private bool _oneCore;
-
-    private Dictionary<string, string?> ClientEnvironment()
-    {
-        var environment = _cli.Environment();
-        if (_oneCore)
-        {
-            environment["DOTNET_PROCESSOR_COUNT"] = "1";
-        }
-
-        return environment;
-    }
-
-    private SockservProcess StartClient(params string[] arguments) => SockservProcess.StartWith(ClientEnvironment(), ["ftp", .. arguments]);
-
-    private SockservProcess RunClient(params string[] arguments) => FtpCli.RunWith(ClientEnvironment(), string.Empty, arguments);
 
     [Theory]
     [InlineData(false)]
