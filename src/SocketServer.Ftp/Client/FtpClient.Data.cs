@@ -205,11 +205,11 @@ public sealed partial class FtpClient
     /// How a TLS data connection this side only reads is done by OpenSSL on the socket (see
     /// <see cref="OpenSslDataStream"/>), or null, for SslStream: when data is not protected, OpenSSL's path is not
     /// available, the TLS options ask for what only SslStream does here (a client certificate, ALPN, other
-    /// protocol versions than the default), or no session of the control connection could be had.
+    /// protocol versions than the default), or no session of the control connection could be had
+    /// (<see cref="TakeDataSession"/>, at the transfer's start).
     /// </summary>
     private NativeDataTls? NativeDataTls()
     {
-        TakeDataSession();
         if (_dataSession is not { } session || _tls is not { ClientCertificate: null, ApplicationProtocols.Count: 0 } tls ||
             tls.Protocols != TlsOptions.DefaultProtocols || _control.Tls is not { RemoteCertificate: { } certificate })
         {

@@ -107,11 +107,9 @@ public sealed partial class FtpClient
                 FtpClientLog.SequentialCopy(_logger, remotePath);
             }
 
-            return (sequential ? (CopyLoop)SequentialCopyAsync : PipelinedCopyAsync)(
-                (buffer, t) => transfer.FillAsync(data, buffer, t),
-                (bytes, t) => destination.WriteAsync(bytes, t).AsTask(),
-                transfer,
-                token);
+            Func<byte[], CancellationToken, Task<int>> read = (buffer, t) => transfer.FillAsync(data, buffer, t);
+            Func<ReadOnlyMemory<byte>, CancellationToken, Task> write = (bytes, t) => destination.WriteAsync(bytes, t).AsTask();
+            return sequential ? SequentialCopyAsync(read, write, transfer, token) : PipelinedCopyAsync(read, write, transfer, token);
         }, cancellationToken).ConfigureAwait(false);
     }
 
@@ -158,8 +156,6 @@ public sealed partial class FtpClient
                 transfer,
                 token), cancellationToken, progressStart: start);
     }
-
-    private delegate Task CopyLoop(Func<byte[], CancellationToken, Task<int>> read, Func<ReadOnlyMemory<byte>, CancellationToken, Task> write, Transfer transfer, CancellationToken cancellationToken);
 
     /// <summary>
     /// Copies until <paramref name="read"/> gives 0, one chunk at a time: for a TLS download in a process with one

@@ -130,7 +130,7 @@ internal sealed class FtpDataConnection : IAsyncDisposable
             }
             catch (IOException e)
             {
-                throw new DataConnectionException($"TLS on the data connection: {e.Message.Replace("TLS: ", "", StringComparison.Ordinal)}", e);
+                throw new DataConnectionException($"TLS on the data connection: {e.Message}", e);
             }
         }
 

@@ -171,7 +171,7 @@ internal static unsafe partial class OpenSsl
         var p = SSL_new(Context);
         if (p == IntPtr.Zero)
         {
-            throw new IOException($"TLS: OpenSSL could not make a connection: {LastError()}");
+            throw new IOException($"OpenSSL could not make a connection: {LastError()}");
         }
 
         SslHandle ssl;
@@ -189,7 +189,7 @@ internal static unsafe partial class OpenSsl
         {
             var why = LastError();
             ssl.Dispose();
-            throw new IOException($"TLS: OpenSSL could not set up the connection: {why}");
+            throw new IOException($"OpenSSL could not set up the connection: {why}");
         }
 
         if (serverName is not null)

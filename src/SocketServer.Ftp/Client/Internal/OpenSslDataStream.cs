@@ -62,7 +62,7 @@ internal sealed class OpenSslDataStream : Stream
         var stream = new OpenSslDataStream(socket, OpenSsl.NewConnection(socket.SafeHandle, session, serverName));
         try
         {
-            while (!stream.Step(static p => OpenSsl.SSL_connect(p), out var want))
+            while (!stream.HandshakeStep(out var want))
             {
                 await stream.WaitAsync(want, cancellationToken).ConfigureAwait(false);
             }
@@ -70,7 +70,7 @@ internal sealed class OpenSslDataStream : Stream
             var shown = stream.Call(static p => OpenSsl.PeerCertificate(p));
             if (shown is null || !shown.AsSpan().SequenceEqual(certificate))
             {
-                throw new IOException("TLS: the data connection's certificate is not the one the control connection's handshake accepted");
+                throw new IOException("the data connection's certificate is not the one the control connection's handshake accepted");
             }
 
             stream.Resumed = stream.Call(static p => OpenSsl.SSL_session_reused(p) == 1);
@@ -136,7 +136,7 @@ internal sealed class OpenSslDataStream : Stream
             var timeout = _socket.ReceiveTimeout;
             if (!_socket.Poll(timeout > 0 ? TimeSpan.FromMilliseconds(timeout) : Timeout.InfiniteTimeSpan, want == OpenSsl.ErrorWantWrite ? SelectMode.SelectWrite : SelectMode.SelectRead))
             {
-                throw new IOException("TLS: the data connection timed out", new SocketException((int)SocketError.TimedOut));
+                throw new IOException("timed out", new SocketException((int)SocketError.TimedOut));
             }
         }
     }
@@ -167,7 +167,7 @@ internal sealed class OpenSslDataStream : Stream
                 error = result < 0 ? OpenSsl.SSL_get_error(p, result) : OpenSsl.ErrorNone;
                 if (error is not (OpenSsl.ErrorNone or OpenSsl.ErrorWantRead or OpenSsl.ErrorWantWrite))
                 {
-                    throw new IOException($"TLS: close_notify could not be sent: {OpenSsl.LastError()}");
+                    throw new IOException($"OpenSSL: {OpenSsl.LastError()}");
                 }
             }
             finally
@@ -226,12 +226,12 @@ internal sealed class OpenSslDataStream : Stream
                     return 0;
                 default:
                     _failed = true;
-                    throw new IOException($"TLS: the data connection failed: {OpenSsl.LastError()}");
+                    throw new IOException($"TLS: {OpenSsl.LastError()}");
             }
         }
         catch (ObjectDisposedException e)
         {
-            throw new IOException("TLS: the data connection was closed", e);
+            throw new IOException("the connection was closed", e);
         }
         finally
         {
@@ -242,8 +242,8 @@ internal sealed class OpenSslDataStream : Stream
         }
     }
 
-    /// <summary>One handshake step: true when done, else false with what it waits for.</summary>
-    private bool Step(Func<IntPtr, int> call, out int want)
+    /// <summary>One step of the client handshake (<c>SSL_connect</c>): true when done, else false with what it waits for.</summary>
+    private bool HandshakeStep(out int want)
     {
         want = OpenSsl.ErrorNone;
         var added = false;
@@ -252,7 +252,7 @@ internal sealed class OpenSslDataStream : Stream
             _ssl.DangerousAddRef(ref added);
             var p = _ssl.DangerousGetHandle();
             OpenSsl.ERR_clear_error();
-            var result = call(p);
+            var result = OpenSsl.SSL_connect(p);
             if (result == 1)
             {
                 return true;
@@ -268,8 +268,8 @@ internal sealed class OpenSslDataStream : Stream
             _failed = true;
             var detail = OpenSsl.LastError();
             throw new IOException(error == OpenSsl.ErrorSyscall || detail == "no detail"
-                ? "TLS: the server closed the data connection during the handshake"
-                : $"TLS: the data connection's handshake failed: {detail}");
+                ? "the server closed the connection during the handshake"
+                : $"handshake failed: {detail}");
         }
         finally
         {
@@ -319,11 +319,11 @@ internal sealed class OpenSslDataStream : Stream
         }
         catch (SocketException e)
         {
-            throw new IOException($"TLS: the data connection failed: {e.Message}", e);
+            throw new IOException(e.Message, e);
         }
         catch (ObjectDisposedException e)
         {
-            throw new IOException("TLS: the data connection was closed", e);
+            throw new IOException("the connection was closed", e);
         }
     }
 
