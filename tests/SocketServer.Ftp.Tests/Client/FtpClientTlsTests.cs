@@ -372,6 +372,38 @@ public sealed class FtpClientDataCertificateTests
     }
 }
 
+/// <summary>
+/// pyftpdlib whose data connections, after <c>PROT P</c>, send the file in the clear or say nothing (and read
+/// nothing): a hostile or broken server. The OpenSSL data path refuses the first and gives up on the second at
+/// its handshake timeout.
+/// </summary>
+[Trait("Peer", "pyftpdlib")]
+[Collection(nameof(TlsClientSessionCache))]
+public sealed class FtpClientBrokenDataTlsTests
+{
+    [Theory]
+    [InlineData("plain", "TLS on the data connection: handshake failed")]
+    [InlineData("silent", "TLS on the data connection: no handshake within 2 s")]
+    public async Task A_data_connection_that_is_not_TLS_is_refused(string brokenData, string expected)
+    {
+        await using var server = await PyftpdlibServer.StartAsync(tls: true, brokenData: brokenData);
+        File.WriteAllText(server.LocalPath("/secret.txt"), "sent in the clear");
+        using var timeout = Bounded.Token();
+        var log = new ListLoggerFactory();
+        await using var client = await ((ITestFtpServer)server).LoginAsync(FtpSecurity.Explicit, o =>
+        {
+            o.Tls!.HandshakeTimeout = TimeSpan.FromSeconds(2);
+            // The server says nothing after the refusal either: the error says so after this long.
+            o.ReplyTimeout = TimeSpan.FromSeconds(5);
+        }, log);
+        var back = new MemoryStream();
+        var refused = await Assert.ThrowsAnyAsync<FtpException>(() => client.DownloadAsync("/secret.txt", back, cancellationToken: timeout.Token));
+        Assert.Contains(expected, refused.Message, StringComparison.Ordinal);
+        Assert.Equal(0, back.Length);
+        Assert.DoesNotContain(log.Lines, l => l.Contains("by OpenSSL on the socket", StringComparison.Ordinal));
+    }
+}
+
 /// <summary>A server without REST STREAM: an upload resumes with APPE.</summary>
 [Trait("Peer", "pyftpdlib")]
 public sealed class FtpClientAppeResumeTests

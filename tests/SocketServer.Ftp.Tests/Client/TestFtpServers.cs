@@ -428,8 +428,11 @@ public sealed class PyftpdlibServer : ProcessTestServer
     /// <summary>What the server printed about data connections' ends, in order: "close_notify" or "eof".</summary>
     public IReadOnlyList<string> DataEnds => [.. Output.Where(l => l.StartsWith("DATA-END ", StringComparison.Ordinal)).Select(l => l[9..])];
 
-    /// <summary>Starts one; with <paramref name="dataCertificate"/> (certificate and key files), its TLS data connections show that one instead.</summary>
-    public static async Task<PyftpdlibServer> StartAsync(bool tls = false, bool noRest = false, (string Certificate, string Key)? dataCertificate = null)
+    /// <summary>
+    /// Starts one; with <paramref name="dataCertificate"/> (certificate and key files), its TLS data connections
+    /// show that one instead; <paramref name="brokenData"/>: "plain" or "silent" (see pyftpd_server.py).
+    /// </summary>
+    public static async Task<PyftpdlibServer> StartAsync(bool tls = false, bool noRest = false, (string Certificate, string Key)? dataCertificate = null, string? brokenData = null)
     {
         const string python = "/usr/bin/python3";
         if (!File.Exists(python))
@@ -450,6 +453,10 @@ public sealed class PyftpdlibServer : ProcessTestServer
                 if (dataCertificate is { } other)
                 {
                     arguments.AddRange(["--data-tls", other.Certificate, other.Key]);
+                }
+                else if (brokenData is not null)
+                {
+                    arguments.Add($"--data-{brokenData}");
                 }
             }
 

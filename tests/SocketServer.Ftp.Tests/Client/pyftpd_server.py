@@ -1,11 +1,12 @@
 """pyftpdlib as a peer for the FTP client's tests (run by PyftpdlibServer.cs with Debian's /usr/bin/python3).
 
-argv: ROOT USER PASSWORD [--tls CERT KEY [--data-tls CERT KEY]] [--no-rest]
+argv: ROOT USER PASSWORD [--tls CERT KEY [--data-tls CERT KEY | --data-plain | --data-silent]] [--no-rest]
 Prints "PORT <n>" once listening on 127.0.0.1 (port 0, chosen by the kernel), then, for every TLS data
 connection that ends while the server reads it (uploads), "DATA-END close_notify" when the client sent a
 TLS close_notify before closing, "DATA-END eof" when it only closed the socket. With --data-tls, data
-connections show another certificate than the control connection's (no session can resume across the two).
-Runs until killed.
+connections show another certificate than the control connection's (no session can resume across the two);
+with --data-plain they stay plain after PROT P (the file goes in the clear, no TLS), with --data-silent they
+say nothing at all (no TLS, no bytes). Runs until killed.
 """
 import sys
 
@@ -49,6 +50,25 @@ if tls:
                 super().secure_connection(data_context)
 
         handler.dtp_handler = OtherCertificateDTPHandler
+    elif "--data-plain" in args or "--data-silent" in args:
+        silent = "--data-silent" in args
+
+        class BrokenDTPHandler(handlers.TLS_DTPHandler):
+            def secure_connection(self, ssl_context):
+                pass
+
+            def use_sendfile(self):
+                return not silent and super().use_sendfile()
+
+            def push_with_producer(self, producer):
+                if not silent:
+                    super().push_with_producer(producer)
+
+            def readable(self):
+                # Silent: the client's ClientHello is left unread (read, pyftpdlib would reset the connection).
+                return not silent and super().readable()
+
+        handler.dtp_handler = BrokenDTPHandler
 else:
     handler = handlers.FTPHandler
 
