@@ -27,7 +27,9 @@ internal sealed class CommandRun
     private readonly SemaphoreSlim _creditGate = new(1, 1);
     private bool _ended;
     private long _credit;
-    private int _timedOut;
+    private readonly Lock _timeLock = new();
+    private bool _timedOut;
+    private bool _finished;
 
     /// <param name="process">The started command; the run disposes it.</param>
     /// <param name="channel">The client's connection.</param>
@@ -120,7 +122,15 @@ internal sealed class CommandRun
             await stdin.WaitAsync(TimeSpan.FromSeconds(1), CancellationToken.None).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         }
 
-        var timedOut = Volatile.Read(ref _timedOut) != 0;
+        bool timedOut;
+        lock (_timeLock)
+        {
+            // A time-up kill in progress has ended the process this path saw exit: its verdict is
+            // waited for, not raced. From here on, a late timer kills nothing.
+            _finished = true;
+            timedOut = _timedOut;
+        }
+
         // .NET reports a signalled process as 128 + n; only a signal we sent tells it from `exit 130`.
         var sent = _process.SignalSent;
         var signal = sent != 0 && exitCode == 128 + sent ? sent : 0;
@@ -158,10 +168,14 @@ internal sealed class CommandRun
 
     private void TimeUp()
     {
-        // Only a kill that reached a running command makes it "timed out".
-        if (!_process.HasExited && _process.Signal(Signals.Kill))
+        // Only a kill that reached a running command makes it "timed out". The kill and the verdict
+        // are one step under the lock: the exit the kill causes cannot be reported before it.
+        lock (_timeLock)
         {
-            Volatile.Write(ref _timedOut, 1);
+            if (!_finished && !_process.HasExited && _process.Signal(Signals.Kill))
+            {
+                _timedOut = true;
+            }
         }
     }
 
