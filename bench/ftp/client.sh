@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The FTP client against vsftpd: `sockserv ftp get` and `ftp put` of one big file beside curl's
 # `-o` and `-T`, plain and explicit TLS (vsftpd's require_ssl_reuse=YES, its default), in
-# interleaved rounds (which client goes first alternates); then the progress display's cost:
+# interleaved rounds (which client goes first alternates), each put also by the simplest sender
+# there is (bench/ftp/raw_put.py, python3), which shows vsftpd's own ceiling for an upload; then the progress display's cost:
 # `ftp get` under a pseudo-terminal (script -qfc) with the bar, against the same with --quiet.
 # Prints markdown tables: the median MB/s of the rounds and their range, timed two ways, the
 # whole command (start-up and login included) and the transfer alone as vsftpd's own log
@@ -208,20 +209,26 @@ for round in $(seq "$REPEATS"); do
     order=(sockserv curl)
     ((round % 2 == 0)) && order=(curl sockserv)
     for scheme in ftp ftps; do
-        tls=(); curl_tls=()
-        [[ $scheme == ftps ]] && { tls=(--insecure); curl_tls=(--ssl-reqd -k); }
+        tls=(); curl_tls=(); raw_tls=()
+        [[ $scheme == ftps ]] && { tls=(--insecure); curl_tls=(--ssl-reqd -k); raw_tls=(--tls); }
         # By name: .NET resumes a client TLS session only with a server named by a DNS name, and vsftpd's
         # require_ssl_reuse refuses data connections that do not resume (localhost is 127.0.0.1 here).
         url="$scheme://$BENCH_USER@localhost:$PORT"
         curl_url="ftp://127.0.0.1:$PORT"
         for dir in get put; do
-            for client in "${order[@]}"; do
-                rm -f "$WORK/out/got.bin"
+            clients=("${order[@]}")
+            # And after the two, the simplest sender there is (raw_put.py): where vsftpd's own ceiling is.
+            [[ $dir == put ]] && clients+=(raw)
+            for client in "${clients[@]}"; do
+                # Each transfer writes a new file: vsftpd's STOR of a file that exists truncates it first, which
+                # frees the last upload's GiB on the server's core within this command's time (runs 1 to 9 did so).
+                rm -f "$WORK/out/got.bin" "$WORK/home/up.bin"
                 case $client/$dir in
                     sockserv/get) run_client "$scheme get sockserv" "$SOCKSERV" ftp get "${tls[@]}" "$url/big.bin" "$WORK/out/got.bin" ;;
                     curl/get) run_client "$scheme get curl" "${CURL[@]}" "${curl_tls[@]}" -o "$WORK/out/got.bin" "$curl_url/big.bin" ;;
                     sockserv/put) run_client "$scheme put sockserv" "$SOCKSERV" ftp put "${tls[@]}" "$WORK/big.bin" "$url/up.bin" ;;
                     curl/put) run_client "$scheme put curl" "${CURL[@]}" "${curl_tls[@]}" -T "$WORK/big.bin" "$curl_url/up.bin" ;;
+                    raw/put) run_client "$scheme put raw" python3 bench/ftp/raw_put.py "${raw_tls[@]}" 127.0.0.1 "$PORT" "$BENCH_USER" "$WORK/big.bin" up.bin ;;
                 esac
             done
         done
@@ -262,6 +269,13 @@ for scheme in ("ftp", "ftps"):
         s, c = f"{scheme} {d} sockserv", f"{scheme} {d} curl"
         print(f"| {d} | {'explicit, session reuse' if scheme == 'ftps' else 'no'} | {med(s, 0):,.1f} | {med(c, 0):,.1f} | {med(s, 0) / med(c, 0):.2f}× "
               f"| {med(s, 1):,.1f} | {med(c, 1):,.1f} | {med(s, 1) / med(c, 1):.2f}× | {spread(s, 1)} | {spread(c, 1)} |")
+print("\nThe server's ceiling for the puts: bench/ftp/raw_put.py, python3 reading 256 KiB at a time and sending it, nothing else.\n")
+print("| put | TLS | transfer alone: raw sender | its range | sockserv ÷ raw | curl ÷ raw |")
+print("|---|---|---:|---:|---:|---:|")
+for scheme in ("ftp", "ftps"):
+    r = f"{scheme} put raw"
+    print(f"| put | {'explicit, session reuse' if scheme == 'ftps' else 'no'} | {med(r, 1):,.1f} | {spread(r, 1)} "
+          f"| {med(f'{scheme} put sockserv', 1) / med(r, 1):.2f}× | {med(f'{scheme} put curl', 1) / med(r, 1):.2f}× |")
 print("\n| `ftp get` on a pty | whole command MB/s | transfer alone MB/s | CPU s a run (user + system) |")
 print("|---|---:|---:|---:|")
 for name, key in (("progress bar", "pty bar"), ("--quiet", "pty quiet")):
