@@ -120,7 +120,9 @@ public sealed class EventLoopTests
     {
         using var logs = new ListLogger();
         var model = new EventLoopModel(1) { StallThreshold = TimeSpan.FromMilliseconds(100) };
-        using var server = Start(model, () => new BlockingHandler(), new ServerOptions { LoggerFactory = logs });
+        // The handler holds its loop until the stall is logged (bounded), not for a fixed time the watchdog might miss on a busy machine.
+        using var server = Start(model, () => new BlockingHandler(() => logs.Messages.Any(m => m.Contains("stuck", StringComparison.Ordinal))),
+                                 new ServerOptions { LoggerFactory = logs });
         using var client = Connect(server);
         var local = client.LocalEndPoint!.ToString()!;
 
@@ -378,15 +380,15 @@ public sealed class EventLoopTests
         }
     }
 
-    private sealed class BlockingHandler : AsyncStreamRequestHandler
+    private sealed class BlockingHandler(Func<bool> until) : AsyncStreamRequestHandler
     {
         protected override async ValueTask HandleAsync(CancellationToken cancellationToken)
         {
             using var reader = new StreamReader(Stream, Encoding.ASCII, leaveOpen: true);
             if (await reader.ReadLineAsync(cancellationToken) == "block")
             {
-                // The user's bug this model reports: blocking the loop's thread.
-                Thread.Sleep(1000);
+                // The user's bug this model reports: blocking the loop's thread, here until the watchdog has said so.
+                Bounded.WaitFor(until, "the stall to be reported");
                 await Stream.WriteAsync("unblocked\n"u8.ToArray(), cancellationToken);
             }
         }
