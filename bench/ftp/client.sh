@@ -2,8 +2,9 @@
 # The FTP client against vsftpd: `sockserv ftp get` and `ftp put` of one big file beside curl's
 # `-o` and `-T`, plain and explicit TLS (vsftpd's require_ssl_reuse=YES, its default), in
 # interleaved rounds (which client goes first alternates), each put also by the simplest sender
-# there is (bench/ftp/raw_put.py, python3), which shows vsftpd's own ceiling for an upload; then the progress display's cost:
-# `ftp get` under a pseudo-terminal (script -qfc) with the bar, against the same with --quiet.
+# there is (bench/ftp/raw_put.py, python3), which shows vsftpd's own ceiling for an upload; then
+# the progress display's cost: `ftp get` under a pseudo-terminal (script -qfc) with the bar,
+# against the same with --quiet.
 # Prints markdown tables: the median MB/s of the rounds and their range, timed two ways, the
 # whole command (start-up and login included) and the transfer alone as vsftpd's own log
 # clocks it (the same clock for both clients: from its data connection's start to its end).
