@@ -76,7 +76,18 @@ internal sealed class ExecChannel : IAsyncDisposable
         try
         {
             _writer.Write([(byte)type], payload.Span);
-            await _writer.FlushAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                await _writer.FlushAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                // Another sender's token, not ours: a stream's PipeWriter turns a token that fires as its flush
+                // ends (a stdin pump stopped when its command ended) into a cancelled *next* flush, which is this
+                // one (the Run of the shell's next line). Nobody cancels this pipe's flushes on purpose, and the
+                // writer has reset itself: the frame, already written whole, is sent now.
+                await _writer.FlushAsync(cancellationToken).ConfigureAwait(false);
+            }
         }
         finally
         {
