@@ -34,7 +34,7 @@ internal sealed class FtpOutput
     /// <summary>The least time between two plain progress lines.</summary>
     public static readonly TimeSpan PlainInterval = TimeSpan.FromSeconds(2);
 
-    // Twice a second, as often as pv's default draws once: held to 20 MB/s for 5.5 s, the bar cost 40 ms of CPU
+    // Twice a second (pv draws once a second by default): held to 20 MB/s for 5.5 s, the bar cost 40 ms of CPU
     // more than --quiet this way and 80 ms at five times a second (composite build, docs/benchmarks.md).
     private static readonly TimeSpan BarInterval = TimeSpan.FromMilliseconds(500);
 
