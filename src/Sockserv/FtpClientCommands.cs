@@ -29,7 +29,7 @@ internal static class FtpClientCommands
         var local = new Argument<string?>("LOCAL") { Description = "Where to write it (default: its name, in the current directory; a directory: in it)", Arity = ArgumentArity.ZeroOrOne };
         var resume = Resume("Continue a partial LOCAL from where it ends, once the server's hash says its bytes are the file's first ones (else start over)");
         var noVerify = NoVerify();
-        var connect = new FtpConnectOptions { Transfers = true };
+        var connect = new FtpConnectOptions();
         var command = new Command("get", "Download a file, with a progress bar, then check it against the server's SHA-256 (HASH; or XSHA256, XSHA1, XMD5). Ctrl+C stops it and leaves the partial file for --resume.");
         command.Arguments.Add(url);
         command.Arguments.Add(local);
@@ -64,7 +64,7 @@ internal static class FtpClientCommands
         var url = FtpConnectOptions.UrlArgument("URL", $"Where on the server: a file, or a directory (ending in /, or one that exists) to put it in: {UrlForm}");
         var resume = Resume("Continue a partial upload from where the server's copy ends, once its hash says those bytes are the file's first ones; a new upload goes by APPE, so that a broken one leaves its part to continue");
         var noVerify = NoVerify();
-        var connect = new FtpConnectOptions { Transfers = true };
+        var connect = new FtpConnectOptions();
         var command = new Command("put", "Upload a file, with a progress bar, then check the server's SHA-256 of it (HASH; or XSHA256, XSHA1, XMD5) against ours. Ctrl+C stops it.");
         command.Arguments.Add(local);
         command.Arguments.Add(url);

@@ -17,9 +17,6 @@ internal sealed class FtpConnectOptions
 {
     private readonly TlsConnectOptions _tls = new("an ftps:// URL");
 
-    /// <summary>The command moves files with a progress bar (get, put, shell; mirror draws none): the bar is readied while it logs in.</summary>
-    public bool Transfers { get; init; }
-
     public Option<bool> Implicit { get; } = new("--implicit")
     {
         Description = "With an ftps:// URL: implicit TLS, from the first byte (port 990 by default), instead of AUTH TLS on the plain port",
@@ -94,7 +91,7 @@ internal sealed class FtpConnectOptions
 
         // The second signal: whatever is in the way (an ABOR the server does not answer) is not waited for.
         using var hurry = signals?.Hurry.Register(() => Environment.Exit(ExitCodes.RuntimeError));
-        var output = new FtpOutput(result.GetValue(Quiet), warmUp: Transfers);
+        var output = new FtpOutput(result.GetValue(Quiet));
         // Errors only unless --verbose: the library's warnings (a lost connection) would say again what the
         // one line of the command's error says.
         var minimum = result.GetValue(Verbose) ? LogLevel.Debug : LogLevel.Error;

@@ -1,8 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
 using SocketServer.Ftp.Client;
-using Spectre.Console;
-using Spectre.Console.Rendering;
 
 namespace Sockserv;
 
@@ -15,7 +13,7 @@ internal enum FtpDisplayMode
     /// <summary>Stdout is not a terminal: a plain line at most every few seconds, and one when a transfer ends.</summary>
     Plain,
 
-    /// <summary>Stdout is a terminal: a Spectre.Console progress bar (bytes, rate, time left).</summary>
+    /// <summary>Stdout is a terminal: a progress bar (bytes, rate, time left) redrawn in place.</summary>
     Bar,
 }
 
@@ -26,29 +24,21 @@ internal enum FtpDisplayMode
 /// <remarks>
 /// The display must cost under 1% of a transfer (issue 17). The library reports progress after every write
 /// (tens of thousands of times a second on a fast link); <see cref="TransferMeter.Report"/> only stores the
-/// count. The bar is redrawn by Spectre's own thread twice a second from that count, and plain lines are
-/// written at most every <see cref="PlainInterval"/>; neither touches the transfer's thread.
+/// count. The bar is redrawn from that count twice a second by the task that waits for the transfer, and plain
+/// lines are written at most every <see cref="PlainInterval"/>; neither touches the transfer's thread.
 /// </remarks>
 internal sealed class FtpOutput
 {
     /// <summary>The least time between two plain progress lines.</summary>
     public static readonly TimeSpan PlainInterval = TimeSpan.FromSeconds(2);
 
-    // Twice a second (pv draws once a second by default): held to 20 MB/s for 5.5 s, the bar cost 40 ms of CPU
-    // more than --quiet this way and 80 ms at five times a second (composite build, docs/benchmarks.md).
+    // Twice a second (pv draws once a second by default).
     private static readonly TimeSpan BarInterval = TimeSpan.FromMilliseconds(500);
 
-    private readonly Task? _warmUp;
-
     /// <param name="quiet"><c>--quiet</c>.</param>
-    /// <param name="warmUp">Bars will be drawn: ready the first now, on the side (see <see cref="WarmUpAsync"/>).</param>
-    public FtpOutput(bool quiet, bool warmUp = false)
+    public FtpOutput(bool quiet)
     {
         Mode = quiet ? FtpDisplayMode.Quiet : Console.IsOutputRedirected ? FtpDisplayMode.Plain : FtpDisplayMode.Bar;
-        if (warmUp && Mode == FtpDisplayMode.Bar)
-        {
-            _warmUp = Task.Run(WarmUpAsync);
-        }
     }
 
     public FtpDisplayMode Mode { get; }
@@ -80,74 +70,37 @@ internal sealed class FtpOutput
             return meter;
         }
 
-        if (_warmUp is not null)
+        var bar = new ProgressLine(meter, ProgressLine.Look.ForTerminal());
+        var running = transfer(meter);
+        bar.Draw(Console.Out, TerminalWidth());
+        while (await Task.WhenAny(running, Task.Delay(BarInterval)) != running)
         {
-            // Only a head start: whatever became of it, the bar below is drawn the same way.
-            await _warmUp.ContinueWith(static _ => { }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+            bar.Draw(Console.Out, TerminalWidth());
         }
 
-        var progress = CreateProgress(AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Out) }), meter);
-        await progress.StartAsync(async context =>
-        {
-            var task = context.AddTask(Markup.Escape(label), maxValue: Math.Max(1, total ?? 1));
-            task.IsIndeterminate = total is null;
-            task.Value = offset;
-            var running = transfer(meter);
-            while (await Task.WhenAny(running, Task.Delay(BarInterval)) != running)
-            {
-                task.Value = meter.Transferred;
-            }
-
-            // The bar ends where the transfer did (full on success); an exception leaves it where it stopped.
-            task.Value = meter.Transferred;
-            meter.Stop();
-            if (running.IsCompletedSuccessfully)
-            {
-                task.Value = task.MaxValue;
-            }
-
-            await running;
-        });
+        // The bar ends where the transfer did (full on success); an exception leaves it where it stopped.
+        meter.Stop();
+        bar.Draw(Console.Out, TerminalWidth(), finished: running.IsCompletedSuccessfully);
+        Console.Out.WriteLine();
+        await running;
         return meter;
     }
 
-    private static Progress CreateProgress(IAnsiConsole console, TransferMeter meter)
+    /// <summary>The terminal's width in columns: what the terminal says, else <c>$COLUMNS</c>, else 80.</summary>
+    private static int TerminalWidth()
     {
-        var progress = new Progress(console)
+        try
         {
-            AutoClear = false,
-            RefreshRate = BarInterval,
-        };
-        return progress.Columns(
-            new TaskDescriptionColumn { Alignment = Justify.Left },
-            new ProgressBarColumn { Width = 24 },
-            new PercentageColumn(),
-            new TextColumn(() => $"{Bytes(meter.Transferred)}{(meter.Total is { } t ? " / " + Bytes(t) : string.Empty)}"),
-            new TextColumn(() => meter.Rate is { } rate ? $"{Bytes((long)rate)}/s" : "-"),
-            new TextColumn(() => meter.Left is { } left ? $"{Duration(left)} left" : meter.IsStopped ? Duration(meter.Elapsed) : string.Empty));
-    }
+            if (Console.WindowWidth is > 0 and var width)
+            {
+                return width;
+            }
+        }
+        catch (IOException)
+        {
+        }
 
-    /// <summary>
-    /// The first bar drawn costs about 0.1 s of CPU: Spectre's layout and live-rendering code loaded and compiled
-    /// (much of it generic code that ReadyToRun cannot compile ahead). Drawn once into nothing, on the side, while
-    /// the command connects and logs in, it is not taken from the transfer, nor from its time on one core.
-    /// </summary>
-    private static async Task WarmUpAsync()
-    {
-        var console = AnsiConsole.Create(new AnsiConsoleSettings
-        {
-            Out = new AnsiConsoleOutput(TextWriter.Null),
-            Ansi = AnsiSupport.Yes,
-            Interactive = InteractionSupport.Yes,
-        });
-        var meter = new TransferMeter("warm-up", 2, 0, null);
-        meter.Report(new FtpTransferProgress(1, 2));
-        await CreateProgress(console, meter).StartAsync(context =>
-        {
-            context.AddTask("warm-up", maxValue: 2).Value = 1;
-            context.Refresh();
-            return Task.CompletedTask;
-        });
+        return int.TryParse(Environment.GetEnvironmentVariable("COLUMNS"), NumberStyles.None, CultureInfo.InvariantCulture, out var columns) && columns > 0 ? columns : 80;
     }
 
     /// <summary>A byte count as a person reads it: 512 B, 1.5 KiB, 12.3 MiB, 1.00 GiB.</summary>
@@ -174,14 +127,6 @@ internal sealed class FtpOutput
         return seconds >= 3600
             ? string.Create(CultureInfo.InvariantCulture, $"{seconds / 3600}:{seconds / 60 % 60:00}:{seconds % 60:00}")
             : string.Create(CultureInfo.InvariantCulture, $"{seconds / 60}:{seconds % 60:00}");
-    }
-
-    /// <summary>A column whose text is made at each redraw.</summary>
-    private sealed class TextColumn(Func<string> text) : ProgressColumn
-    {
-        protected override bool NoWrap => true;
-
-        public override IRenderable Render(RenderOptions options, ProgressTask task, TimeSpan deltaTime) => new Text(text());
     }
 }
 
@@ -210,6 +155,9 @@ internal sealed class TransferMeter : IProgress<FtpTransferProgress>
         _plainInterval = plainInterval is { } interval ? (long)(interval.TotalSeconds * Stopwatch.Frequency) : null;
         _nextLine = _started + (_plainInterval ?? 0);
     }
+
+    /// <summary>What the transfer is of: a file's name.</summary>
+    public string Label => _label;
 
     /// <summary>Bytes of the file there are now, counted from its start (a resumed transfer starts at its offset).</summary>
     public long Transferred => Volatile.Read(ref _transferred);

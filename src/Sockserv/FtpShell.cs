@@ -70,7 +70,7 @@ internal static class FtpShell
     public static Command Create()
     {
         var url = FtpConnectOptions.UrlArgument("URL", "The server, and the directory to start in: ftp://[USER@]HOST[:PORT]/PATH, or ftps://… for TLS");
-        var connect = new FtpConnectOptions { Transfers = true };
+        var connect = new FtpConnectOptions();
         var command = new Command(
             "shell",
             "The course's interactive FTP client, at an 'ftp> ' prompt: cd ls pwd get put mkdir rm rmdir rename quota lcd lpwd help quit. " +

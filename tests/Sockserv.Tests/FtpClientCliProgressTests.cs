@@ -1,8 +1,9 @@
+using System.Text.RegularExpressions;
 using Sockserv.Tests.Fixtures;
 
 namespace Sockserv.Tests;
 
-/// <summary>The progress display: a Spectre.Console bar on a terminal (a pseudo-terminal made by script(1)), plain lines when piped, nothing with --quiet.</summary>
+/// <summary>The progress display: a bar redrawn in place on a terminal (a pseudo-terminal made by script(1)), plain lines when piped, nothing with --quiet.</summary>
 public sealed class FtpClientCliProgressTests : IDisposable
 {
     private readonly FtpCli _cli = new();
@@ -17,12 +18,12 @@ public sealed class FtpClientCliProgressTests : IDisposable
         var original = FtpCli.RandomFile(Path.Combine(server.Home, "show.bin"), 6L << 20);
         var (code, screen) = _cli.RunInTerminal(["ftp", "get", server.Url("show.bin"), _cli.File("tty.bin")], _cli.Environment());
         Assert.True(code == 0, screen);
-        Assert.Contains("\u001b[", screen);
-        Assert.Contains("show.bin", screen);
-        Assert.Contains("100%", screen);
-        Assert.Contains("6.0 MiB", screen);
-        Assert.Contains("MiB/s", screen);
-        Assert.Matches(@"\d:\d\d left", screen);
+        // Frames, each from a carriage return: the first has the bar partly drawn, in yellow on grey; the last is
+        // full and green, with the time taken; a line break ends it.
+        var frames = Bars(screen, "show.bin ");
+        Assert.True(frames.Count >= 3, screen);
+        Assert.Contains(frames, f => f.Contains("\u001b[33m", StringComparison.Ordinal) && f.Contains("━", StringComparison.Ordinal) && Regex.IsMatch(f, @"\d:\d\d left"));
+        Assert.Matches(@"^show\.bin \u001b\[32m━{24}\u001b\[90m\u001b\[0m 100% 6\.0 MiB / 6\.0 MiB [\d.]+ MiB/s \d:\d\d *$", frames[^1]);
         Assert.Contains("SHA-256 verified", screen);
         Assert.Equal(FtpCli.Sha256(original), FtpCli.Sha256(_cli.File("tty.bin")));
 
@@ -38,4 +39,32 @@ public sealed class FtpClientCliProgressTests : IDisposable
         Assert.Equal(0, quietCode);
         Assert.Equal(string.Empty, quietScreen.Trim());
     }
+
+    [Fact]
+    public async Task The_bar_fits_a_narrow_terminal_and_keeps_to_plain_text_under_NO_COLOR()
+    {
+        // 3 MiB at 2 MiB/s: a second and a half, so it is drawn more than once.
+        await using var server = await CliFtpServer.StartAsync(o => o.MaxDownloadBytesPerSecond = 2L << 20);
+        var original = FtpCli.RandomFile(Path.Combine(server.Home, "a-long-name-for-a-narrow-terminal.bin"), 3L << 20);
+        var environment = _cli.Environment();
+        environment["COLUMNS"] = "50";
+        environment["NO_COLOR"] = "1";
+        var (code, screen) = _cli.RunInTerminal(["ftp", "get", server.Url("a-long-name-for-a-narrow-terminal.bin"), _cli.File("narrow.bin")], environment);
+        Assert.True(code == 0, screen);
+        Assert.Equal(FtpCli.Sha256(original), FtpCli.Sha256(_cli.File("narrow.bin")));
+        Assert.DoesNotMatch("\u001b\\[[0-9;]*m", screen);
+        var bars = Bars(screen, "a-long");
+        Assert.True(bars.Count >= 2, screen);
+        Assert.All(bars, f => Assert.True(f.TrimEnd().Length <= 49, $"'{f}' is wider than 49 columns"));
+        Assert.Contains("…", bars[0]);
+        Assert.Matches(@"^a-long-name-f[^ ]*… [━─]{10} +\d+% ", bars[0]);
+        Assert.Contains(" 100% 3.0 MiB / 3.0 MiB ", bars[^1]);
+    }
+
+    /// <summary>
+    /// The bar's frames that begin with <paramref name="start"/>: what each carriage return began (the pty writes a line break
+    /// as CR LF), keeping those that begin so and show a percentage, not the summary line.
+    /// </summary>
+    private static List<string> Bars(string screen, string start) =>
+        screen.Split('\r').Select(f => f.Trim('\n')).Where(f => f.StartsWith(start, StringComparison.Ordinal) && f.Contains("% ", StringComparison.Ordinal)).ToList();
 }

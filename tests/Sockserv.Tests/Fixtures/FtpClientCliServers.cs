@@ -254,7 +254,7 @@ public sealed class FtpCli : IDisposable
         }
     }
 
-    /// <summary>Runs <paramref name="command"/> under a pseudo-terminal (<c>script</c>), with TERM set; returns what the terminal showed.</summary>
+    /// <summary>Runs <paramref name="command"/> under a pseudo-terminal (<c>script</c>), with TERM and COLUMNS set unless <paramref name="environment"/> sets them; returns what the terminal showed.</summary>
     public (int ExitCode, string Screen) RunInTerminal(string[] command, Dictionary<string, string?> environment)
     {
         var script = Peer.Require("script");
@@ -269,13 +269,13 @@ public sealed class FtpCli : IDisposable
             process.ArgumentList.Add(word);
         }
 
+        process.Environment["TERM"] = "xterm-256color";
+        process.Environment["COLUMNS"] = "120";
         foreach (var (name, value) in environment)
         {
             process.Environment[name] = value;
         }
 
-        process.Environment["TERM"] = "xterm-256color";
-        process.Environment["COLUMNS"] = "120";
         using var running = Process.Start(process)!;
         var stdout = running.StandardOutput.ReadToEndAsync();
         var stderr = running.StandardError.ReadToEndAsync();
