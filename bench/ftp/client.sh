@@ -19,7 +19,7 @@
 # openssl, python3, vsftpd, script (util-linux), taskset, useradd/chpasswd/userdel.
 # The build: BUILD=composite (the default) publishes sockserv self-contained and ReadyToRun-compiled with the
 # framework in one composite image, as README's Install shows for the quickest start (the runtime's generic
-# code over our types, Spectre's above all, is then compiled ahead too); BUILD=r2r, framework-dependent
+# code over our types is then compiled ahead too); BUILD=r2r, framework-dependent
 # ReadyToRun, as the other benchmarks publish.
 # Usage: sudo bench/ftp/client.sh   (REPEATS=5, BIG_MIB=1024, PAGE_REPORTING=hold, BUILD=composite by default)
 set -euo pipefail
