@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.CommandLine.Parsing;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Console;
 using SocketServer.Ftp.Client;
 using SocketServer.Tls;
 
@@ -91,14 +92,23 @@ internal sealed class FtpConnectOptions
 
         // The second signal: whatever is in the way (an ABOR the server does not answer) is not waited for.
         using var hurry = signals?.Hurry.Register(() => Environment.Exit(ExitCodes.RuntimeError));
-        var output = new FtpOutput(result.GetValue(Quiet));
+        // What a server sent (names, replies, the conversation) reaches a terminal with its control characters
+        // shown as '?'; the bar, which draws its own colours, is drawn on stdout as it was.
+        var stdout = Console.Out;
+        using var terminal = TerminalText.Install();
+        var output = new FtpOutput(result.GetValue(Quiet), stdout);
         // Errors only unless --verbose: the library's warnings (a lost connection) would say again what the
         // one line of the command's error says.
         var minimum = result.GetValue(Verbose) ? LogLevel.Debug : LogLevel.Error;
         using var loggers = new DeferredLoggerFactory(minimum, () => LoggerFactory.Create(builder => builder
             .SetMinimumLevel(minimum)
             .AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace)
-            .AddSimpleConsole(o => o.SingleLine = true)));
+            .AddSimpleConsole(o =>
+            {
+                o.SingleLine = true;
+                // Colour codes would be shown as '?' on a terminal (TerminalText): the log lines are plain.
+                o.ColorBehavior = LoggerColorBehavior.Disabled;
+            })));
         try
         {
             var credentials = FtpCredentials.Resolve(url);

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using SocketServer.Ftp.Client;
 
@@ -35,9 +34,14 @@ internal sealed class FtpOutput
     // Twice a second (pv draws once a second by default).
     private static readonly TimeSpan BarInterval = TimeSpan.FromMilliseconds(500);
 
+    /// <summary>Where the bar is drawn: stdout as it is, not through <see cref="TerminalText"/>, which would show its colours as <c>?</c>.</summary>
+    private readonly TextWriter _terminal;
+
     /// <param name="quiet"><c>--quiet</c>.</param>
-    public FtpOutput(bool quiet)
+    /// <param name="terminal">Stdout for the bar; what else is printed goes to <see cref="Console.Out"/>.</param>
+    public FtpOutput(bool quiet, TextWriter terminal)
     {
+        _terminal = terminal;
         Mode = quiet ? FtpDisplayMode.Quiet : Console.IsOutputRedirected ? FtpDisplayMode.Plain : FtpDisplayMode.Bar;
     }
 
@@ -72,18 +76,41 @@ internal sealed class FtpOutput
 
         var bar = new ProgressLine(meter, ProgressLine.Look.ForTerminal());
         var running = transfer(meter);
-        bar.Draw(Console.Out, TerminalWidth());
+        var drawing = Draw(bar);
         while (await Task.WhenAny(running, Task.Delay(BarInterval)) != running)
         {
-            bar.Draw(Console.Out, TerminalWidth());
+            drawing = drawing && Draw(bar);
         }
 
         // The bar ends where the transfer did (full on success); an exception leaves it where it stopped.
         meter.Stop();
-        bar.Draw(Console.Out, TerminalWidth(), finished: running.IsCompletedSuccessfully);
-        Console.Out.WriteLine();
+        if (drawing && Draw(bar, finished: running.IsCompletedSuccessfully))
+        {
+            Draw(_terminal, Environment.NewLine);
+        }
+
         await running;
         return meter;
+    }
+
+    /// <summary>
+    /// Draws <paramref name="bar"/>; false when the terminal is gone (hung up: EIO), after which no more is drawn
+    /// and the transfer goes on to its end, as it would under <c>--quiet</c>.
+    /// </summary>
+    private bool Draw(ProgressLine bar, bool finished = false) => Draw(_terminal, bar.Frame(TerminalWidth(), finished));
+
+    private static bool Draw(TextWriter terminal, string text)
+    {
+        try
+        {
+            terminal.Write(text);
+            terminal.Flush();
+            return true;
+        }
+        catch (IOException)
+        {
+            return false;
+        }
     }
 
     /// <summary>The terminal's width in columns: what the terminal says, else <c>$COLUMNS</c>, else 80.</summary>
@@ -103,7 +130,7 @@ internal sealed class FtpOutput
         return int.TryParse(Environment.GetEnvironmentVariable("COLUMNS"), NumberStyles.None, CultureInfo.InvariantCulture, out var columns) && columns > 0 ? columns : 80;
     }
 
-    /// <summary>A byte count as a person reads it: 512 B, 1.5 KiB, 12.3 MiB, 1.00 GiB.</summary>
+    /// <summary>A byte count as a person reads it: 512 B, 1.5 KiB, 12.34 MiB, 1.0 GiB (at most two decimals).</summary>
     public static string Bytes(long count)
     {
         string[] units = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
@@ -140,19 +167,24 @@ internal sealed class TransferMeter : IProgress<FtpTransferProgress>
     private readonly string _label;
     private readonly long _offset;
     private readonly long? _plainInterval;
-    private readonly long _started = Stopwatch.GetTimestamp();
+    private readonly TimeProvider _clock;
+    private readonly long _started;
     private long _transferred;
     private long _total;
-    private long _stopped;
+    private long _stoppedAt;
+    private int _stopped;
     private long _nextLine;
 
-    public TransferMeter(string label, long? total, long offset, TimeSpan? plainInterval)
+    /// <param name="clock">What the rate and the time left are measured with (tests give one they move by hand).</param>
+    public TransferMeter(string label, long? total, long offset, TimeSpan? plainInterval, TimeProvider? clock = null)
     {
+        _clock = clock ?? TimeProvider.System;
+        _started = _clock.GetTimestamp();
         _label = label;
         _offset = offset;
         _transferred = offset;
         _total = total ?? -1;
-        _plainInterval = plainInterval is { } interval ? (long)(interval.TotalSeconds * Stopwatch.Frequency) : null;
+        _plainInterval = plainInterval is { } interval ? (long)(interval.TotalSeconds * _clock.TimestampFrequency) : null;
         _nextLine = _started + (_plainInterval ?? 0);
     }
 
@@ -170,7 +202,7 @@ internal sealed class TransferMeter : IProgress<FtpTransferProgress>
 
     public bool IsStopped => Volatile.Read(ref _stopped) != 0;
 
-    public TimeSpan Elapsed => Stopwatch.GetElapsedTime(_started, IsStopped ? Volatile.Read(ref _stopped) : Stopwatch.GetTimestamp());
+    public TimeSpan Elapsed => _clock.GetElapsedTime(_started, IsStopped ? Volatile.Read(ref _stoppedAt) : _clock.GetTimestamp());
 
     /// <summary>Bytes per second, on average since the start; null before there is anything to tell.</summary>
     public double? Rate => Elapsed.TotalSeconds is > 0.05 and var seconds && Moved > 0 ? Moved / seconds : null;
@@ -186,14 +218,23 @@ internal sealed class TransferMeter : IProgress<FtpTransferProgress>
             Volatile.Write(ref _total, total);
         }
 
-        if (_plainInterval is { } interval && Stopwatch.GetTimestamp() is var now && now >= Volatile.Read(ref _nextLine))
+        if (_plainInterval is { } interval && _clock.GetTimestamp() is var now && now >= Volatile.Read(ref _nextLine))
         {
             Volatile.Write(ref _nextLine, now + interval);
             Console.Out.WriteLine(Describe());
         }
     }
 
-    public void Stop() => Interlocked.CompareExchange(ref _stopped, Stopwatch.GetTimestamp(), 0);
+    /// <summary>The transfer ended (called by the one task that waits for it): the time taken stops counting.</summary>
+    public void Stop()
+    {
+        if (Volatile.Read(ref _stopped) == 0)
+        {
+            // The time first, then the flag: whoever sees the flag reads the time it goes with.
+            Volatile.Write(ref _stoppedAt, _clock.GetTimestamp());
+            Volatile.Write(ref _stopped, 1);
+        }
+    }
 
     /// <summary>"a.bin: 12.0 MiB of 100.0 MiB (12%), 50.1 MiB/s, 0:02 left".</summary>
     public string Describe()

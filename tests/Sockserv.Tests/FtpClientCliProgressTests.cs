@@ -1,3 +1,6 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
 using System.Text.RegularExpressions;
 using Sockserv.Tests.Fixtures;
 
@@ -47,18 +50,59 @@ public sealed class FtpClientCliProgressTests : IDisposable
         await using var server = await CliFtpServer.StartAsync(o => o.MaxDownloadBytesPerSecond = 2L << 20);
         var original = FtpCli.RandomFile(Path.Combine(server.Home, "a-long-name-for-a-narrow-terminal.bin"), 3L << 20);
         var environment = _cli.Environment();
-        environment["COLUMNS"] = "50";
+        environment["COLUMNS"] = "80";
         environment["NO_COLOR"] = "1";
         var (code, screen) = _cli.RunInTerminal(["ftp", "get", server.Url("a-long-name-for-a-narrow-terminal.bin"), _cli.File("narrow.bin")], environment);
         Assert.True(code == 0, screen);
         Assert.Equal(FtpCli.Sha256(original), FtpCli.Sha256(_cli.File("narrow.bin")));
         Assert.DoesNotMatch("\u001b\\[[0-9;]*m", screen);
-        var bars = Bars(screen, "a-long");
-        Assert.True(bars.Count >= 2, screen);
-        Assert.All(bars, f => Assert.True(f.TrimEnd().Length <= 49, $"'{f}' is wider than 49 columns"));
-        Assert.Contains("…", bars[0]);
-        Assert.Matches(@"^a-long-name-f[^ ]*… [━─]{10} +\d+% ", bars[0]);
-        Assert.Contains(" 100% 3.0 MiB / 3.0 MiB ", bars[^1]);
+        // Every frame in 79 columns, in the same shape: the name cut to 17, a bar of 10, the figures.
+        var bars = Bars(screen, "a-long-name-for-… ");
+        Assert.True(bars.Count >= 3, screen);
+        Assert.All(bars, f => Assert.True(f.Length <= 79, $"'{f}' is wider than 79 columns"));
+        Assert.All(bars, f => Assert.Matches(@"^a-long-name-for-… [━─]{10} +\d+% [\d.]+ [KM]?i?B / 3\.0 MiB ", f));
+        Assert.Matches(@"\d:\d\d left", string.Join('\n', bars));
+        Assert.Matches(@" 100% 3\.0 MiB / 3\.0 MiB [\d.]+ MiB/s \d:\d\d *$", bars[^1]);
+    }
+
+    [Fact]
+    public async Task On_a_terminal_a_servers_names_and_errors_cannot_send_escape_sequences_piped_they_are_exact()
+    {
+        // A file whose name retitles the window and clears the screen, listed by the server as it is.
+        await using var server = await CliFtpServer.StartAsync();
+        const string Evil = "evil\u001b]0;owned\u0007\u001b[2J.txt";
+        File.WriteAllText(Path.Combine(server.Home, Evil), "x");
+        var (code, screen) = _cli.RunInTerminal(["ftp", "ls", server.Url()], _cli.Environment());
+        Assert.True(code == 0, screen);
+        Assert.Contains("  evil?]0;owned??[2J.txt", screen);
+        Assert.DoesNotContain("\u001b]0;", screen);
+        Assert.DoesNotContain("\u001b[2J", screen);
+
+        // A reply's text in an error, on stderr, the same: a server that refuses the login with a screen clear.
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var refusing = Task.Run(async () =>
+        {
+            using var peer = await listener.AcceptTcpClientAsync().WaitAsync(Bounded.Wait);
+            using var reader = new StreamReader(peer.GetStream(), Encoding.ASCII);
+            await using var writer = new StreamWriter(peer.GetStream(), Encoding.ASCII) { AutoFlush = true, NewLine = "\r\n" };
+            await writer.WriteLineAsync("220 ready");
+            await reader.ReadLineAsync().WaitAsync(Bounded.Wait);
+            await writer.WriteLineAsync("331 password");
+            await reader.ReadLineAsync().WaitAsync(Bounded.Wait);
+            await writer.WriteLineAsync("530 \u001b[2Jgo away");
+        });
+        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        var (refusedCode, refusedScreen) = _cli.RunInTerminal(["ftp", "ls", $"ftp://alice@127.0.0.1:{port}/"], _cli.Environment());
+        await refusing.WaitAsync(Bounded.Wait);
+        Assert.True(refusedCode == 1, refusedScreen);
+        Assert.Contains("530 ?[2Jgo away", refusedScreen);
+        Assert.DoesNotContain("\u001b[2J", refusedScreen);
+
+        // Piped, a script reads the name as it is.
+        using var piped = _cli.Run("ls", server.Url());
+        Assert.Equal(0, piped.ExitCode);
+        Assert.EndsWith("  " + Evil + "\n", piped.Stdout);
     }
 
     /// <summary>

@@ -254,7 +254,7 @@ public sealed class FtpCli : IDisposable
         }
     }
 
-    /// <summary>Runs <paramref name="command"/> under a pseudo-terminal (<c>script</c>), with TERM and COLUMNS set unless <paramref name="environment"/> sets them; returns what the terminal showed.</summary>
+    /// <summary>Runs <paramref name="command"/> under a pseudo-terminal (<c>script</c>), with TERM (xterm-256color) and COLUMNS (120) set unless <paramref name="environment"/> gives them a value; returns what the terminal showed.</summary>
     public (int ExitCode, string Screen) RunInTerminal(string[] command, Dictionary<string, string?> environment)
     {
         var script = Peer.Require("script");
@@ -269,11 +269,18 @@ public sealed class FtpCli : IDisposable
             process.ArgumentList.Add(word);
         }
 
-        process.Environment["TERM"] = "xterm-256color";
-        process.Environment["COLUMNS"] = "120";
         foreach (var (name, value) in environment)
         {
             process.Environment[name] = value;
+        }
+
+        // After the environment, which clears TERM for the runs that are not on a terminal.
+        foreach (var (name, value) in new[] { ("TERM", "xterm-256color"), ("COLUMNS", "120") })
+        {
+            if (environment.GetValueOrDefault(name) is null)
+            {
+                process.Environment[name] = value;
+            }
         }
 
         using var running = Process.Start(process)!;
