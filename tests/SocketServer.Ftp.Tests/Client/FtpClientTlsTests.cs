@@ -317,7 +317,7 @@ public sealed class FtpClientPyftpdlibTlsTests(FtpClientPyftpdlibTlsTests.Fixtur
         var remote = $"/{Guid.NewGuid():N}.bin";
         await client.UploadAsync(new MemoryStream(content), remote, cancellationToken: timeout.Token);
         Assert.Equal(SHA256.HashData(content), SHA256.HashData(File.ReadAllBytes(server.LocalPath(remote))));
-        Assert.Equal(["close_notify"], server.DataEnds.Skip(ends));
+        Assert.Equal(["close_notify"], await server.DataEndsAfterAsync(ends));
 
         var back = new MemoryStream();
         await client.DownloadAsync(remote, back, cancellationToken: timeout.Token);

@@ -429,6 +429,17 @@ public sealed class PyftpdlibServer : ProcessTestServer
     public IReadOnlyList<string> DataEnds => [.. Output.Where(l => l.StartsWith("DATA-END ", StringComparison.Ordinal)).Select(l => l[9..])];
 
     /// <summary>
+    /// The data ends reported after the first <paramref name="seen"/>, once there are <paramref name="count"/> of them
+    /// (bounded wait): the server prints each before its 226, but its stdout is read here on another thread, so the
+    /// line can arrive after the client has the reply.
+    /// </summary>
+    public async Task<IReadOnlyList<string>> DataEndsAfterAsync(int seen, int count = 1)
+    {
+        await WaitForAsync<bool>(() => DataEnds.Count >= seen + count ? true : null, $"report of {count} data connection end(s)");
+        return [.. DataEnds.Skip(seen)];
+    }
+
+    /// <summary>
     /// Starts one; with <paramref name="dataCertificate"/> (certificate and key files), its TLS data connections
     /// show that one instead; <paramref name="brokenData"/>: "plain" or "silent" (see pyftpd_server.py).
     /// </summary>
