@@ -147,10 +147,14 @@ internal sealed class FtpOutput
             : string.Create(CultureInfo.InvariantCulture, $"{value:0.0#} {units[unit]}");
     }
 
-    /// <summary>A duration as a clock: 0:07, 12:34, 1:02:03.</summary>
-    public static string Duration(TimeSpan time)
+    /// <summary>
+    /// A duration as a clock: 0:07, 12:34, 1:02:03. A time left rounds up (nothing left reads 0:00 only at the
+    /// end); a time taken, <paramref name="roundUp"/> false, rounds down, as pv and curl show it.
+    /// </summary>
+    public static string Duration(TimeSpan time, bool roundUp = true)
     {
-        var seconds = (long)Math.Ceiling(Math.Max(0, time.TotalSeconds));
+        var exact = Math.Max(0, time.TotalSeconds);
+        var seconds = (long)(roundUp ? Math.Ceiling(exact) : Math.Floor(exact));
         return seconds >= 3600
             ? string.Create(CultureInfo.InvariantCulture, $"{seconds / 3600}:{seconds / 60 % 60:00}:{seconds % 60:00}")
             : string.Create(CultureInfo.InvariantCulture, $"{seconds / 60}:{seconds % 60:00}");

@@ -101,7 +101,7 @@ internal sealed class ProgressLine(TransferMeter meter, ProgressLine.Look look)
         }
         else if (meter.IsStopped)
         {
-            facts.Append(' ').Append(FtpOutput.Duration(meter.Elapsed));
+            facts.Append(' ').Append(FtpOutput.Duration(meter.Elapsed, roundUp: false));
         }
 
         // The bar only when the size is known. It gives up columns first (down to LeastBar), then the label down

@@ -126,6 +126,24 @@ public sealed partial class FtpProgressLineTests
         Assert.DoesNotContain("left", frame);
     }
 
+    [Theory]
+    [InlineData(0.072, "0:00")]
+    [InlineData(2.9, "0:02")]
+    [InlineData(61.5, "1:01")]
+    public void A_finished_transfer_shows_the_time_it_took_rounded_down_and_a_running_one_the_time_left_rounded_up(double seconds, string took)
+    {
+        var clock = new HandClock();
+        var done = new TransferMeter("done.bin", 10 << 20, 0, null, clock);
+        done.Report(new FtpTransferProgress(10 << 20, 10 << 20));
+        clock.Advance(seconds);
+        done.Stop();
+        Assert.EndsWith($"/s {took}", Visible(new ProgressLine(done, Colour).Frame(120, finished: true)));
+
+        // Half of 10 MiB in 2.9 s at a steady rate: 2.9 s to go shows as 0:03, never 0:02 with time still to run.
+        var running = Meter("half.bin", 10 << 20, 5 << 20, 2.9);
+        Assert.EndsWith(" 0:03 left", Visible(new ProgressLine(running, Colour).Frame(120)).TrimEnd());
+    }
+
     [Fact]
     public void Without_colour_or_unicode_the_line_is_plain_ascii()
     {
