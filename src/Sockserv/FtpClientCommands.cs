@@ -124,7 +124,20 @@ internal static class FtpClientCommands
         }
         else
         {
-            entries = await client.ListAsync(path, cancellationToken);
+            try
+            {
+                entries = await client.ListAsync(path, cancellationToken);
+            }
+            catch (FtpReplyException e) when (e.Code == 550 && path is not null)
+            {
+                // Said as for a path without the slash; a 550 for a directory that is there (no permission) keeps the server's words.
+                if (await client.GetInfoAsync(path, cancellationToken) is null)
+                {
+                    throw new FtpCliException($"{path}: no such file or directory on the server", e);
+                }
+
+                throw;
+            }
         }
 
         var sorted = entries.OrderBy(e => e.Name, StringComparer.Ordinal).ToList();

@@ -48,7 +48,7 @@ internal static class FtpShell
         new("quota", 0, 0, "quota", "what your files use of your quota (SITE QUOTA)", QuotaAsync),
         new("lcd", 0, 1, "lcd [DIR]", "change the local directory (home by default)", (c, _) =>
         {
-            Directory.SetCurrentDirectory(c.Arguments.Count > 0 ? c.Arguments[0] : Environment.GetFolderPath(Environment.SpecialFolder.UserProfile));
+            LocalFiles.ChangeDirectory(c.Arguments.Count > 0 ? c.Arguments[0] : Environment.GetFolderPath(Environment.SpecialFolder.UserProfile));
             return Task.CompletedTask;
         }),
         new("lpwd", 0, 0, "lpwd", "print the local directory", (c, _) => Console.Out.WriteLineAsync(Environment.CurrentDirectory)),

@@ -206,7 +206,7 @@ internal sealed class FtpTransfers(FtpClient client, FtpOutput output, bool veri
 
     private async Task<TransferMeter> DownloadOnceAsync(string remotePath, string localPath, long? size, long offset, CancellationToken cancellationToken)
     {
-        var file = new FileStream(localPath, offset > 0 ? FileMode.Open : FileMode.Create, FileAccess.Write, FileShare.Read, bufferSize: 0);
+        var file = LocalFiles.Open(localPath, offset > 0 ? FileMode.Open : FileMode.Create, FileAccess.Write, FileShare.Read);
         await using (file)
         {
             file.Position = offset;
@@ -227,7 +227,7 @@ internal sealed class FtpTransfers(FtpClient client, FtpOutput output, bool veri
 
     private async Task<TransferMeter> UploadOnceAsync(string localPath, string remotePath, long length, long offset, bool append, CancellationToken cancellationToken)
     {
-        var file = new FileStream(localPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, bufferSize: 0);
+        var file = LocalFiles.Open(localPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
         await using (file)
         {
             file.Position = offset;
@@ -336,7 +336,7 @@ internal sealed class FtpTransfers(FtpClient client, FtpOutput output, bool veri
         var buffer = ArrayPool<byte>.Shared.Rent(HashBuffer);
         try
         {
-            var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, bufferSize: 0, FileOptions.SequentialScan);
+            var file = LocalFiles.Open(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, FileOptions.SequentialScan);
             await using (file)
             {
                 file.Position = start;

@@ -79,6 +79,10 @@ public sealed partial class ExecProcessTests
         { ["exec", "run", "--bogus", "127.0.0.1", "--", "echo", "hi"], "'--bogus'.", "exec run" },
         { ["exec", "run", "127.0.0.1", "ls", "-l"], "'-l' (COMMAND and its own options go after --).", "exec run" },
         { ["exec", "shell", "--bogus", "127.0.0.1"], "'--bogus'.", "exec shell" },
+        // The words an unknown option pushed along are not reported as bad URLs or paths as well.
+        { ["ftp", "put", "--frobnicate", "hi.txt", "ftp://127.0.0.1:1/hi.txt"], "'--frobnicate'.", "ftp put" },
+        { ["ftp", "get", "--frobnicate", "ftp://127.0.0.1:1/hi.txt"], "'--frobnicate'.", "ftp get" },
+        { ["ftp", "ls", "--frobnicate", "ftp://127.0.0.1:1/"], "'--frobnicate'.", "ftp ls" },
     };
 
     [Theory]

@@ -66,19 +66,23 @@ public sealed class FtpClientCliShellTests : IDisposable
             get "unclosed
             put /no/such/local/file
             rm missing.txt
+            lcd /no/such/local/dir
+            ls nowhere/
             help
             pwd
             """;
         using var shell = FtpCli.RunWith(_cli.Environment(), script + "\n", "shell", server.Url());
         Assert.Equal(1, shell.ExitCode);
         var errors = shell.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        Assert.Equal(6, errors.Length);
+        Assert.Equal(8, errors.Length);
         Assert.StartsWith("sockserv: cd: CWD nowhere: 550", errors[0]);
         Assert.Equal("sockserv: unknown command 'frobnicate': 'help' lists them", errors[1]);
         Assert.Equal("sockserv: usage: get [-c] REMOTE [LOCAL]", errors[2]);
         Assert.Equal("sockserv: the line has a double quote that is not closed", errors[3]);
         Assert.Equal("sockserv: put: /no/such/local/file: no such file", errors[4]);
         Assert.StartsWith("sockserv: rm: DELE missing.txt: 550", errors[5]);
+        Assert.Equal("sockserv: lcd: /no/such/local/dir: no such local directory", errors[6]);
+        Assert.Equal("sockserv: ls: nowhere/: no such file or directory on the server", errors[7]);
         Assert.Contains("quota", shell.Stdout);
         Assert.EndsWith("/\n", shell.Stdout);
         Assert.DoesNotContain("   at ", shell.Stderr);

@@ -87,6 +87,11 @@ public sealed class FtpClientCliTests : IDisposable
         using var missing = _cli.Run("ls", server.Url("nothing-here"));
         Assert.Equal(1, missing.ExitCode);
         Assert.StartsWith("sockserv: error: nothing-here: no such file or directory on the server", missing.Stderr);
+
+        // Named as a directory, the same words (not the server's 550 to MLSD).
+        using var missingDirectory = _cli.Run("ls", server.Url("nothing-here/"));
+        Assert.Equal(1, missingDirectory.ExitCode);
+        Assert.Equal("sockserv: error: nothing-here: no such file or directory on the server\n", missingDirectory.Stderr);
     }
 
     [Fact]
@@ -104,6 +109,45 @@ public sealed class FtpClientCliTests : IDisposable
         Assert.Equal(1, missing.ExitCode);
         Assert.Equal("sockserv: error: nope.txt: no such file on the server\n", missing.Stderr);
         Assert.False(File.Exists(_cli.File("nope.txt")));
+    }
+
+    [Fact]
+    public async Task A_local_path_that_cannot_be_written_is_named_in_one_line_and_nothing_is_made()
+    {
+        await using var server = await CliFtpServer.StartAsync();
+        File.WriteAllText(Path.Combine(server.Home, "notes.txt"), "notes");
+        var missing = Path.Combine(_cli.Home, "nodir", "sub");
+        var aFile = _cli.File("plain.txt");
+        File.WriteAllText(aFile, "x");
+        var cases = new (string Local, string Says)[]
+        {
+            (Path.Combine(missing, "x.txt"), $"no such local directory as {missing}"),
+            (Path.Combine(aFile, "x.txt"), $"{aFile} is a file, not a directory"),
+            // procfs has the directory but makes no files in it: open(O_CREAT) says ENOENT, not "no such file".
+            ("/proc/sockserv-test-nope.txt", "cannot create the file here"),
+        };
+        foreach (var (local, says) in cases)
+        {
+            using var get = _cli.Run("get", server.Url("notes.txt"), local);
+            Assert.True(get.ExitCode == 1, $"{local}: exit {get.ExitCode}\n{get.Stderr}");
+            Assert.Equal($"sockserv: error: {local}: {says}\n", get.Stderr);
+        }
+
+        Assert.False(Directory.Exists(Path.Combine(_cli.Home, "nodir")));
+        Assert.Equal("x", File.ReadAllText(aFile));
+    }
+
+    [Fact]
+    public async Task Implicit_tls_against_a_plain_port_says_the_port_is_not_implicit()
+    {
+        await using var server = await CliFtpServer.StartAsync();
+        using var ls = _cli.Run("ls", "--implicit", "--insecure", server.Url().Replace("ftp://", "ftps://", StringComparison.Ordinal));
+        Assert.Equal(1, ls.ExitCode);
+        var lines = ls.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(2, lines.Length);
+        Assert.StartsWith("sockserv: warning: --insecure", lines[0]);
+        Assert.StartsWith($"sockserv: error: TLS with 127.0.0.1:{server.Port} failed: ", lines[1]);
+        Assert.EndsWith("(a port that greets in plain text is not one for implicit TLS: try explicit TLS, AUTH TLS, on it)", lines[1]);
     }
 
     [Fact]
@@ -178,6 +222,8 @@ public sealed class FtpClientCliTests : IDisposable
     [InlineData("get ftps://127.0.0.1/x --insecure --ca ca.pem", "choose one of --insecure and --ca")]
     [InlineData("get ftp://127.0.0.1/x --timeout 0", "--timeout")]
     [InlineData("get ftp://127.0.0.1/x --bogus", "--bogus")]
+    // An unknown option after a bad URL took no argument's place: the URL's own error is still told.
+    [InlineData("get notaurl --bogus", "'notaurl' is not an FTP URL")]
     [InlineData("put only-one-argument", "missing URL")]
     [InlineData("ls", "missing URL")]
     [InlineData("mirror --reverse ftp://127.0.0.1/ dir", "with --reverse the DESTINATION is the URL")]

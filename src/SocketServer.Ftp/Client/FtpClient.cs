@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Net.Sockets;
+using System.Security.Authentication;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using SocketServer.Ftp.Client.Internal;
@@ -69,7 +70,15 @@ public sealed partial class FtpClient : IAsyncDisposable
         {
             if (options.Security == FtpSecurity.Implicit)
             {
-                await client.StartTlsAsync(cancellationToken).ConfigureAwait(false);
+                try
+                {
+                    await client.StartTlsAsync(cancellationToken).ConfigureAwait(false);
+                }
+                catch (FtpException e) when (e.InnerException is TlsHandshakeException { TimedOut: false, CertificateRefused: false, InnerException: AuthenticationException } handshake)
+                {
+                    // What SslStream says of a plain "220 …" greeting ("cannot determine the frame size") names no cause.
+                    throw new FtpException($"{e.Message} (a port that greets in plain text is not one for implicit TLS: try explicit TLS, AUTH TLS, on it)", handshake);
+                }
             }
 
             var greeting = await control.ReadReplyAsync(cancellationToken).ConfigureAwait(false);
