@@ -141,7 +141,7 @@ internal static class Cli
 
         foreach (var argument in missing)
         {
-            messages.Add($"missing {argument.Name}: {argument.Description}.");
+            messages.Add($"missing {argument.Name}: {InSentence(argument.Description)}.");
         }
 
         // "sockserv frob" gets both "Required command was not provided" and "Unrecognized command
@@ -168,6 +168,10 @@ internal static class Cli
 
         return messages;
     }
+
+    /// <summary>A help text ("The file on the server") inside a sentence; an acronym ("TLS …") keeps its capitals.</summary>
+    private static string? InSentence(string? text) =>
+        text is [var first, var second, ..] && char.IsUpper(first) && char.IsLower(second) ? char.ToLowerInvariant(first) + text[1..] : text;
 
     /// <summary>"sockserv exec run" for the command the user was typing, so the hint names its help.</summary>
     private static string CommandPath(CommandResult result)

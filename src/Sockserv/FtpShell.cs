@@ -96,7 +96,7 @@ internal static class FtpShell
         var interactive = !Console.IsInputRedirected;
         using var interrupts = new Interrupts();
         var input = new ShellInput();
-        var transfers = new FtpTransfers(client, output, verify: true);
+        var transfers = new FtpTransfers(client, output, verify: true) { InShell = true };
         var failed = false;
         while (true)
         {

@@ -32,6 +32,9 @@ internal sealed class FtpTransfers(FtpClient client, FtpOutput output, bool veri
     /// <summary>Whether a transfer shows its progress (a bar, or plain lines); mirror's do not: its line per file is its progress, and its transfers run side by side.</summary>
     public bool ShowProgress { get; init; } = true;
 
+    /// <summary>Whether the transfers are the shell's: a transfer cut short then says <c>get -c</c> continues it, not <c>--resume</c>.</summary>
+    public bool InShell { get; init; }
+
     /// <summary>How many transfers could not be verified (the server has no hash command).</summary>
     public int UnverifiedCount { get; private set; }
 
@@ -216,11 +219,11 @@ internal sealed class FtpTransfers(FtpClient client, FtpOutput output, bool veri
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
-                throw new FtpInterruptedException($"interrupted: {localPath} holds {file.Length} of {Of(size)} bytes; --resume continues it (get -c in the shell)");
+                throw new FtpInterruptedException($"interrupted: {localPath} holds {file.Length} of {Of(size)} bytes; {Continues("get")}");
             }
             catch (Exception e) when (e is FtpException or IOException && file.Length > 0)
             {
-                throw new FtpCliException($"{e.Message} ({localPath} holds {file.Length} of {Of(size)} bytes; run again with --resume to continue)", e);
+                throw new FtpCliException($"{e.Message} ({localPath} holds {file.Length} of {Of(size)} bytes; {Continues("get")})", e);
             }
         }
     }
@@ -240,8 +243,8 @@ internal sealed class FtpTransfers(FtpClient client, FtpOutput output, bool veri
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
                 throw new FtpInterruptedException(offset > 0 || append
-                    ? $"interrupted: what reached the server of {remotePath} stays there; --resume continues it (put -c in the shell)"
-                    : $"interrupted: {remotePath} was not written (a server may keep a part; --resume continues it, or starts over)");
+                    ? $"interrupted: what reached the server of {remotePath} stays there; {Continues("put")}"
+                    : $"interrupted: {remotePath} was not written (a server may keep a part; {Continues("put")}, or starts over)");
             }
         }
     }
@@ -372,6 +375,8 @@ internal sealed class FtpTransfers(FtpClient client, FtpOutput output, bool veri
     };
 
     private static string Label(string path) => path.TrimEnd('/') is var trimmed && trimmed.LastIndexOf('/') is >= 0 and var slash ? trimmed[(slash + 1)..] : path;
+
+    private string Continues(string verb) => InShell ? $"'{verb} -c' continues it" : "--resume continues it";
 
     private static string Of(long? size) => size?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "?";
 }

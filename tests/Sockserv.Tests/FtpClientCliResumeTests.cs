@@ -136,6 +136,33 @@ public sealed partial class FtpClientCliResumeTests : IDisposable
     }
 
     [Fact]
+    public async Task Ctrl_c_in_the_shell_stops_the_transfer_not_the_session_and_get_c_continues_it()
+    {
+        var (server, _) = await RateLimitedAsync(tls: false);
+        await using var owned = server;
+        var original = FtpCli.RandomFile(Path.Combine(server.Home, "big.bin"), Size);
+        var local = _cli.File("big.bin");
+        using var shell = StartClient(["shell", server.Url()]);
+        shell.Input.WriteLine($"get big.bin {local}");
+        shell.Input.Flush();
+        FtpCli.WaitForLength(local, 1 << 20, () => shell.Stderr);
+        shell.Signal(SockservProcess.SigInt);
+        shell.WaitForStderr(new Regex("interrupted: .*\n"), "the shell's report of the interrupted get");
+        Assert.InRange(new FileInfo(local).Length, 1 << 20, Size - 1);
+
+        // The session goes on: the hint is the shell's own command, and it continues the file.
+        shell.Input.WriteLine($"get -c big.bin {local}");
+        shell.Input.WriteLine("quit");
+        shell.Input.Close();
+        shell.WaitForExit();
+        Assert.Matches($"sockserv: get: interrupted: {Regex.Escape(local)} holds \\d+ of {Size} bytes; 'get -c' continues it\n", shell.Stderr);
+        Assert.DoesNotContain("--resume", shell.Stderr);
+        Assert.Contains("resumed at", shell.Stdout);
+        Assert.Equal(FtpCli.Sha256(original), FtpCli.Sha256(local));
+        Assert.DoesNotContain("   at ", shell.Stderr);
+    }
+
+    [Fact]
     public void A_download_whose_server_was_killed_resumes_from_a_new_server_and_matches()
     {
         var state = _cli.File("state");

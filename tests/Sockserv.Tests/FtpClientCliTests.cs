@@ -225,7 +225,7 @@ public sealed class FtpClientCliTests : IDisposable
     // An unknown option after a bad URL took no argument's place: the URL's own error is still told.
     [InlineData("get notaurl --bogus", "'notaurl' is not an FTP URL")]
     [InlineData("put only-one-argument", "missing URL")]
-    [InlineData("ls", "missing URL")]
+    [InlineData("ls", "missing URL: the directory (or file) on the server")]
     [InlineData("mirror --reverse ftp://127.0.0.1/ dir", "with --reverse the DESTINATION is the URL")]
     [InlineData("mirror dir ftp://127.0.0.1/", "the SOURCE is the URL")]
     [InlineData("shell ftp://u:p@127.0.0.1/", "the URL holds a password")]
