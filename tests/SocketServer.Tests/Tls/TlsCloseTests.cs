@@ -25,7 +25,19 @@ public sealed class TlsCloseTests
             loop.IdleTimeout = idle;
         }
 
-        var result = TlsPeers.Python(harness.Server, ["hello"]);
+        // On a starved machine the timeout can still beat python's first line (then, mid-handshake, there is no
+        // close_notify to send): such a run says nothing of a close after a quiet spell, so it is tried again.
+        TlsPeers.PythonResult result = null!;
+        for (var attempt = 0; attempt < 3; attempt++)
+        {
+            result = TlsPeers.Python(harness.Server, ["hello"]);
+            if (result.Error?.StartsWith("closed before an answer", StringComparison.Ordinal) != true)
+            {
+                break;
+            }
+        }
+
+        Assert.Null(result.Error);
         Assert.Equal(["HELLO"], result.Answers);
         Assert.Equal("clean", result.End);
     }

@@ -43,6 +43,7 @@ public static class TlsPeers
     /// (the server's close_notify: <c>recv</c> returned b'' with <c>suppress_ragged_eofs=False</c>), "ragged"
     /// (TCP closed without it: <c>SSLEOFError</c>), "reset", or "open" (no end within the wait).
     /// <paramref name="connections"/> &gt; 1 reconnects that many times offering the last session (resumption).
+    /// A connection the server cut before all the answers came ends the run with <c>Error</c> "closed before an answer: …".
     /// </summary>
     public static PythonResult Python(BaseServer server, IReadOnlyList<string> lines, string? maxVersion = null,
         IReadOnlyList<string>? alpn = null, int connections = 1, bool clientCertificate = false)
@@ -98,15 +99,19 @@ public static class TlsPeers
             out["alpn"] = s.selected_alpn_protocol()
             out["reused"].append(s.session_reused)
             f = b""
-            for line in req["lines"]:
-                s.sendall(line.encode() + b"\n")
-                while b"\n" not in f:
-                    chunk = s.recv(4096)
-                    if not chunk:
-                        break
-                    f += chunk
-                answer, _, f = f.partition(b"\n")
-                out["answers"].append(answer.decode())
+            try:
+                for line in req["lines"]:
+                    s.sendall(line.encode() + b"\n")
+                    while b"\n" not in f:
+                        chunk = s.recv(4096)
+                        if not chunk:
+                            break
+                        f += chunk
+                    answer, _, f = f.partition(b"\n")
+                    out["answers"].append(answer.decode())
+            except (ssl.SSLEOFError, ConnectionResetError, BrokenPipeError) as e:
+                out["error"] = "closed before an answer: " + type(e).__name__ + ": " + str(e)
+                break
             session = s.session
             if n + 1 < req["connections"]:
                 s.close()
