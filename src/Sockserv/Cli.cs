@@ -26,10 +26,10 @@ internal static class Cli
     public static async Task<int> RunAsync(RootCommand root, string[] args)
     {
         var parsed = root.Parse(args);
-        var unknown = UnknownOptions(parsed, out var displacedFrom);
+        var unknown = UnknownOptions(parsed, out var displaced);
         if (parsed.Errors.Count > 0 || unknown.Count > 0)
         {
-            foreach (var message in UsageErrors(parsed, unknown, displacedFrom))
+            foreach (var message in UsageErrors(parsed, unknown, displaced))
             {
                 await Console.Error.WriteLineAsync($"sockserv: {message}");
             }
@@ -63,12 +63,12 @@ internal static class Cli
     /// positional argument (issue 13: <c>exec run H --bogus -- echo hi</c> ran "--bogus echo hi", and
     /// <c>exec run --bogus H</c> took it for the host); after <c>--</c>, every word is the argument's.
     /// </summary>
-    /// <param name="displacedFrom">The position of the first argument such a word took: it and the arguments
-    /// after it hold words meant for others, so what their own parsers say of those words is beside the point.</param>
-    private static List<string> UnknownOptions(ParseResult parsed, out int displacedFrom)
+    /// <param name="displaced">The first argument such a word took and the arguments after it: they hold words
+    /// meant for others, so what their own parsers say of those words is beside the point.</param>
+    private static List<string> UnknownOptions(ParseResult parsed, out HashSet<Argument> displaced)
     {
         var messages = new List<string>();
-        displacedFrom = int.MaxValue;
+        displaced = [];
         var tokens = parsed.Tokens;
         var end = 0;
         while (end < tokens.Count && tokens[end].Type != TokenType.DoubleDash)
@@ -84,7 +84,7 @@ internal static class Cli
             {
                 if (token.Value.Length > 1 && token.Value[0] == '-' && IndexOf(tokens, token) is >= 0 and var at && at < end)
                 {
-                    displacedFrom = Math.Min(displacedFrom, position);
+                    displaced.UnionWith(arguments.Skip(position));
                     messages.Add(argument.Arity.MaximumNumberOfValues > 1
                         ? $"unknown option '{token.Value}' ({argument.Name} and its own options go after --)."
                         : $"unknown option '{token.Value}'.");
@@ -93,19 +93,6 @@ internal static class Cli
         }
 
         return messages;
-    }
-
-    private static int IndexOfArgument(IList<Argument> arguments, Argument argument)
-    {
-        for (var i = 0; i < arguments.Count; i++)
-        {
-            if (ReferenceEquals(arguments[i], argument))
-            {
-                return i;
-            }
-        }
-
-        return -1;
     }
 
     // Token's == compares values; the position of this very token is wanted.
@@ -126,9 +113,8 @@ internal static class Cli
     /// The parser's errors, each once, with a missing argument named: its own message says only
     /// "Required argument missing for command: 'run'", once per missing argument.
     /// </summary>
-    private static List<string> UsageErrors(ParseResult parsed, List<string> unknownOptions, int displacedFrom)
+    private static List<string> UsageErrors(ParseResult parsed, List<string> unknownOptions, HashSet<Argument> displaced)
     {
-        var arguments = parsed.CommandResult.Command.Arguments;
         var messages = new List<string>(unknownOptions);
         var missing = new List<Argument>();
         foreach (var argument in parsed.CommandResult.Command.Arguments)
@@ -159,7 +145,7 @@ internal static class Cli
             // So is what a displaced argument's own parser says ("'hi.txt' is not an FTP URL" when the URL's place
             // went to hi.txt).
             var isKnockOn = unknownOptions.Count > 0 && (error.Message.StartsWith("Unrecognized command or argument", StringComparison.Ordinal)
-                || (error.SymbolResult is ArgumentResult displaced && IndexOfArgument(arguments, displaced.Argument) >= displacedFrom));
+                || (error.SymbolResult is ArgumentResult argument && displaced.Contains(argument.Argument)));
             if (!isMissingArgument && !isKnockOn && !messages.Contains(error.Message))
             {
                 messages.Add(error.Message);

@@ -53,9 +53,6 @@ public sealed partial class FtpClientCliResumeTests : IDisposable
         return (server, ["--ca", pem.Certificate]);
     }
 
-    private static string UrlOf(CliFtpServer server, string path, bool tls) =>
-        tls ? "ftps" + server.Url(path)["ftp".Length..] : server.Url(path);
-
     private Dictionary<string, string?> ClientEnvironment()
     {
         var environment = _cli.Environment();
@@ -80,7 +77,7 @@ public sealed partial class FtpClientCliResumeTests : IDisposable
         await using var owned = server;
         var original = FtpCli.RandomFile(Path.Combine(server.Home, "big.bin"), Size);
         var local = _cli.File("big.bin");
-        using (var get = StartClient(["get", .. trust, UrlOf(server, "big.bin", tls), local]))
+        using (var get = StartClient(["get", .. trust, server.Url("big.bin", tls), local]))
         {
             FtpCli.WaitForLength(local, 1 << 20, () => get.Stderr);
         }
@@ -88,7 +85,7 @@ public sealed partial class FtpClientCliResumeTests : IDisposable
         // Disposing killed it (SIGKILL): the file holds a part.
         var part = new FileInfo(local).Length;
         Assert.InRange(part, 1 << 20, Size - 1);
-        using var resumed = RunClient(["get", "--resume", "--verbose", .. trust, UrlOf(server, "big.bin", tls), local]);
+        using var resumed = RunClient(["get", "--resume", "--verbose", .. trust, server.Url("big.bin", tls), local]);
         AssertOk(resumed);
         Assert.Contains("resumed at", resumed.Stdout);
         Assert.Contains("SHA-256 verified", resumed.Stdout);
@@ -105,7 +102,7 @@ public sealed partial class FtpClientCliResumeTests : IDisposable
         }
 
         // Once complete, another --resume moves nothing.
-        using var again = RunClient(["get", "--resume", .. trust, UrlOf(server, "big.bin", tls), local]);
+        using var again = RunClient(["get", "--resume", .. trust, server.Url("big.bin", tls), local]);
         AssertOk(again);
         Assert.Contains("already complete", again.Stdout);
     }
@@ -119,7 +116,7 @@ public sealed partial class FtpClientCliResumeTests : IDisposable
         await using var owned = server;
         var original = FtpCli.RandomFile(Path.Combine(server.Home, "big.bin"), Size);
         var local = _cli.File("big.bin");
-        using (var get = StartClient(["get", .. trust, UrlOf(server, "big.bin", tls), local]))
+        using (var get = StartClient(["get", .. trust, server.Url("big.bin", tls), local]))
         {
             FtpCli.WaitForLength(local, 1 << 20, () => get.Stderr);
             get.Signal(SockservProcess.SigInt);
@@ -130,7 +127,7 @@ public sealed partial class FtpClientCliResumeTests : IDisposable
         }
 
         Assert.InRange(new FileInfo(local).Length, 1 << 20, Size - 1);
-        using var resumed = RunClient(["get", "-c", .. trust, UrlOf(server, "big.bin", tls), local]);
+        using var resumed = RunClient(["get", "-c", .. trust, server.Url("big.bin", tls), local]);
         AssertOk(resumed);
         Assert.Equal(FtpCli.Sha256(original), FtpCli.Sha256(local));
     }

@@ -141,7 +141,7 @@ public sealed class FtpClientCliTests : IDisposable
     public async Task Implicit_tls_against_a_plain_port_says_the_port_is_not_implicit()
     {
         await using var server = await CliFtpServer.StartAsync();
-        using var ls = _cli.Run("ls", "--implicit", "--insecure", server.Url().Replace("ftp://", "ftps://", StringComparison.Ordinal));
+        using var ls = _cli.Run("ls", "--implicit", "--insecure", server.Url(tls: true));
         Assert.Equal(1, ls.ExitCode);
         var lines = ls.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.Equal(2, lines.Length);

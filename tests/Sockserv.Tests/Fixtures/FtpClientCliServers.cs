@@ -35,9 +35,9 @@ public sealed class CliFtpServer : IAsyncDisposable
 
     public string Home => Path.Combine(_root.FullName, "home");
 
-    /// <summary><c>ftp://alice@127.0.0.1:PORT/PATH</c> (<c>[::1]</c> when the server is on IPv6).</summary>
-    public string Url(string path = "") =>
-        string.Create(CultureInfo.InvariantCulture, $"ftp://{User}@{(Server.EndPoint.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? "[::1]" : "127.0.0.1")}:{Port}/{path}");
+    /// <summary><c>ftp://alice@127.0.0.1:PORT/PATH</c> (<c>[::1]</c> when the server is on IPv6; <c>ftps://</c> with <paramref name="tls"/>).</summary>
+    public string Url(string path = "", bool tls = false) =>
+        string.Create(CultureInfo.InvariantCulture, $"{(tls ? "ftps" : "ftp")}://{User}@{(Server.EndPoint.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? "[::1]" : "127.0.0.1")}:{Port}/{path}");
 
     public static async Task<CliFtpServer> StartAsync(Action<FtpServerOptions>? configure = null, string host = "127.0.0.1", long? quotaBytes = null)
     {
